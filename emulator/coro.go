@@ -1,0 +1,126 @@
+package emulator
+
+import (
+	"fmt"
+	"iter"
+	"runtime/debug"
+)
+
+// A coro is a coroutine that runs task code sequentially on the virtual
+// clock. The kernel resumes it; it runs until it blocks (waiting for CPU, a
+// delay or a call) or finishes its job, and only then does the kernel go on.
+// Exactly one coroutine or the kernel runs at any time, so the emulator needs
+// no locks and stays deterministic. Coroutines are pooled and reused.
+type coro struct {
+	em       *Emulator
+	next     func() (struct{}, bool)
+	stop     func()
+	yield    func(struct{}) bool
+	job      func()
+	inv      *invocation // the invocation the job belongs to
+	token    uint64      // incremented at every block; wake-ups carry it
+	finished bool        // the job has returned
+	stopped  bool
+	// firstAwait, when set, runs at the job's first await (see
+	// taskCtx.startLocal).
+	firstAwait func()
+}
+
+// killSignal unwinds the stack of a coroutine whose invocation was ended by
+// the platform (timeout, out of memory) or whose emulator was closed.
+type killSignal struct{}
+
+func (em *Emulator) newCoro() *coro {
+	c := &coro{em: em}
+	c.next, c.stop = iter.Pull(func(yield func(struct{}) bool) {
+		c.yield = yield
+		for {
+			job := c.job
+			c.job = nil
+			c.runJob(job)
+			c.finished = true
+			if !yield(struct{}{}) {
+				return
+			}
+		}
+	})
+	return c
+}
+
+func (c *coro) runJob(job func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(killSignal); ok {
+				return
+			}
+			// A panic of the platform itself (task panics are recovered where
+			// tasks are called): keep the stack for the report.
+			c.em.fatal = fmt.Errorf("emulator: internal panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	job()
+}
+
+// spawn starts job on a pooled coroutine for inv and runs it until it blocks
+// or finishes. It must be called from the kernel, not from a coroutine.
+func (em *Emulator) spawn(inv *invocation, job func()) {
+	var c *coro
+	if n := len(em.pool); n > 0 {
+		c = em.pool[n-1]
+		em.pool = em.pool[:n-1]
+	} else {
+		c = em.newCoro()
+		em.all = append(em.all, c)
+	}
+	c.job, c.inv, c.finished, c.firstAwait = job, inv, false, nil
+	if inv != nil {
+		inv.coros++
+		inv.coList = append(inv.coList, c)
+	}
+	em.resume(c)
+}
+
+// resume runs c until it blocks or finishes.
+func (em *Emulator) resume(c *coro) {
+	prev := em.current
+	em.current = c
+	c.next()
+	em.current = prev
+	if c.finished {
+		if c.inv != nil {
+			c.inv.coros--
+			c.inv.coroutineDone()
+		}
+		c.inv = nil
+		em.pool = append(em.pool, c)
+	}
+}
+
+// block suspends the running coroutine until a wake-up carrying token
+// arrives. The caller takes token from c.wakeToken() and arranges the wake-up
+// (em.wake) before blocking.
+func (c *coro) block() {
+	if c.em.current != c {
+		panic("emulator: Context used outside its task's goroutine")
+	}
+	if !c.yield(struct{}{}) {
+		c.stopped = true
+		panic(killSignal{})
+	}
+	if c.inv != nil && c.inv.dead {
+		panic(killSignal{})
+	}
+}
+
+// wakeToken returns the token of c's next block.
+func (c *coro) wakeToken() uint64 {
+	c.token++
+	return c.token
+}
+
+// wake schedules c to resume now, if it is still in the block of token.
+// Coroutines are resumed only from the kernel loop, never from inside another
+// coroutine.
+func (em *Emulator) wake(c *coro, token uint64) {
+	em.k.push(event{at: em.k.now, co: c, token: token})
+}

@@ -1,0 +1,148 @@
+package emulator
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// cpuJob is a piece of CPU work running in an execution environment.
+type cpuJob struct {
+	remaining float64 // vCPU-nanoseconds still to run
+	cap       float64 // most vCPUs it can use: min(threads, cores)
+	rate      float64 // vCPUs it gets now
+	done      func()  // called by the kernel when the job completes
+}
+
+// processor shares an execution environment's CPU among the jobs running in
+// it (processor sharing, max-min fair): each job gets an equal part of the
+// share, never more than its thread count allows, and what a job cannot use
+// goes to the others. With one job, the job simply runs at
+// min(threads, cores, share).
+type processor struct {
+	em       *Emulator
+	capacity float64 // vCPUs: min(share, cores)
+	jobs     []*cpuJob
+	last     time.Duration // time of the last advance
+	gen      uint64        // invalidates scheduled completions
+	cores    float64
+}
+
+func (p *processor) init(em *Emulator, share float64, cores int) {
+	p.em = em
+	p.cores = float64(cores)
+	p.capacity = math.Min(share, p.cores)
+	p.last = em.k.now
+}
+
+// run starts a job of cpuMs vCPU-ms on threads threads; done runs when it
+// completes.
+func (p *processor) run(cpuMs float64, threads int, done func()) {
+	if threads < 1 {
+		threads = 1
+	}
+	if cpuMs <= 0 {
+		p.em.k.after(0, done)
+		return
+	}
+	p.advance()
+	p.jobs = append(p.jobs, &cpuJob{
+		remaining: cpuMs * 1e6,
+		cap:       math.Min(float64(threads), p.cores),
+		done:      done,
+	})
+	p.allocate()
+	p.schedule()
+}
+
+// advance charges the time since the last advance to every job.
+func (p *processor) advance() {
+	now := p.em.k.now
+	if dt := float64(now - p.last); dt > 0 {
+		for _, j := range p.jobs {
+			j.remaining -= j.rate * dt
+		}
+	}
+	p.last = now
+}
+
+// allocate shares the capacity max-min fairly (water-filling).
+func (p *processor) allocate() {
+	switch len(p.jobs) {
+	case 0:
+		return
+	case 1:
+		j := p.jobs[0]
+		j.rate = math.Min(j.cap, p.capacity)
+		return
+	}
+	order := slices.Clone(p.jobs)
+	slices.SortStableFunc(order, func(a, b *cpuJob) int {
+		switch {
+		case a.cap < b.cap:
+			return -1
+		case a.cap > b.cap:
+			return 1
+		}
+		return 0
+	})
+	left, n := p.capacity, float64(len(order))
+	for _, j := range order {
+		fair := left / n
+		if j.cap <= fair {
+			j.rate = j.cap
+		} else {
+			j.rate = fair
+		}
+		left -= j.rate
+		n--
+	}
+}
+
+// schedule puts the next completion on the kernel's queue.
+func (p *processor) schedule() {
+	p.gen++
+	if len(p.jobs) == 0 {
+		return
+	}
+	soonest := math.Inf(1)
+	for _, j := range p.jobs {
+		if t := j.remaining / j.rate; t < soonest {
+			soonest = t
+		}
+	}
+	if soonest < 0 {
+		soonest = 0
+	}
+	p.em.k.push(event{at: p.em.k.now + time.Duration(math.Ceil(soonest)), proc: p, token: p.gen})
+}
+
+// complete runs when the scheduled completion fires: it retires every job
+// that has finished (within a nanosecond) and calls their done functions in
+// the order the jobs were started.
+func (p *processor) complete() {
+	p.advance()
+	var done []func()
+	keep := p.jobs[:0]
+	for _, j := range p.jobs {
+		if j.remaining <= j.rate {
+			done = append(done, j.done)
+		} else {
+			keep = append(keep, j)
+		}
+	}
+	clear(p.jobs[len(keep):])
+	p.jobs = keep
+	p.allocate()
+	p.schedule()
+	for _, f := range done {
+		f()
+	}
+}
+
+// reset drops every job (the environment is discarded).
+func (p *processor) reset() {
+	clear(p.jobs)
+	p.jobs = p.jobs[:0]
+	p.gen++
+}

@@ -1,0 +1,450 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/model"
+)
+
+// DefaultEpoch is the wall time of virtual time zero when Config.Epoch is
+// unset: a fixed instant, so that the same seed gives the same timestamps.
+var DefaultEpoch = time.Date(2023, time.February, 1, 0, 0, 0, 0, time.UTC)
+
+// Config configures an Emulator.
+type Config struct {
+	// App is the application whose tasks the functions run.
+	App *fusionsim.App
+	// Profile holds the platform's parameters (model.Default() if zero).
+	Profile model.Profile
+	// Seed seeds the one random source of the run.
+	Seed uint64
+	// Epoch is the wall time of virtual time zero (DefaultEpoch if zero).
+	Epoch time.Time
+	// Log receives every log line (nil: logs are dropped). A sink that also
+	// implements LogReader makes Logs work.
+	Log LogSink
+	// Record receives the platform's own account of every invocation (nil:
+	// none). It complements the logs; tests compare the two.
+	Record func(*Record)
+	// ExecuteWork runs the real computation of work descriptors (Work.Run)
+	// besides modeling their time. Off by default.
+	ExecuteWork bool
+	// Timeout is every function's timeout (0: Profile.Limits.TimeoutS).
+	Timeout time.Duration
+	// ReservedConcurrency caps functions by name ("I-128" or
+	// "fusion-function-I-128").
+	ReservedConcurrency map[string]int
+	// Progress, if set, is called as the requests of Run finish: done of total.
+	Progress func(done, total int)
+}
+
+// Emulator is the emulated Lambda platform: functions, execution
+// environments, the fusion handler, billing and logs, all on a virtual
+// clock. It is single-threaded: call its methods from one goroutine.
+type Emulator struct {
+	cfg     Config
+	profile model.Profile
+	k       kernel
+	rng     *rand.Rand
+	epoch   time.Time
+	app     *fusionsim.App
+	setup   *fusionsim.Setup
+	funcs   map[fusionsim.FunctionID]*function
+	order   []*function // in creation order, for deterministic iteration
+	store   *Tables
+	timeout time.Duration
+	reserve map[fusionsim.FunctionID]int
+
+	pool    []*coro
+	all     []*coro
+	current *coro
+	nextEnv int
+
+	// account-wide concurrency of functions without reserved concurrency.
+	unreservedActive int
+	reservedTotal    int
+
+	// coldEpoch counts forced cold starts; an environment created in an
+	// earlier epoch is reclaimed when its request ends.
+	coldEpoch uint64
+
+	stats Stats
+	line  []byte // scratch buffer for log lines
+	fatal error  // an internal error; the run stops
+}
+
+// Stats counts what happened on the platform.
+type Stats struct {
+	Invocations   int // invocations started
+	ColdStarts    int
+	Throttles     int // requests refused for lack of concurrency (retries count again)
+	DroppedEvents int // async events dropped after their retries or age ran out
+	Timeouts      int
+	OutOfMemory   int
+	Errors        int // invocations that ended with a function error (any cause)
+	Environments  int // environments created
+}
+
+var _ fusionsim.Platform = (*Emulator)(nil)
+
+// New makes an emulator for cfg.App; nothing is deployed yet.
+func New(cfg Config) (*Emulator, error) {
+	if cfg.App == nil {
+		return nil, errors.New("emulator: Config.App is nil")
+	}
+	if err := cfg.App.Validate(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	prof := cfg.Profile
+	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
+		prof = model.Default()
+	}
+	if err := prof.Validate(); err != nil {
+		return nil, fmt.Errorf("emulator: profile: %w", err)
+	}
+	em := &Emulator{
+		cfg:     cfg,
+		profile: prof,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		epoch:   cfg.Epoch,
+		app:     cfg.App,
+		funcs:   make(map[fusionsim.FunctionID]*function),
+		store:   NewTables(),
+		timeout: cfg.Timeout,
+		reserve: make(map[fusionsim.FunctionID]int),
+	}
+	if em.epoch.IsZero() {
+		em.epoch = DefaultEpoch
+	}
+	if em.timeout == 0 {
+		em.timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
+	}
+	if em.timeout <= 0 {
+		return nil, fmt.Errorf("emulator: Config.Timeout: %v must be > 0", cfg.Timeout)
+	}
+	for name, n := range cfg.ReservedConcurrency {
+		id, err := fusionsim.ParseFunctionName(name)
+		if err != nil {
+			return nil, fmt.Errorf("emulator: Config.ReservedConcurrency: %w", err)
+		}
+		if n < 1 {
+			return nil, fmt.Errorf("emulator: Config.ReservedConcurrency[%q]: %d must be >= 1", name, n)
+		}
+		em.reserve[id] = n
+		em.reservedTotal += n
+	}
+	if em.reservedTotal >= prof.Limits.AccountConcurrency {
+		return nil, fmt.Errorf("emulator: Config.ReservedConcurrency: %d reserved of an account limit of %d leaves nothing unreserved", em.reservedTotal, prof.Limits.AccountConcurrency)
+	}
+	return em, nil
+}
+
+// Close stops the emulator's coroutines. The emulator is unusable after.
+func (em *Emulator) Close() {
+	for _, c := range em.all {
+		c.stop()
+	}
+	em.all, em.pool = nil, nil
+}
+
+// Profile returns the profile the emulator runs on.
+func (em *Emulator) Profile() model.Profile { return em.profile }
+
+// Stats returns the counters so far.
+func (em *Emulator) Stats() Stats { return em.stats }
+
+// Tables returns the emulated table store.
+func (em *Emulator) Tables() *Tables { return em.store }
+
+// Now is the current virtual time as wall time.
+func (em *Emulator) Now() time.Time { return em.epoch.Add(em.k.now) }
+
+// Elapsed is the current virtual time since the epoch.
+func (em *Emulator) Elapsed() time.Duration { return em.k.now }
+
+// Epoch is the wall time of virtual time zero.
+func (em *Emulator) Epoch() time.Time { return em.epoch }
+
+// Setup returns the deployed setup (nil before Deploy).
+func (em *Emulator) Setup() *fusionsim.Setup { return em.setup }
+
+// Deploy validates setup against the application and makes it the
+// configuration of every function; every environment is discarded.
+func (em *Emulator) Deploy(ctx context.Context, setup *fusionsim.Setup) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := CheckSetup(em.app, setup); err != nil {
+		return err
+	}
+	em.setup = setup
+	em.forceCold()
+	return nil
+}
+
+// CheckSetup validates setup and checks that it names only tasks of app.
+func CheckSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
+	if setup == nil {
+		return errors.New("setup is nil")
+	}
+	if err := setup.Validate(); err != nil {
+		return fmt.Errorf("setup %q: %w", setup.Name(), err)
+	}
+	for entry, m := range setup.Rules {
+		if _, ok := app.Tasks[entry]; !ok {
+			return fmt.Errorf("setup %q: rules[%q]: %q is not a task of %s (tasks: %v)", setup.Name(), entry, entry, app.Name, app.TaskNames())
+		}
+		for called := range m {
+			if _, ok := app.Tasks[called]; !ok {
+				return fmt.Errorf("setup %q: rules[%q][%q]: %q is not a task of %s (tasks: %v)", setup.Name(), entry, called, called, app.Name, app.TaskNames())
+			}
+		}
+	}
+	return nil
+}
+
+// ForceCold discards every execution environment: idle ones now, busy and
+// initializing ones when their request ends.
+func (em *Emulator) ForceCold(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	em.forceCold()
+	return nil
+}
+
+func (em *Emulator) forceCold() {
+	for _, f := range em.order {
+		for _, env := range f.idle {
+			env.idleGen++
+			em.reclaim(env)
+		}
+		clear(f.idle)
+		f.idle = f.idle[:0]
+	}
+	// Environments in use are reclaimed when their request ends.
+	em.coldEpoch++
+}
+
+// function returns the function id, creating it on first use.
+func (em *Emulator) function(id fusionsim.FunctionID) (*function, error) {
+	if f, ok := em.funcs[id]; ok {
+		return f, nil
+	}
+	task, ok := em.app.Tasks[id.Task]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s (%q is not a task of %s)", fusionsim.ErrUnknownFunction, id.Name(), id.Task, em.app.Name)
+	}
+	if id.MemoryMB < fusionsim.MinMemoryMB || id.MemoryMB > fusionsim.MaxMemoryMB {
+		return nil, fmt.Errorf("%w: %s: memory %d MB outside %d..%d", fusionsim.ErrUnknownFunction, id.Name(), id.MemoryMB, fusionsim.MinMemoryMB, fusionsim.MaxMemoryMB)
+	}
+	f := &function{
+		id:       id,
+		name:     id.Name(),
+		task:     task,
+		memoryMB: id.MemoryMB,
+		share:    em.profile.CPU.Share(id.MemoryMB),
+		cores:    em.profile.CPU.Cores(id.MemoryMB),
+		timeout:  em.timeout,
+		reserved: em.reserve[id],
+		tokens:   float64(em.profile.Limits.ScalingBurst),
+		tokensAt: em.k.now,
+	}
+	em.funcs[id] = f
+	em.order = append(em.order, f)
+	return f, nil
+}
+
+// Functions lists the functions used so far by name.
+func (em *Emulator) Functions() []fusionsim.FunctionID {
+	ids := make([]fusionsim.FunctionID, len(em.order))
+	for i, f := range em.order {
+		ids[i] = f.id
+	}
+	return ids
+}
+
+// HasFunction reports whether id names a task of the application at a valid
+// memory size (the function exists or would be created on first use).
+func (em *Emulator) HasFunction(id fusionsim.FunctionID) bool {
+	_, ok := em.app.Tasks[id.Task]
+	return ok && id.MemoryMB >= fusionsim.MinMemoryMB && id.MemoryMB <= fusionsim.MaxMemoryMB
+}
+
+// admit reports whether fn may run one more environment, taking a scaling
+// token when a new one is needed.
+func (em *Emulator) admit(fn *function, newEnv bool) bool {
+	l := em.profile.Limits
+	if fn.reserved > 0 {
+		if fn.active >= fn.reserved {
+			return false
+		}
+	} else if em.unreservedActive >= l.AccountConcurrency-em.reservedTotal {
+		return false
+	}
+	if newEnv {
+		rate := float64(l.ScalingBurst) / l.ScalingWindowS // environments per second
+		fn.tokens = math.Min(float64(l.ScalingBurst), fn.tokens+rate*(em.k.now-fn.tokensAt).Seconds())
+		fn.tokensAt = em.k.now
+		if fn.tokens < 1 {
+			return false
+		}
+		fn.tokens--
+	}
+	fn.active++
+	if fn.reserved == 0 {
+		em.unreservedActive++
+	}
+	return true
+}
+
+func (em *Emulator) leave(fn *function) {
+	fn.active--
+	if fn.reserved == 0 {
+		em.unreservedActive--
+	}
+}
+
+// arrive delivers a request to its function: a warm environment if one is
+// idle, else a new one (cold start), else the request is throttled.
+func (em *Emulator) arrive(req *request) {
+	fn := req.fn
+	if n := len(fn.idle); n > 0 {
+		if !em.admit(fn, false) {
+			em.throttle(req)
+			return
+		}
+		env := fn.takeIdle()
+		env.idleGen++
+		em.must(env.to(Busy))
+		em.startInvocation(env, req)
+		return
+	}
+	if !em.admit(fn, true) {
+		em.throttle(req)
+		return
+	}
+	em.nextEnv++
+	em.stats.Environments++
+	env := &environment{id: em.nextEnv, fn: fn, state: Initializing, initStart: em.k.now}
+	env.cpu.init(em, fn.share, fn.cores)
+	env.residentMB = em.profile.Handler.RuntimeMemoryMB
+	env.peakMB = env.residentMB
+	env.coldEpoch = em.coldEpoch
+	env.initDur = em.profile.ColdStart.InitDuration(em.rng, em.profile.CPU, fn.memoryMB)
+	em.k.after(env.initDur, func() {
+		em.must(env.to(Busy))
+		em.startInvocation(env, req)
+	})
+}
+
+// throttle refuses a request for lack of concurrency: a sync caller gets
+// ErrThrottled; an async event is retried with exponential backoff until it
+// is older than the maximum event age.
+func (em *Emulator) throttle(req *request) {
+	em.stats.Throttles++
+	if req.sync {
+		req.respond(nil, fmt.Errorf("%w: %s", fusionsim.ErrThrottled, req.fn.name), nil)
+		em.requestDone(req)
+		return
+	}
+	l := em.profile.Limits
+	delay := l.ThrottleRetryMinS * math.Pow(2, float64(req.throttled))
+	delay = math.Min(delay, l.ThrottleRetryMaxS)
+	d := time.Duration(delay * float64(time.Second))
+	if (em.k.now + d - req.queued).Seconds() > l.MaxEventAgeS {
+		em.stats.DroppedEvents++
+		em.requestDone(req)
+		return
+	}
+	req.throttled++
+	em.k.after(d, func() { em.arrive(req) })
+}
+
+// release returns env after an invocation: idle until its keep-alive runs
+// out, or reclaimed at once when it was forced cold or failed.
+func (em *Emulator) release(env *environment, failed bool) {
+	fn := env.fn
+	em.leave(fn)
+	if failed || env.coldEpoch != em.coldEpoch {
+		em.reclaim(env)
+		return
+	}
+	em.must(env.to(Idle))
+	fn.idle = append(fn.idle, env)
+	env.idleGen++
+	gen := env.idleGen
+	keep := em.profile.ColdStart.KeepAlive(em.rng)
+	em.k.after(keep, func() {
+		if env.state == Idle && env.idleGen == gen {
+			fn.removeIdle(env)
+			em.reclaim(env)
+		}
+	})
+}
+
+func (em *Emulator) reclaim(env *environment) {
+	em.must(env.to(Reclaimed))
+	env.cpu.reset()
+}
+
+// must turns an internal invariant violation into the run's fatal error.
+func (em *Emulator) must(err error) {
+	if err != nil && em.fatal == nil {
+		em.fatal = fmt.Errorf("emulator: internal error: %w", err)
+	}
+}
+
+// step runs the next event; false when the queue is empty.
+func (em *Emulator) step() bool {
+	if len(em.k.queue) == 0 {
+		return false
+	}
+	ev := em.k.pop()
+	em.k.now = ev.at
+	switch {
+	case ev.co != nil:
+		if ev.co.token == ev.token && !ev.co.finished {
+			em.resume(ev.co)
+		}
+	case ev.proc != nil:
+		if ev.proc.gen == ev.token {
+			ev.proc.complete()
+		}
+	default:
+		ev.fn()
+	}
+	return true
+}
+
+// NextEvent is the time of the earliest scheduled event, for drivers that
+// follow the wall clock.
+func (em *Emulator) NextEvent() (time.Time, bool) {
+	t, ok := em.k.next()
+	return em.epoch.Add(t), ok
+}
+
+// AdvanceTo runs every event up to t and moves the clock to t (never back).
+func (em *Emulator) AdvanceTo(t time.Time) error {
+	target := t.Sub(em.epoch)
+	for {
+		next, ok := em.k.next()
+		if !ok || next > target {
+			break
+		}
+		em.step()
+		if em.fatal != nil {
+			return em.fatal
+		}
+	}
+	if target > em.k.now {
+		em.k.now = target
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package emulator
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// EnvState is the lifecycle state of an execution environment.
+type EnvState int
+
+// Lifecycle of an execution environment:
+//
+//	Initializing -> Busy          (init done, first request)
+//	Idle         -> Busy          (warm start)
+//	Busy         -> Idle          (request done)
+//	any          -> Reclaimed     (keep-alive over, forced cold, timeout, OOM)
+//
+// Every other transition is an error.
+const (
+	Initializing EnvState = iota
+	Idle
+	Busy
+	Reclaimed
+)
+
+func (s EnvState) String() string {
+	switch s {
+	case Initializing:
+		return "initializing"
+	case Idle:
+		return "idle"
+	case Busy:
+		return "busy"
+	case Reclaimed:
+		return "reclaimed"
+	}
+	return fmt.Sprintf("EnvState(%d)", int(s))
+}
+
+// TransitionError is an illegal lifecycle transition.
+type TransitionError struct {
+	Env      int
+	From, To EnvState
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("environment %d: illegal transition %s -> %s", e.Env, e.From, e.To)
+}
+
+// environment is one execution environment of a function: one request at a
+// time, with its own CPU and memory.
+type environment struct {
+	id        int
+	fn        *function
+	state     EnvState
+	initStart time.Duration // when INIT began
+	initDur   time.Duration // Init Duration of its cold start
+	cpu       processor
+	// residentMB is the memory in use now; peakMB the most ever used (Max
+	// Memory Used).
+	residentMB, peakMB float64
+	// coldEpoch is the emulator's cold epoch at creation: when it is older
+	// than the emulator's, the environment is reclaimed after its request.
+	coldEpoch uint64
+	// idleGen invalidates keep-alive reclaim events scheduled for an earlier
+	// idle period.
+	idleGen uint64
+	served  int // invocations served
+}
+
+// to moves the environment to state s if the lifecycle allows it.
+func (env *environment) to(s EnvState) error {
+	ok := false
+	switch env.state {
+	case Initializing:
+		ok = s == Busy || s == Reclaimed
+	case Idle:
+		ok = s == Busy || s == Reclaimed
+	case Busy:
+		ok = s == Idle || s == Reclaimed
+	}
+	if !ok {
+		return &TransitionError{Env: env.id, From: env.state, To: s}
+	}
+	env.state = s
+	return nil
+}
+
+// function is one deployed function: an entry task at a memory size.
+type function struct {
+	id       fusionsim.FunctionID
+	name     string // fusion-function-<TASK>-<MB>
+	task     fusionsim.Task
+	memoryMB int
+	share    float64
+	cores    int
+	timeout  time.Duration
+	reserved int // reserved concurrency; 0: none
+
+	idle   []*environment // idle environments, most recently used last
+	active int            // initializing or busy environments
+
+	// Scaling: a token bucket of environments the function may add.
+	tokens   float64
+	tokensAt time.Duration
+}
+
+// takeIdle pops the most recently used idle environment.
+func (f *function) takeIdle() *environment {
+	n := len(f.idle)
+	if n == 0 {
+		return nil
+	}
+	env := f.idle[n-1]
+	f.idle[n-1] = nil
+	f.idle = f.idle[:n-1]
+	return env
+}
+
+// removeIdle takes env out of the idle list.
+func (f *function) removeIdle(env *environment) {
+	for i, e := range f.idle {
+		if e == env {
+			copy(f.idle[i:], f.idle[i+1:])
+			f.idle[len(f.idle)-1] = nil
+			f.idle = f.idle[:len(f.idle)-1]
+			return
+		}
+	}
+}

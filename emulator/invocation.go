@@ -1,0 +1,337 @@
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// request is one invocation request on its way to a function.
+type request struct {
+	fn      *function
+	event   fusionsim.Event
+	traceID string // "" on a client request: its entry invocation makes one
+	depth   int    // call depth of the invocation it starts
+	sync    bool
+	tree    *tree
+	queued  time.Duration // when the event was first sent (async event age)
+	// throttled and failed count the retries of an async event.
+	throttled, failed int
+	// respond receives a sync request's result when the invocation ends (or
+	// at once when it is throttled). nil for async requests.
+	respond func(res fusionsim.Event, err error, inv *invocation)
+}
+
+// tree counts the requests one client request caused that have not ended.
+type tree struct {
+	open   int
+	onDone func()
+}
+
+func (em *Emulator) newRequest(fn *function, ev fusionsim.Event, traceID string, depth int, sync bool, t *tree) *request {
+	t.open++
+	return &request{fn: fn, event: ev, traceID: traceID, depth: depth, sync: sync, tree: t, queued: em.k.now}
+}
+
+// requestDone ends a request for good (no more retries).
+func (em *Emulator) requestDone(req *request) {
+	req.tree.open--
+	if req.tree.open == 0 && req.tree.onDone != nil {
+		req.tree.onDone()
+	}
+}
+
+// invocation is one Lambda invocation: the fusion handler running the
+// function's entry task for one request in one environment.
+type invocation struct {
+	em      *Emulator
+	req     *request
+	env     *environment
+	fn      *function
+	id      string // Lambda request id
+	traceID string
+	root    bool
+	cold    bool
+	start   time.Duration // start of the event (after INIT on a cold start)
+
+	coros   int     // coroutines running for it
+	coList  []*coro // every coroutine it used, to wake them when it is killed
+	pending int     // remote calls not yet returned
+	tails   int     // tail CPU work still running
+	waiter  *coro   // the handler, waiting for the above to drain
+	waitTok uint64
+
+	asyncErr error // first error of a local async call, raised at the end
+	dead     bool  // killed by the platform (timeout, out of memory)
+	reason   error // why it was killed
+	ended    bool
+}
+
+// startInvocation runs req in env (Busy). It is called from the kernel.
+func (em *Emulator) startInvocation(env *environment, req *request) {
+	fn := env.fn
+	inv := &invocation{em: em, req: req, env: env, fn: fn, cold: env.served == 0, start: em.k.now}
+	env.served++
+	em.stats.Invocations++
+	if inv.cold {
+		em.stats.ColdStarts++
+	}
+	inv.id = em.newRequestID()
+	inv.traceID = req.traceID
+	if inv.traceID == "" {
+		inv.root = true
+		inv.traceID = em.setup.Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
+	}
+	em.k.after(fn.timeout, func() {
+		if !inv.ended {
+			em.stats.Timeouts++
+			inv.kill(fusionsim.ErrTimeout)
+		}
+	})
+	em.spawn(inv, inv.handle)
+}
+
+// handle is the fusion handler (runs on a coroutine).
+func (inv *invocation) handle() {
+	em := inv.em
+	entry := inv.fn.id.Task
+	em.logStart(inv)
+	em.logInit(inv)
+	t0 := em.k.now
+	if inv.cold {
+		em.logMs(inv, fusionsim.MsgColdstartToEvent, em.msBetween(inv.env.initStart, t0))
+	}
+	inv.useMemory(em.profile.Handler.InvocationMemoryMB)
+	// The handler's context sits one call above the entry task, so that the
+	// entry task runs at the request's depth.
+	ctx := &taskCtx{inv: inv, task: entry, depth: inv.req.depth - 1}
+	ctx.spendCost(em.profile.Handler.EventStartToInvokeLocal)
+	if inv.cold {
+		ctx.spendCost(em.profile.ColdStart.FirstEvent)
+	}
+	em.logMs(inv, fusionsim.MsgEventStartToInvokeLocal, em.msBetween(t0, em.k.now))
+
+	t1 := em.k.now
+	res, err := ctx.runLocal(entry, inv.req.event)
+	em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: entry, Time: em.msBetween(t1, em.k.now)})
+	inv.drain(false) // the prototype awaited every promise before returning
+	if err == nil {
+		err = inv.asyncErr
+	}
+	timeBase := em.msBetween(t0, em.k.now)
+	em.logMs(inv, fusionsim.MsgTimeBase, timeBase)
+	inv.drain(true)
+	ctx.spendCost(em.profile.Handler.AfterHandler)
+	em.logMs(inv, fusionsim.MsgOverheadEvent, em.msBetween(t0, em.k.now)-timeBase)
+	inv.releaseMemory(em.profile.Handler.InvocationMemoryMB)
+	if err != nil {
+		em.logError(inv, err)
+	}
+	inv.end(res, err, timeBase)
+}
+
+// drain blocks the handler until no other coroutine of the invocation runs
+// and every remote call has returned (and, with tails, until tail CPU work
+// has finished too).
+func (inv *invocation) drain(tails bool) {
+	em := inv.em
+	for inv.coros > 1 || inv.pending > 0 || (tails && inv.tails > 0) {
+		c := em.current
+		inv.waiter, inv.waitTok = c, c.wakeToken()
+		c.block()
+	}
+}
+
+// poke wakes the draining handler so that it checks again.
+func (inv *invocation) poke() {
+	if inv.waiter != nil {
+		inv.em.wake(inv.waiter, inv.waitTok)
+		inv.waiter = nil
+	}
+}
+
+// coroutineDone runs (in the kernel) when one of its coroutines finished.
+func (inv *invocation) coroutineDone() {
+	if inv.dead {
+		if inv.coros == 0 && !inv.ended {
+			inv.endKilled()
+		}
+		return
+	}
+	inv.poke()
+}
+
+// end finishes a normal invocation: END and REPORT, billing, the
+// environment back to idle, the response to the caller.
+func (inv *invocation) end(res fusionsim.Event, err error, timeBase int64) {
+	em := inv.em
+	inv.ended = true
+	dur := em.k.now - inv.start
+	fe := asFunctionError(inv, err)
+	recErr := ""
+	if fe != nil {
+		recErr = fe.Type
+	}
+	em.finish(inv, dur, timeBase, "", "", recErr)
+	em.release(inv.env, false)
+	em.respond(inv, res, fe)
+}
+
+// endKilled finishes an invocation the platform killed, once every one of its
+// coroutines has unwound.
+func (inv *invocation) endKilled() {
+	em := inv.em
+	inv.ended = true
+	dur := em.k.now - inv.start
+	var fe *fusionsim.FunctionError
+	var status, errType string
+	if errors.Is(inv.reason, fusionsim.ErrTimeout) {
+		secs := fmt.Sprintf("%.2f", inv.fn.timeout.Seconds())
+		em.logRaw(inv, "Task timed out after "+secs+" seconds")
+		fe = fusionsim.NewFunctionError(inv.fn.name, "Sandbox.Timedout", "RequestId: "+inv.id+" Error: Task timed out after "+secs+" seconds", fusionsim.ErrTimeout)
+		status = "timeout"
+	} else {
+		em.logRaw(inv, "RequestId: "+inv.id+" Error: Runtime exited with error: signal: killed")
+		fe = fusionsim.NewFunctionError(inv.fn.name, "Runtime.OutOfMemory", "RequestId: "+inv.id+" Error: Runtime exited with error: signal: killed", fusionsim.ErrOutOfMemory)
+		status, errType = "error", "Runtime.OutOfMemory"
+		inv.env.peakMB = math.Max(inv.env.peakMB, float64(inv.fn.memoryMB))
+	}
+	recErr := errType
+	if status == "timeout" {
+		recErr = "Sandbox.Timedout"
+	}
+	em.finish(inv, dur, -1, status, errType, recErr)
+	em.release(inv.env, true)
+	em.respond(inv, nil, fe)
+}
+
+// kill ends the invocation from the platform's side: its CPU work stops and
+// every coroutine is woken to unwind. endKilled runs when the last is gone.
+func (inv *invocation) kill(reason error) {
+	if inv.dead || inv.ended {
+		return
+	}
+	inv.dead, inv.reason = true, reason
+	inv.env.cpu.reset()
+	for _, c := range inv.coList {
+		if c.inv == inv && !c.finished {
+			inv.em.wake(c, c.token)
+		}
+	}
+}
+
+// useMemory adds mb to the environment's resident memory; beyond the
+// function's memory size the invocation is killed (Runtime.OutOfMemory).
+// It runs on the invocation's coroutine.
+func (inv *invocation) useMemory(mb float64) {
+	env := inv.env
+	env.residentMB += mb
+	if env.residentMB > env.peakMB {
+		env.peakMB = env.residentMB
+	}
+	if env.residentMB > float64(inv.fn.memoryMB) {
+		inv.em.stats.OutOfMemory++
+		inv.kill(fusionsim.ErrOutOfMemory)
+		panic(killSignal{})
+	}
+}
+
+func (inv *invocation) releaseMemory(mb float64) { inv.env.residentMB -= mb }
+
+// finish writes END and REPORT and accounts for the invocation. timeBase is
+// -1 when the handler did not get to measure it; status and errType go on the
+// REPORT line, recErr into the Record.
+func (em *Emulator) finish(inv *invocation, dur time.Duration, timeBase int64, status, errType, recErr string) {
+	initDur := time.Duration(0)
+	if inv.cold {
+		initDur = inv.env.initDur
+	}
+	billed := em.profile.Pricing.BilledMs(dur, initDur)
+	maxMem := int(math.Ceil(inv.env.peakMB))
+	if maxMem > inv.fn.memoryMB {
+		maxMem = inv.fn.memoryMB
+	}
+	em.logEnd(inv)
+	em.logReport(inv, fusionsim.Report{
+		RequestID: inv.id, Duration: dur, BilledMs: billed, MemoryMB: inv.fn.memoryMB,
+		MaxMemoryUsedMB: maxMem, InitDuration: initDur, Status: status, ErrorType: errType,
+	})
+	if em.cfg.Record != nil {
+		r := &Record{
+			RequestID: inv.id, TraceID: inv.traceID, Function: inv.fn.id, Setup: em.setup.Name(),
+			Root: inv.root, Cold: inv.cold, Start: em.epoch.Add(inv.start), End: em.Now(),
+			InitDuration: initDur, Duration: dur, BilledMs: billed, InternalMs: timeBase,
+			MaxMemoryUsedMB: maxMem, Error: recErr,
+		}
+		em.cfg.Record(r)
+	}
+}
+
+// respond hands the result to the caller, or retries a failed async event.
+func (em *Emulator) respond(inv *invocation, res fusionsim.Event, fe *fusionsim.FunctionError) {
+	req := inv.req
+	if fe != nil {
+		em.stats.Errors++
+	}
+	if req.sync {
+		if fe != nil {
+			req.respond(nil, fe, inv)
+		} else {
+			req.respond(res, nil, inv)
+		}
+		em.requestDone(req)
+		return
+	}
+	delays := em.profile.Limits.AsyncRetryDelaysS
+	if fe != nil && req.failed < len(delays) {
+		d := time.Duration(delays[req.failed] * float64(time.Second))
+		req.failed++
+		em.k.after(d, func() { em.arrive(req) })
+		return
+	}
+	em.requestDone(req)
+}
+
+func asFunctionError(inv *invocation, err error) *fusionsim.FunctionError {
+	if err == nil {
+		return nil
+	}
+	var fe *fusionsim.FunctionError
+	if errors.As(err, &fe) {
+		// An error from a remote call propagated through this task: it fails
+		// this function too, with the same type.
+		return fusionsim.NewFunctionError(inv.fn.name, fe.Type, fe.Message, err)
+	}
+	typ := "Error"
+	switch {
+	case errors.Is(err, fusionsim.ErrCallDepth):
+		typ = "CallDepthExceeded"
+	case errors.Is(err, fusionsim.ErrNoRule):
+		typ = "NoRule"
+	case errors.Is(err, fusionsim.ErrThrottled):
+		typ = "TooManyRequestsException"
+	case errors.Is(err, fusionsim.ErrUnknownFunction):
+		typ = "ResourceNotFoundException"
+	}
+	return fusionsim.NewFunctionError(inv.fn.name, typ, err.Error(), err)
+}
+
+// Record is the platform's own account of one invocation.
+type Record struct {
+	RequestID       string
+	TraceID         string
+	Function        fusionsim.FunctionID
+	Setup           string
+	Root            bool
+	Cold            bool
+	Start, End      time.Time // the event's start and end (INIT excluded)
+	InitDuration    time.Duration
+	Duration        time.Duration // REPORT Duration
+	BilledMs        int64
+	InternalMs      int64 // time-base; -1 when the platform killed it first
+	MaxMemoryUsedMB int
+	Error           string // "" or the error type (Error, Sandbox.Timedout, Runtime.OutOfMemory, ...)
+}

@@ -1,0 +1,89 @@
+package emulator
+
+import "time"
+
+// event is one entry of the kernel's queue. It resumes a coroutine (co,
+// token), completes CPU work (proc, token) or runs fn.
+type event struct {
+	at    time.Duration
+	seq   uint64
+	co    *coro
+	proc  *processor
+	token uint64
+	fn    func()
+}
+
+// kernel is the discrete-event scheduler: a virtual clock and a queue of
+// events ordered by (time, sequence number), so that events at the same time
+// run in the order they were scheduled.
+type kernel struct {
+	now   time.Duration
+	seq   uint64
+	queue []event // binary min-heap
+}
+
+func (k *kernel) less(i, j int) bool {
+	a, b := &k.queue[i], &k.queue[j]
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+func (k *kernel) push(ev event) {
+	if ev.at < k.now {
+		ev.at = k.now
+	}
+	k.seq++
+	ev.seq = k.seq
+	k.queue = append(k.queue, ev)
+	i := len(k.queue) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !k.less(i, p) {
+			break
+		}
+		k.queue[i], k.queue[p] = k.queue[p], k.queue[i]
+		i = p
+	}
+}
+
+func (k *kernel) pop() event {
+	q := k.queue
+	ev := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q[n] = event{}
+	k.queue = q[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && k.less(r, l) {
+			m = r
+		}
+		if !k.less(m, i) {
+			break
+		}
+		k.queue[i], k.queue[m] = k.queue[m], k.queue[i]
+		i = m
+	}
+	return ev
+}
+
+// at schedules fn at time t (never in the past).
+func (k *kernel) at(t time.Duration, fn func()) { k.push(event{at: t, fn: fn}) }
+
+// after schedules fn d from now.
+func (k *kernel) after(d time.Duration, fn func()) { k.push(event{at: k.now + d, fn: fn}) }
+
+// next returns the time of the earliest event.
+func (k *kernel) next() (time.Duration, bool) {
+	if len(k.queue) == 0 {
+		return 0, false
+	}
+	return k.queue[0].at, true
+}

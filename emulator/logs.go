@@ -1,0 +1,162 @@
+package emulator
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// msOf is the epoch milliseconds of virtual time t, floored, as JavaScript's
+// Date.now() would read it.
+func (em *Emulator) msOf(t time.Duration) int64 { return em.epoch.Add(t).UnixMilli() }
+
+// msBetween is the difference of two Date.now() readings, the way the
+// prototype measured every duration it logged.
+func (em *Emulator) msBetween(from, to time.Duration) int64 { return em.msOf(to) - em.msOf(from) }
+
+func (em *Emulator) emit(inv *invocation) {
+	if em.cfg.Log != nil {
+		em.cfg.Log.WriteLine(inv.fn.name, em.Now(), em.line)
+	}
+}
+
+func (em *Emulator) logStart(inv *invocation) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.line = fusionsim.AppendStart(em.line[:0], inv.id)
+	em.emit(inv)
+}
+
+func (em *Emulator) logEnd(inv *invocation) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.line = fusionsim.AppendEnd(em.line[:0], inv.id)
+	em.emit(inv)
+}
+
+func (em *Emulator) logReport(inv *invocation, r fusionsim.Report) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.line = fusionsim.AppendReport(em.line[:0], r)
+	em.emit(inv)
+}
+
+// head starts an FSMSG line of inv.
+func (em *Emulator) head(inv *invocation, typ string) {
+	now := em.Now()
+	b := fusionsim.AppendLinePrefix(em.line[:0], now, inv.id, "INFO")
+	em.line = fusionsim.AppendMessageHead(b, inv.traceID, now.UnixMilli(), inv.fn.id.Task, typ)
+}
+
+func (em *Emulator) logInit(inv *invocation) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.head(inv, fusionsim.MsgInit)
+	em.line = fusionsim.AppendInitContent(em.line, fusionsim.InitContent{
+		IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: em.setup.Name(), MemoryAvail: itoa(inv.fn.memoryMB),
+	})
+	em.line = append(em.line, '}')
+	em.emit(inv)
+}
+
+func (em *Emulator) logMs(inv *invocation, typ string, ms int64) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.head(inv, typ)
+	em.line = fusionsim.AppendMsContent(em.line, ms)
+	em.line = append(em.line, '}')
+	em.emit(inv)
+}
+
+func (em *Emulator) logCall(inv *invocation, c fusionsim.Call) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.head(inv, fusionsim.MsgCall)
+	em.line = fusionsim.AppendCall(em.line, c)
+	em.line = append(em.line, '}')
+	em.emit(inv)
+}
+
+// logInfo writes a line of the task's own output (console.log).
+func (em *Emulator) logInfo(inv *invocation, msg string) {
+	if em.cfg.Log == nil {
+		return
+	}
+	em.line = fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.id, "INFO")
+	em.line = append(em.line, msg...)
+	em.emit(inv)
+}
+
+// logError writes the Node.js runtime's "Invoke Error" line.
+func (em *Emulator) logError(inv *invocation, err error) {
+	if em.cfg.Log == nil {
+		return
+	}
+	typ := "Error"
+	if fe := asFunctionError(inv, err); fe != nil {
+		typ = fe.Type
+	}
+	b := fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.id, "ERROR")
+	b = append(b, "Invoke Error \t{\"errorType\":"...)
+	b = fusionsim.AppendJSONString(b, typ)
+	b = append(b, ",\"errorMessage\":"...)
+	b = fusionsim.AppendJSONString(b, err.Error())
+	em.line = append(b, '}')
+	em.emit(inv)
+}
+
+// logRaw writes "<time>\t<requestId>\t<msg>", the runtime's own messages.
+func (em *Emulator) logRaw(inv *invocation, msg string) {
+	if em.cfg.Log == nil {
+		return
+	}
+	b := fusionsim.AppendTimestamp(em.line[:0], em.Now())
+	b = append(b, '\t')
+	b = append(b, inv.id...)
+	b = append(b, '\t')
+	em.line = append(b, msg...)
+	em.emit(inv)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// newRequestID draws a version-4 UUID, as Lambda's request ids are.
+func (em *Emulator) newRequestID() string {
+	var b [16]byte
+	x, y := em.rng.Uint64(), em.rng.Uint64()
+	for i := 0; i < 8; i++ {
+		b[i], b[8+i] = byte(x>>(8*i)), byte(y>>(8*i))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	j := 0
+	for i, v := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexDigits[v>>4], hexDigits[v&0xf]
+		j += 2
+	}
+	return string(s[:])
+}
+
+// newHex32 draws the 32 hex digits of a trace id.
+func (em *Emulator) newHex32() string {
+	var s [32]byte
+	x, y := em.rng.Uint64(), em.rng.Uint64()
+	for i := 0; i < 16; i++ {
+		s[i], s[16+i] = hexDigits[x>>(4*i)&0xf], hexDigits[y>>(4*i)&0xf]
+	}
+	return string(s[:])
+}
+
+func itoa(v int) string { return strconv.Itoa(v) }

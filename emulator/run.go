@@ -1,0 +1,135 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/model"
+)
+
+// Run sends the arrivals to route on the virtual clock and runs the
+// simulation until every request and every invocation it caused has ended;
+// see fusionsim.Platform. Idle environments stay for the next Run until their
+// keep-alive runs out.
+func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival) ([]fusionsim.Response, error) {
+	if em.setup == nil {
+		return nil, fusionsim.ErrNotDeployed
+	}
+	if _, err := em.function(route.Function()); err != nil {
+		return nil, err
+	}
+	start := em.k.now
+	resps := make([]fusionsim.Response, len(arrivals))
+	left := len(arrivals)
+	var send func(i int)
+	send = func(i int) {
+		a := arrivals[i]
+		if a.ColdBefore {
+			em.forceCold()
+		}
+		parts := 2 // the response and the end of every invocation it caused
+		fin := func() {
+			if parts--; parts > 0 {
+				return
+			}
+			left--
+			if em.cfg.Progress != nil {
+				em.cfg.Progress(len(arrivals)-left, len(arrivals))
+			}
+			if j := i + 1; j < len(arrivals) && arrivals[j].AfterPrevious {
+				em.k.after(arrivals[j].At, func() { send(j) })
+			}
+		}
+		em.Submit(route, a.Event, func(r fusionsim.Response) { resps[i] = r; fin() }, fin)
+	}
+	for i, a := range arrivals {
+		if i == 0 || !a.AfterPrevious {
+			em.k.at(start+a.At, func() { send(i) })
+		}
+	}
+	for n := 0; left > 0; n++ {
+		if em.fatal != nil {
+			return nil, em.fatal
+		}
+		if !em.step() {
+			return resps, fmt.Errorf("emulator: no event left with %d of %d requests unfinished", left, len(arrivals))
+		}
+		if n&4095 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return resps, em.fatal
+}
+
+// Submit sends one client request to route now. onResponse receives what the
+// client sees; onFinished runs when every invocation the request caused has
+// ended. Both run on the emulator's goroutine, later, as the clock advances
+// (Run, AdvanceTo). It is the building block of Run and of real-time drivers.
+func (em *Emulator) Submit(route fusionsim.Route, ev fusionsim.Event, onResponse func(fusionsim.Response), onFinished func()) {
+	sent := em.Now()
+	fail := func(err error, status int) {
+		em.k.after(0, func() {
+			onResponse(fusionsim.Response{Sent: sent, Received: sent, StatusCode: status, Err: err})
+			onFinished()
+		})
+	}
+	if em.setup == nil {
+		fail(fusionsim.ErrNotDeployed, http.StatusServiceUnavailable)
+		return
+	}
+	fn, err := em.function(route.Function())
+	if err != nil {
+		fail(err, http.StatusNotFound)
+		return
+	}
+	if ev == nil {
+		ev = fusionsim.Event{}
+	}
+	t := &tree{onDone: onFinished}
+	remote := &em.profile.Remote
+	in := model.Ms(remote.ClientRequest.LatencyMs.Sample(em.rng))
+	if route.Sync {
+		req := em.newRequest(fn, ev, "", 0, true, t)
+		req.respond = func(res fusionsim.Event, err error, inv *invocation) {
+			out := model.Ms(remote.ClientResponse.LatencyMs.Sample(em.rng))
+			em.k.after(out, func() {
+				r := fusionsim.Response{Sent: sent, Received: em.Now(), StatusCode: StatusOf(err), Result: res, Err: err}
+				if inv != nil {
+					r.RequestID = inv.id
+				}
+				onResponse(r)
+			})
+		}
+		em.k.after(in, func() { em.arrive(req) })
+		return
+	}
+	ack := model.Ms(remote.AsyncAck.LatencyMs.Sample(em.rng))
+	dispatch := model.Ms(remote.AsyncDispatch.LatencyMs.Sample(em.rng))
+	req := em.newRequest(fn, ev, "", 0, false, t)
+	em.k.after(in+ack, func() {
+		onResponse(fusionsim.Response{Sent: sent, Received: em.Now(), StatusCode: http.StatusAccepted})
+	})
+	em.k.after(in+dispatch, func() { em.arrive(req) })
+}
+
+// StatusOf is the HTTP status API Gateway gives a sync request that ended
+// with err: 200, 429 (throttled), 502 (function error), 404, 500.
+func StatusOf(err error) int {
+	var fe *fusionsim.FunctionError
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, fusionsim.ErrThrottled):
+		return http.StatusTooManyRequests
+	case errors.As(err, &fe):
+		return http.StatusBadGateway
+	case errors.Is(err, fusionsim.ErrUnknownFunction):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}

@@ -1,0 +1,79 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Duration is time.Duration; the alias keeps signatures short.
+type Duration = time.Duration
+
+// CPU is Lambda's CPU model: a share of vCPUs proportional to memory, at most
+// MaxVCPU, of which one thread uses at most one vCPU and the process sees a
+// limited number of cores.
+type CPU struct {
+	// MBPerVCPU is the memory size that gives one full vCPU (1769 MB).
+	MBPerVCPU float64 `json:"mbPerVCPU"`
+	// MaxVCPU caps the share (6 vCPUs).
+	MaxVCPU float64 `json:"maxVCPU"`
+	// CoreLimitsMB[i] is the largest memory size that sees MinCores+i cores:
+	// 2 cores up to 3008 MB, 3 up to 5307, 4 up to 7076, 5 up to 8845, then 6.
+	CoreLimitsMB []int `json:"coreLimitsMB"`
+	// MinCores is the number of cores visible at the smallest sizes (2).
+	MinCores int `json:"minCores"`
+}
+
+// Share is the vCPU share of a memory size.
+func (c CPU) Share(memoryMB int) float64 {
+	return math.Min(float64(memoryMB)/c.MBPerVCPU, c.MaxVCPU)
+}
+
+// Cores is the number of cores the process sees at a memory size.
+func (c CPU) Cores(memoryMB int) int {
+	n := c.MinCores
+	for _, limit := range c.CoreLimitsMB {
+		if memoryMB <= limit {
+			return n
+		}
+		n++
+	}
+	return n
+}
+
+// Rate is the vCPUs a piece of work with the given thread count gets when it
+// runs alone: min(threads, cores, share).
+func (c CPU) Rate(memoryMB, threads int) float64 {
+	if threads < 1 {
+		threads = 1
+	}
+	return math.Min(math.Min(float64(threads), float64(c.Cores(memoryMB))), c.Share(memoryMB))
+}
+
+// Duration is the time a demand of cpuMs vCPU-ms takes alone on a memory size
+// with the given thread count, rounded up to the nanosecond.
+func (c CPU) Duration(cpuMs float64, memoryMB, threads int) time.Duration {
+	if cpuMs <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(cpuMs * 1e6 / c.Rate(memoryMB, threads)))
+}
+
+// Validate checks the parameters.
+func (c CPU) Validate() error {
+	if !(c.MBPerVCPU > 0) {
+		return fmt.Errorf("cpu.mbPerVCPU: %v must be > 0", c.MBPerVCPU)
+	}
+	if !(c.MaxVCPU > 0) {
+		return fmt.Errorf("cpu.maxVCPU: %v must be > 0", c.MaxVCPU)
+	}
+	if c.MinCores < 1 {
+		return fmt.Errorf("cpu.minCores: %d must be >= 1", c.MinCores)
+	}
+	for i := 1; i < len(c.CoreLimitsMB); i++ {
+		if c.CoreLimitsMB[i] <= c.CoreLimitsMB[i-1] {
+			return fmt.Errorf("cpu.coreLimitsMB[%d]: %d must be above the previous limit %d", i, c.CoreLimitsMB[i], c.CoreLimitsMB[i-1])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package fusionsim
+
+import (
+	"context"
+	"time"
+)
+
+// Platform runs an application's functions under a fusion setup. The emulator
+// (package emulator, virtual time) and the AWS backend (package aws, real
+// Lambda) implement it; experiments are written against it only.
+type Platform interface {
+	// Deploy makes setup the configuration of every function. Like a
+	// configuration update on Lambda it discards every execution environment,
+	// so the next request of each function is a cold start.
+	Deploy(ctx context.Context, setup *Setup) error
+
+	// Run sends one request per arrival to route and waits until every
+	// invocation the requests caused (async ones included) has finished. It
+	// returns one Response per arrival, in order. Errors of single requests
+	// (throttling, function errors) are in the responses; Run's own error means
+	// the run could not be carried out.
+	Run(ctx context.Context, route Route, arrivals []Arrival) ([]Response, error)
+
+	// ForceCold discards every execution environment: idle ones at once, busy
+	// ones when their invocation ends.
+	ForceCold(ctx context.Context) error
+
+	// Logs calls fn for every log line written in [from, to), function by
+	// function in name order, each function's lines in time order.
+	Logs(ctx context.Context, from, to time.Time, fn func(LogLine) error) error
+}
+
+// Arrival is one request of a load.
+type Arrival struct {
+	// At is the send time as an offset from the start of the run; with
+	// AfterPrevious it is the pause after the previous request's response.
+	At time.Duration
+	// AfterPrevious sends the request only once the previous one has been
+	// answered and every invocation it caused has ended (a closed loop).
+	AfterPrevious bool
+	// ColdBefore discards every execution environment before sending (the
+	// prototype's cold-start protocol).
+	ColdBefore bool
+	// Event is the request body; nil sends {}.
+	Event Event
+}
+
+// Response is what the client saw of one request.
+type Response struct {
+	// Sent and Received are the client-side times of the request; their
+	// difference is the end-to-end latency (gateway, cold start and handler).
+	Sent, Received time.Time
+	// StatusCode is the HTTP status the client got: 200 (sync), 202 (async),
+	// 429 (throttled), 502 (function error through API Gateway), ...
+	StatusCode int
+	// RequestID is the Lambda request id of the entry invocation.
+	RequestID string
+	// Result is the entry task's result (sync requests).
+	Result Event
+	// Err is nil, ErrThrottled, or a *FunctionError.
+	Err error
+}
+
+// Latency is the end-to-end latency.
+func (r Response) Latency() time.Duration { return r.Received.Sub(r.Sent) }
+
+// LogLine is one line of a function's log stream.
+type LogLine struct {
+	// Function is the function's name, e.g. "fusion-function-I-128" (the log
+	// group /aws/lambda/<Function> on AWS).
+	Function string
+	// Time is when the line was written.
+	Time time.Time
+	// Text is the line as the runtime printed it, without the newline.
+	Text string
+}
