@@ -23,6 +23,12 @@ func (e Event) Int(key string, def int) int {
 	return def
 }
 
+// String returns the string under key, or "".
+func (e Event) String(key string) string {
+	s, _ := e[key].(string)
+	return s
+}
+
 // Float returns the number under key, or def.
 func (e Event) Float(key string, def float64) float64 {
 	switch v := e[key].(type) {

@@ -229,9 +229,15 @@ func ParseConfigs(data []byte) (Configs, error) {
 	return c, nil
 }
 
-// Marshal writes compact JSON with sorted keys, the form of the prototype's
-// optimizer runs.
+// Marshal writes compact JSON with sorted keys, the form of most of the
+// prototype's files.
 func (c Configs) Marshal() ([]byte, error) { return json.Marshal(map[string]*Setup(c)) }
+
+// MarshalIndent writes JSON indented by four spaces, the other form the
+// prototype wrote (its split optimizer run).
+func (c Configs) MarshalIndent() ([]byte, error) {
+	return json.MarshalIndent(map[string]*Setup(c), "", "    ")
+}
 
 // Names returns the setup names in the order the prototype created them:
 // numeric names (Unix times) by value, then the others lexicographically.
