@@ -137,11 +137,11 @@ func TestConfigsOrderAndNames(t *testing.T) {
 
 func TestConfigsValidateNamesTheField(t *testing.T) {
 	cases := map[string]string{
-		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"inline"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:                       `setup "s": rules["A"]["B"].sync: strategy "inline"`,
-		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:                       `rules["A"]["B"].sync: remote rule without url`,
-		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"B"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:             `url "B" is a async route on a sync rule`,
-		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"SYNC-C-128"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:    `reaches task "C", not "B"`,
-		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"SYNC-B-64"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:     `memory size 64 MB`,
+		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"inline"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:                    `setup "s": rules["A"]["B"].sync: strategy "inline"`,
+		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:                    `rules["A"]["B"].sync: remote rule without url`,
+		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"B"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:          `url "B" is a async route on a sync rule`,
+		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"SYNC-C-128"},"async":{"strategy":"local"}}}},"traceName":"s"}}`: `reaches task "C", not "B"`,
+		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"SYNC-B-64"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:  `memory size 64 MB`,
 		`{"s":{"rules":{},"traceName":"a-b"}}`: `traceName: "a-b"`,
 		`{}`:                                   `no setup`,
 		`{"s":{"rulez":{}}}`:                   `unknown field "rulez"`,

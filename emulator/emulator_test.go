@@ -264,7 +264,7 @@ func TestOutOfMemory(t *testing.T) {
 	}})
 	h := newHarness(t, app, testProfile(), setupOf(app, "s"), nil)
 	resps := h.run("SYNC-A-128",
-		fusionsim.Arrival{Event: fusionsim.Event{"mb": 100}}, // 50 + 100 > 128
+		fusionsim.Arrival{Event: fusionsim.Event{"mb": 100}},                 // 50 + 100 > 128
 		fusionsim.Arrival{At: time.Second, Event: fusionsim.Event{"mb": 60}}, // 110: fits
 	)
 	if !errors.Is(resps[0].Err, fusionsim.ErrOutOfMemory) || resps[1].Err != nil {
