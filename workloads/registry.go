@@ -1,0 +1,103 @@
+package workloads
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// Workload is an application with what a runner and a listing need to know
+// about it.
+type Workload struct {
+	// App is the application. Apps are stateless (their tasks are plain
+	// functions), so one App serves any number of runs.
+	App *fusionsim.App
+	// Tasks documents each task: its name in the prototype and behaviour.
+	Tasks []TaskDoc
+	// MemorySizes is the default memory sweep of a one-function workload (nil
+	// for the others), in MB.
+	MemorySizes []int
+	// Event is the default request body (nil sends {}).
+	Event fusionsim.Event
+}
+
+// TaskDoc documents one task.
+type TaskDoc struct {
+	Name      string // task name, e.g. "I"
+	Title     string // the prototype's name, e.g. "AnalyzeSensor"
+	Behaviour string // one line
+}
+
+// Name is the workload's name.
+func (w Workload) Name() string { return w.App.Name }
+
+// OneFunction reports whether the workload has a single task.
+func (w Workload) OneFunction() bool { return len(w.App.Tasks) == 1 }
+
+// ErrUnknownWorkload is returned by Get for a name no workload has.
+var ErrUnknownWorkload = errors.New("unknown workload")
+
+var registry = map[string]func() Workload{
+	"iot":       IoT,
+	"split":     Split,
+	"splittest": SplitTest,
+	"sieve":     Sieve,
+}
+
+// Names lists the workload names, sorted.
+func Names() []string {
+	n := make([]string, 0, len(registry))
+	for k := range registry {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Get returns the workload called name.
+func Get(name string) (Workload, error) {
+	f, ok := registry[name]
+	if !ok {
+		return Workload{}, fmt.Errorf("%w %q (workloads: %s)", ErrUnknownWorkload, name, strings.Join(Names(), ", "))
+	}
+	return f(), nil
+}
+
+// All returns every workload, by name.
+func All() []Workload {
+	var all []Workload
+	for _, n := range Names() {
+		all = append(all, registry[n]())
+	}
+	return all
+}
+
+// Callees returns the edges leaving task, in the order the code makes them.
+func Callees(app *fusionsim.App, task string) []fusionsim.Edge {
+	var out []fusionsim.Edge
+	for _, e := range app.Edges {
+		if e.Caller == task {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Reachable returns the tasks a request to the entry task reaches through the
+// call graph, in breadth-first order from the entry.
+func Reachable(app *fusionsim.App) []string {
+	seen := map[string]bool{app.Entry: true}
+	order := []string{app.Entry}
+	for i := 0; i < len(order); i++ {
+		for _, e := range Callees(app, order[i]) {
+			if !seen[e.Called] {
+				seen[e.Called] = true
+				order = append(order, e.Called)
+			}
+		}
+	}
+	return order
+}
