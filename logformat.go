@@ -221,8 +221,16 @@ func AppendMsContent(dst []byte, ms int64) []byte {
 // (without HTML escaping).
 func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	i := 0
+	for i < len(s) && jsonSafe[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -268,3 +276,11 @@ func AppendJSONString(dst []byte, s string) []byte {
 }
 
 func hexDigit(b byte) byte { return "0123456789abcdef"[b] }
+
+// jsonSafe marks the ASCII bytes that appear in a JSON string unescaped.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()

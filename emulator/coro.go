@@ -75,7 +75,6 @@ func (em *Emulator) spawn(inv *invocation, job func()) {
 	c.job, c.inv, c.finished, c.firstAwait = job, inv, false, nil
 	if inv != nil {
 		inv.coros++
-		inv.coList = append(inv.coList, c)
 	}
 	em.resume(c)
 }
@@ -118,9 +117,21 @@ func (c *coro) wakeToken() uint64 {
 	return c.token
 }
 
-// wake schedules c to resume now, if it is still in the block of token.
-// Coroutines are resumed only from the kernel loop, never from inside another
-// coroutine.
+// wake resumes c now, if it is still in the block of token: at once when the
+// kernel calls it, else through an event. Coroutines are resumed only by the
+// kernel, never from inside another coroutine.
 func (em *Emulator) wake(c *coro, token uint64) {
-	em.k.push(event{at: em.k.now, co: c, token: token})
+	if em.current == nil {
+		// Called by the kernel: no coroutine runs, resume at once.
+		c.fire(em, token)
+		return
+	}
+	em.k.push(event{at: em.k.now, act: c, arg: token})
+}
+
+// fire resumes c if it is still blocked on token.
+func (c *coro) fire(em *Emulator, token uint64) {
+	if c.token == token && !c.finished {
+		em.resume(c)
+	}
 }

@@ -6,12 +6,16 @@ import (
 	"time"
 )
 
-// cpuJob is a piece of CPU work running in an execution environment.
+// cpuJob is a piece of CPU work running in an execution environment. When
+// it completes, the kernel wakes co (blocked on tok) or calls act.fire(arg).
 type cpuJob struct {
 	remaining float64 // vCPU-nanoseconds still to run
 	cap       float64 // most vCPUs it can use: min(threads, cores)
 	rate      float64 // vCPUs it gets now
-	done      func()  // called by the kernel when the job completes
+	co        *coro
+	tok       uint64
+	act       actor
+	arg       uint64
 }
 
 // processor shares an execution environment's CPU among the jobs running in
@@ -35,22 +39,48 @@ func (p *processor) init(em *Emulator, share float64, cores int) {
 	p.last = em.k.now
 }
 
-// run starts a job of cpuMs vCPU-ms on threads threads; done runs when it
-// completes.
-func (p *processor) run(cpuMs float64, threads int, done func()) {
+// runWake starts a job of cpuMs vCPU-ms on threads threads and wakes co
+// (blocked on tok) when it completes.
+func (p *processor) runWake(cpuMs float64, threads int, co *coro, tok uint64) {
+	if cpuMs <= 0 {
+		p.em.wake(co, tok)
+		return
+	}
+	j := p.em.newJob(cpuMs, threads, p.cores)
+	j.co, j.tok = co, tok
+	p.add(j)
+}
+
+// runThen starts a job and calls act.fire(arg) when it completes (at once,
+// from the kernel, when there is no work).
+func (p *processor) runThen(cpuMs float64, threads int, act actor, arg uint64) {
+	if cpuMs <= 0 {
+		p.em.k.push(event{at: p.em.k.now, act: act, arg: arg})
+		return
+	}
+	j := p.em.newJob(cpuMs, threads, p.cores)
+	j.act, j.arg = act, arg
+	p.add(j)
+}
+
+func (em *Emulator) newJob(cpuMs float64, threads int, cores float64) *cpuJob {
 	if threads < 1 {
 		threads = 1
 	}
-	if cpuMs <= 0 {
-		p.em.k.after(0, done)
-		return
+	var j *cpuJob
+	if n := len(em.jobs); n > 0 {
+		j = em.jobs[n-1]
+		em.jobs = em.jobs[:n-1]
+	} else {
+		j = new(cpuJob)
 	}
+	*j = cpuJob{remaining: cpuMs * 1e6, cap: math.Min(float64(threads), cores)}
+	return j
+}
+
+func (p *processor) add(j *cpuJob) {
 	p.advance()
-	p.jobs = append(p.jobs, &cpuJob{
-		remaining: cpuMs * 1e6,
-		cap:       math.Min(float64(threads), p.cores),
-		done:      done,
-	})
+	p.jobs = append(p.jobs, j)
 	p.allocate()
 	p.schedule()
 }
@@ -114,19 +144,27 @@ func (p *processor) schedule() {
 	if soonest < 0 {
 		soonest = 0
 	}
-	p.em.k.push(event{at: p.em.k.now + time.Duration(math.Ceil(soonest)), proc: p, token: p.gen})
+	p.em.k.push(event{at: p.em.k.now + time.Duration(math.Ceil(soonest)), act: p, arg: p.gen})
+}
+
+// fire completes jobs if the event is still the current generation's.
+func (p *processor) fire(_ *Emulator, gen uint64) {
+	if p.gen == gen {
+		p.complete()
+	}
 }
 
 // complete runs when the scheduled completion fires: it retires every job
-// that has finished (within a nanosecond) and calls their done functions in
-// the order the jobs were started.
+// that has finished (within a nanosecond) and notifies them in the order the
+// jobs were started.
 func (p *processor) complete() {
 	p.advance()
-	var done []func()
+	var doneBuf [4]*cpuJob
+	done := doneBuf[:0]
 	keep := p.jobs[:0]
 	for _, j := range p.jobs {
 		if j.remaining <= j.rate {
-			done = append(done, j.done)
+			done = append(done, j)
 		} else {
 			keep = append(keep, j)
 		}
@@ -135,8 +173,16 @@ func (p *processor) complete() {
 	p.jobs = keep
 	p.allocate()
 	p.schedule()
-	for _, f := range done {
-		f()
+	em := p.em
+	for _, j := range done {
+		co, tok, act, arg := j.co, j.tok, j.act, j.arg
+		*j = cpuJob{}
+		em.jobs = append(em.jobs, j)
+		if co != nil {
+			em.wake(co, tok)
+		} else {
+			act.fire(em, arg)
+		}
 	}
 }
 

@@ -53,6 +53,7 @@ type Emulator struct {
 	k       kernel
 	rng     *rand.Rand
 	epoch   time.Time
+	epochNs int64 // epoch in Unix nanoseconds
 	app     *fusionsim.App
 	setup   *fusionsim.Setup
 	funcs   map[fusionsim.FunctionID]*function
@@ -60,6 +61,10 @@ type Emulator struct {
 	store   *Tables
 	timeout time.Duration
 	reserve map[fusionsim.FunctionID]int
+
+	timeouts timeoutQueue
+
+	jobs []*cpuJob // free CPU jobs
 
 	pool    []*coro
 	all     []*coro
@@ -76,7 +81,9 @@ type Emulator struct {
 
 	stats Stats
 	line  []byte // scratch buffer for log lines
-	fatal error  // an internal error; the run stops
+	tsBuf []byte // the timestamp of second tsSec, up to the '.'
+	tsSec int64
+	fatal error // an internal error; the run stops
 }
 
 // Stats counts what happened on the platform.
@@ -122,6 +129,8 @@ func New(cfg Config) (*Emulator, error) {
 	if em.epoch.IsZero() {
 		em.epoch = DefaultEpoch
 	}
+	em.timeouts.check = em.checkTimeouts
+	em.epochNs = em.epoch.UnixNano()
 	if em.timeout == 0 {
 		em.timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
 	}
@@ -222,7 +231,6 @@ func (em *Emulator) ForceCold(ctx context.Context) error {
 func (em *Emulator) forceCold() {
 	for _, f := range em.order {
 		for _, env := range f.idle {
-			env.idleGen++
 			em.reclaim(env)
 		}
 		clear(f.idle)
@@ -315,13 +323,18 @@ func (em *Emulator) leave(fn *function) {
 // idle, else a new one (cold start), else the request is throttled.
 func (em *Emulator) arrive(req *request) {
 	fn := req.fn
-	if n := len(fn.idle); n > 0 {
+	// Idle environments past their keep-alive are reclaimed here, when they
+	// would be taken: with most-recently-used reuse this picks exactly the
+	// environment an eager reclaim would leave on top.
+	for len(fn.idle) > 0 && fn.idle[len(fn.idle)-1].idleUntil <= em.k.now {
+		em.reclaim(fn.takeIdle())
+	}
+	if len(fn.idle) > 0 {
 		if !em.admit(fn, false) {
 			em.throttle(req)
 			return
 		}
 		env := fn.takeIdle()
-		env.idleGen++
 		em.must(env.to(Busy))
 		em.startInvocation(env, req)
 		return
@@ -350,7 +363,7 @@ func (em *Emulator) arrive(req *request) {
 func (em *Emulator) throttle(req *request) {
 	em.stats.Throttles++
 	if req.sync {
-		req.respond(nil, fmt.Errorf("%w: %s", fusionsim.ErrThrottled, req.fn.name), nil)
+		req.caller.respond(em, nil, fmt.Errorf("%w: %s", fusionsim.ErrThrottled, req.fn.name), nil)
 		em.requestDone(req)
 		return
 	}
@@ -378,15 +391,7 @@ func (em *Emulator) release(env *environment, failed bool) {
 	}
 	em.must(env.to(Idle))
 	fn.idle = append(fn.idle, env)
-	env.idleGen++
-	gen := env.idleGen
-	keep := em.profile.ColdStart.KeepAlive(em.rng)
-	em.k.after(keep, func() {
-		if env.state == Idle && env.idleGen == gen {
-			fn.removeIdle(env)
-			em.reclaim(env)
-		}
-	})
+	env.idleUntil = em.k.now + em.profile.ColdStart.KeepAlive(em.rng)
 }
 
 func (em *Emulator) reclaim(env *environment) {
@@ -408,16 +413,9 @@ func (em *Emulator) step() bool {
 	}
 	ev := em.k.pop()
 	em.k.now = ev.at
-	switch {
-	case ev.co != nil:
-		if ev.co.token == ev.token && !ev.co.finished {
-			em.resume(ev.co)
-		}
-	case ev.proc != nil:
-		if ev.proc.gen == ev.token {
-			ev.proc.complete()
-		}
-	default:
+	if ev.act != nil {
+		ev.act.fire(em, ev.arg)
+	} else {
 		ev.fn()
 	}
 	return true

@@ -64,10 +64,9 @@ type environment struct {
 	// coldEpoch is the emulator's cold epoch at creation: when it is older
 	// than the emulator's, the environment is reclaimed after its request.
 	coldEpoch uint64
-	// idleGen invalidates keep-alive reclaim events scheduled for an earlier
-	// idle period.
-	idleGen uint64
-	served  int // invocations served
+	// idleUntil is when an idle environment's keep-alive runs out.
+	idleUntil time.Duration
+	served    int // invocations served
 }
 
 // to moves the environment to state s if the lifecycle allows it.
@@ -117,16 +116,4 @@ func (f *function) takeIdle() *environment {
 	f.idle[n-1] = nil
 	f.idle = f.idle[:n-1]
 	return env
-}
-
-// removeIdle takes env out of the idle list.
-func (f *function) removeIdle(env *environment) {
-	for i, e := range f.idle {
-		if e == env {
-			copy(f.idle[i:], f.idle[i+1:])
-			f.idle[len(f.idle)-1] = nil
-			f.idle = f.idle[:len(f.idle)-1]
-			return
-		}
-	}
 }

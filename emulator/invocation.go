@@ -20,9 +20,14 @@ type request struct {
 	queued  time.Duration // when the event was first sent (async event age)
 	// throttled and failed count the retries of an async event.
 	throttled, failed int
-	// respond receives a sync request's result when the invocation ends (or
+	// caller receives a sync request's result when the invocation ends (or
 	// at once when it is throttled). nil for async requests.
-	respond func(res fusionsim.Event, err error, inv *invocation)
+	caller responder
+}
+
+// responder is the caller of a sync request: a remote call or a client.
+type responder interface {
+	respond(em *Emulator, res fusionsim.Event, err error, inv *invocation)
 }
 
 // tree counts the requests one client request caused that have not ended.
@@ -47,22 +52,29 @@ func (em *Emulator) requestDone(req *request) {
 // invocation is one Lambda invocation: the fusion handler running the
 // function's entry task for one request in one environment.
 type invocation struct {
-	em      *Emulator
-	req     *request
-	env     *environment
-	fn      *function
-	id      string // Lambda request id
-	traceID string
-	root    bool
-	cold    bool
-	start   time.Duration // start of the event (after INIT on a cold start)
+	em       *Emulator
+	req      *request
+	env      *environment
+	fn       *function
+	id       string // Lambda request id
+	traceID  string
+	root     bool
+	cold     bool
+	start    time.Duration // start of the event (after INIT on a cold start)
+	deadline time.Duration // start + timeout
 
 	coros   int     // coroutines running for it
-	coList  []*coro // every coroutine it used, to wake them when it is killed
 	pending int     // remote calls not yet returned
 	tails   int     // tail CPU work still running
 	waiter  *coro   // the handler, waiting for the above to drain
 	waitTok uint64
+
+	// hdr caches the parts of its log lines that do not change; hdrA and
+	// hdrB split it (see Emulator.head).
+	hdr        []byte
+	hdrA, hdrB int
+
+	hctx, ectx taskCtx // the handler's and the entry task's contexts
 
 	asyncErr error // first error of a local async call, raised at the end
 	dead     bool  // killed by the platform (timeout, out of memory)
@@ -85,13 +97,52 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 		inv.root = true
 		inv.traceID = em.setup.Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
 	}
-	em.k.after(fn.timeout, func() {
+	em.watchTimeout(inv)
+	em.spawn(inv, inv.handle)
+}
+
+// timeoutQueue holds running invocations in start order. Every function has
+// the same timeout, so deadlines come in the same order and one kernel event
+// at a time, at the earliest deadline still running, is enough.
+type timeoutQueue struct {
+	q     []*invocation
+	head  int
+	armed bool
+	check func()
+}
+
+func (em *Emulator) watchTimeout(inv *invocation) {
+	t := &em.timeouts
+	inv.deadline = em.k.now + inv.fn.timeout
+	t.q = append(t.q, inv)
+	if !t.armed {
+		t.armed = true
+		em.k.at(inv.deadline, t.check)
+	}
+}
+
+// checkTimeouts kills the invocations past their deadline and arms the next.
+func (em *Emulator) checkTimeouts() {
+	t := &em.timeouts
+	for t.head < len(t.q) {
+		inv := t.q[t.head]
+		if !inv.ended && inv.deadline > em.k.now {
+			if t.head > 1024 && t.head > len(t.q)/2 {
+				n := copy(t.q, t.q[t.head:])
+				clear(t.q[n:])
+				t.q, t.head = t.q[:n], 0
+			}
+			em.k.at(inv.deadline, t.check)
+			return
+		}
+		t.q[t.head] = nil
+		t.head++
 		if !inv.ended {
 			em.stats.Timeouts++
 			inv.kill(fusionsim.ErrTimeout)
 		}
-	})
-	em.spawn(inv, inv.handle)
+	}
+	t.q, t.head, t.armed = t.q[:0], 0, false
 }
 
 // handle is the fusion handler (runs on a coroutine).
@@ -107,7 +158,8 @@ func (inv *invocation) handle() {
 	inv.useMemory(em.profile.Handler.InvocationMemoryMB)
 	// The handler's context sits one call above the entry task, so that the
 	// entry task runs at the request's depth.
-	ctx := &taskCtx{inv: inv, task: entry, depth: inv.req.depth - 1}
+	inv.hctx = taskCtx{inv: inv, task: entry, depth: inv.req.depth - 1}
+	ctx := &inv.hctx
 	ctx.spendCost(em.profile.Handler.EventStartToInvokeLocal)
 	if inv.cold {
 		ctx.spendCost(em.profile.ColdStart.FirstEvent)
@@ -115,7 +167,8 @@ func (inv *invocation) handle() {
 	em.logMs(inv, fusionsim.MsgEventStartToInvokeLocal, em.msBetween(t0, em.k.now))
 
 	t1 := em.k.now
-	res, err := ctx.runLocal(entry, inv.req.event)
+	inv.ectx = taskCtx{inv: inv, task: entry, depth: inv.req.depth}
+	res, err := ctx.runTask(&inv.ectx, inv.req.event)
 	em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: entry, Time: em.msBetween(t1, em.k.now)})
 	inv.drain(false) // the prototype awaited every promise before returning
 	if err == nil {
@@ -151,6 +204,12 @@ func (inv *invocation) poke() {
 		inv.em.wake(inv.waiter, inv.waitTok)
 		inv.waiter = nil
 	}
+}
+
+// fire runs when a tail CPU job of the invocation completes.
+func (inv *invocation) fire(*Emulator, uint64) {
+	inv.tails--
+	inv.poke()
 }
 
 // coroutineDone runs (in the kernel) when one of its coroutines finished.
@@ -216,9 +275,9 @@ func (inv *invocation) kill(reason error) {
 	}
 	inv.dead, inv.reason = true, reason
 	inv.env.cpu.reset()
-	for _, c := range inv.coList {
+	for _, c := range inv.em.all {
 		if c.inv == inv && !c.finished {
-			inv.em.wake(c, c.token)
+			inv.em.k.push(event{at: inv.em.k.now, act: c, arg: c.token})
 		}
 	}
 }
@@ -278,9 +337,9 @@ func (em *Emulator) respond(inv *invocation, res fusionsim.Event, fe *fusionsim.
 	}
 	if req.sync {
 		if fe != nil {
-			req.respond(nil, fe, inv)
+			req.caller.respond(em, nil, fe, inv)
 		} else {
-			req.respond(res, nil, inv)
+			req.caller.respond(em, res, nil, inv)
 		}
 		em.requestDone(req)
 		return

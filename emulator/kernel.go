@@ -2,15 +2,22 @@ package emulator
 
 import "time"
 
-// event is one entry of the kernel's queue. It resumes a coroutine (co,
-// token), completes CPU work (proc, token) or runs fn.
+// event is one entry of the kernel's queue: it calls act.fire(arg) or, when
+// act is nil, fn. Actors (coroutines, processors, calls in flight) avoid
+// allocating a closure per event.
 type event struct {
-	at    time.Duration
-	seq   uint64
-	co    *coro
-	proc  *processor
-	token uint64
-	fn    func()
+	at  time.Duration
+	seq uint64
+	act actor
+	arg uint64
+	fn  func()
+}
+
+// actor is something the kernel calls back with an argument: a coroutine
+// (resume if still blocked on token arg), a processor (complete if still at
+// generation arg), a call in flight (advance to step arg).
+type actor interface {
+	fire(em *Emulator, arg uint64)
 }
 
 // kernel is the discrete-event scheduler: a virtual clock and a queue of

@@ -9,7 +9,14 @@ import (
 
 // msOf is the epoch milliseconds of virtual time t, floored, as JavaScript's
 // Date.now() would read it.
-func (em *Emulator) msOf(t time.Duration) int64 { return em.epoch.Add(t).UnixMilli() }
+func (em *Emulator) msOf(t time.Duration) int64 {
+	ns := em.epochNs + int64(t)
+	ms := ns / 1e6
+	if ns%1e6 < 0 {
+		ms--
+	}
+	return ms
+}
 
 // msBetween is the difference of two Date.now() readings, the way the
 // prototype measured every duration it logged.
@@ -45,11 +52,51 @@ func (em *Emulator) logReport(inv *invocation, r fusionsim.Report) {
 	em.emit(inv)
 }
 
-// head starts an FSMSG line of inv.
+// head starts an FSMSG line of inv: the same bytes as
+// fusionsim.AppendLinePrefix + AppendMessageHead, with the parts that do not
+// change during an invocation formatted once.
 func (em *Emulator) head(inv *invocation, typ string) {
-	now := em.Now()
-	b := fusionsim.AppendLinePrefix(em.line[:0], now, inv.id, "INFO")
-	em.line = fusionsim.AppendMessageHead(b, inv.traceID, now.UnixMilli(), inv.fn.id.Task, typ)
+	if inv.hdr == nil {
+		// "\t<requestId>\tINFO\t" | `FSMSG{"traceId":"<id>","time":` | `,"sourceFunction":"<task>","type":`
+		b := make([]byte, 0, 128+len(inv.traceID))
+		b = append(b, '\t')
+		b = append(b, inv.id...)
+		b = append(b, "\tINFO\t"...)
+		inv.hdrA = len(b)
+		b = append(b, fusionsim.MessageMarker...)
+		b = append(b, `{"traceId":`...)
+		b = fusionsim.AppendJSONString(b, inv.traceID)
+		b = append(b, `,"time":`...)
+		inv.hdrB = len(b)
+		b = append(b, `,"sourceFunction":`...)
+		b = fusionsim.AppendJSONString(b, inv.fn.id.Task)
+		b = append(b, `,"type":`...)
+		inv.hdr = b
+	}
+	b := em.appendNow(em.line[:0])
+	b = append(b, inv.hdr[:inv.hdrB]...)
+	b = strconv.AppendInt(b, em.msOf(em.k.now), 10)
+	b = append(b, inv.hdr[inv.hdrB:]...)
+	b = fusionsim.AppendJSONString(b, typ)
+	em.line = append(b, `,"content":`...)
+}
+
+// appendNow appends the current time as fusionsim.AppendTimestamp does,
+// formatting the date and time of day only when the second changes.
+func (em *Emulator) appendNow(dst []byte) []byte {
+	ns := em.epochNs + int64(em.k.now)
+	sec := ns / 1e9
+	if ns%1e9 < 0 {
+		sec--
+	}
+	if sec != em.tsSec || len(em.tsBuf) == 0 {
+		em.tsBuf = fusionsim.AppendTimestamp(em.tsBuf[:0], time.Unix(sec, 0))
+		em.tsBuf = em.tsBuf[:len(em.tsBuf)-4] // drop "000Z", keep the '.'
+		em.tsSec = sec
+	}
+	msec := (ns - sec*1e9) / 1e6
+	dst = append(dst, em.tsBuf...)
+	return append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10), 'Z')
 }
 
 func (em *Emulator) logInit(inv *invocation) {

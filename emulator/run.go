@@ -1,10 +1,13 @@
 package emulator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/model"
@@ -45,10 +48,24 @@ func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 		}
 		em.Submit(route, a.Event, func(r fusionsim.Response) { resps[i] = r; fin() }, fin)
 	}
+	// Open-loop arrivals are scheduled one at a time, in time order, so that
+	// the kernel's queue stays short however long the load is.
+	var open []int
 	for i, a := range arrivals {
 		if i == 0 || !a.AfterPrevious {
-			em.k.at(start+a.At, func() { send(i) })
+			open = append(open, i)
 		}
+	}
+	slices.SortStableFunc(open, func(a, b int) int { return cmp.Compare(arrivals[a].At, arrivals[b].At) })
+	var next func(k int)
+	next = func(k int) {
+		send(open[k])
+		if k+1 < len(open) {
+			em.k.at(start+arrivals[open[k+1]].At, func() { next(k + 1) })
+		}
+	}
+	if len(open) > 0 {
+		em.k.at(start+arrivals[open[0]].At, func() { next(0) })
 	}
 	for n := 0; left > 0; n++ {
 		if em.fatal != nil {
@@ -95,16 +112,7 @@ func (em *Emulator) Submit(route fusionsim.Route, ev fusionsim.Event, onResponse
 	in := model.Ms(remote.ClientRequest.LatencyMs.Sample(em.rng))
 	if route.Sync {
 		req := em.newRequest(fn, ev, "", 0, true, t)
-		req.respond = func(res fusionsim.Event, err error, inv *invocation) {
-			out := model.Ms(remote.ClientResponse.LatencyMs.Sample(em.rng))
-			em.k.after(out, func() {
-				r := fusionsim.Response{Sent: sent, Received: em.Now(), StatusCode: StatusOf(err), Result: res, Err: err}
-				if inv != nil {
-					r.RequestID = inv.id
-				}
-				onResponse(r)
-			})
-		}
+		req.caller = &clientCall{sent: sent, onResponse: onResponse}
 		em.k.after(in, func() { em.arrive(req) })
 		return
 	}
@@ -115,6 +123,27 @@ func (em *Emulator) Submit(route fusionsim.Route, ev fusionsim.Event, onResponse
 		onResponse(fusionsim.Response{Sent: sent, Received: em.Now(), StatusCode: http.StatusAccepted})
 	})
 	em.k.after(in+dispatch, func() { em.arrive(req) })
+}
+
+// clientCall is a sync client request waiting for its response.
+type clientCall struct {
+	sent       time.Time
+	onResponse func(fusionsim.Response)
+	resp       fusionsim.Response
+}
+
+func (c *clientCall) respond(em *Emulator, res fusionsim.Event, err error, inv *invocation) {
+	c.resp = fusionsim.Response{Sent: c.sent, StatusCode: StatusOf(err), Result: res, Err: err}
+	if inv != nil {
+		c.resp.RequestID = inv.id
+	}
+	em.k.push(event{at: em.k.now + model.Ms(em.profile.Remote.ClientResponse.LatencyMs.Sample(em.rng)), act: c})
+}
+
+// fire delivers the response once the client response latency has passed.
+func (c *clientCall) fire(em *Emulator, _ uint64) {
+	c.resp.Received = em.Now()
+	c.onResponse(c.resp)
 }
 
 // StatusOf is the HTTP status API Gateway gives a sync request that ended

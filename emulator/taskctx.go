@@ -92,10 +92,15 @@ func (t *taskCtx) Start(task string, in fusionsim.Event, sync bool) fusionsim.Fu
 // runLocal runs task in-process on the current coroutine. A panic of the
 // task becomes its error, as a thrown exception rejects a promise.
 func (t *taskCtx) runLocal(task string, in fusionsim.Event) (res fusionsim.Event, err error) {
+	return t.runTask(&taskCtx{inv: t.inv, task: task, depth: t.depth + 1}, in)
+}
+
+// runTask runs child.task with the context child.
+func (t *taskCtx) runTask(child *taskCtx, in fusionsim.Event) (res fusionsim.Event, err error) {
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	child := &taskCtx{inv: t.inv, task: task, depth: t.depth + 1}
+	task := child.task
 	defer func() {
 		t.inv.releaseMemory(child.memMB)
 		if r := recover(); r != nil {
@@ -159,49 +164,89 @@ func (t *taskCtx) startRemote(rule fusionsim.Rule, task string, in fusionsim.Eve
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	f := &future{inv: inv}
-	inv.pending++
-	t0 := em.k.now
-	depth := t.depth + 1
-	entry := inv.fn.id.Task
-	remote := &em.profile.Remote
-	complete := func(res fusionsim.Event, err error) {
-		if !inv.dead && !inv.ended {
-			em.logCall(inv, fusionsim.Call{Local: false, Sync: sync, Caller: entry, Called: task, Time: em.msBetween(t0, em.k.now)})
-		}
-		f.complete(res, err)
-		inv.pending--
-		inv.poke()
+	rc := &remoteCall{
+		future: future{inv: inv}, fn: fn, in: in, task: task, sync: sync,
+		t0: em.k.now, depth: t.depth + 1,
 	}
-	send := func() {
-		if sync {
-			lat := model.Ms(remote.SyncRequest.LatencyMs.Sample(em.rng))
-			req := em.newRequest(fn, in, inv.traceID, depth, true, inv.req.tree)
-			req.respond = func(res fusionsim.Event, err error, _ *invocation) {
-				back := model.Ms(remote.SyncResponse.LatencyMs.Sample(em.rng))
-				em.k.after(back, func() {
-					if inv.dead || inv.ended {
-						complete(res, err)
-						return
-					}
-					inv.env.cpu.run(remote.SyncResponse.CPUMs, 1, func() { complete(res, err) })
-				})
-			}
-			em.k.after(lat, func() { em.arrive(req) })
+	inv.pending++
+	cpu := em.profile.Remote.AsyncAck.CPUMs
+	if sync {
+		cpu = em.profile.Remote.SyncRequest.CPUMs
+	}
+	inv.env.cpu.runThen(cpu, 1, rc, rcSend)
+	return &rc.future
+}
+
+// remoteCall is a remote call in flight, advanced by the kernel step by step
+// (see fire): the caller's CPU to send it, the request's latency, the
+// callee's invocation, the response's latency and the caller's CPU to read
+// it (sync); or the acknowledgement and the dispatch (async).
+type remoteCall struct {
+	future
+	fn    *function
+	in    fusionsim.Event
+	task  string
+	sync  bool
+	t0    time.Duration
+	depth int
+	req   *request
+	res   fusionsim.Event
+	err   error
+}
+
+// Steps of a remote call.
+const (
+	rcSend     = iota // the caller's CPU part is done: send
+	rcArrive          // the request reaches the callee's function
+	rcResponse        // the response reaches the caller's environment
+	rcComplete        // the caller has read the response
+	rcAck             // the async call is acknowledged
+)
+
+func (rc *remoteCall) fire(em *Emulator, step uint64) {
+	inv := rc.inv
+	remote := &em.profile.Remote
+	switch step {
+	case rcSend:
+		if rc.sync {
+			rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, true, inv.req.tree)
+			rc.req.caller = rc
+			em.k.push(event{at: em.k.now + model.Ms(remote.SyncRequest.LatencyMs.Sample(em.rng)), act: rc, arg: rcArrive})
 			return
 		}
 		ack := model.Ms(remote.AsyncAck.LatencyMs.Sample(em.rng))
 		dispatch := model.Ms(remote.AsyncDispatch.LatencyMs.Sample(em.rng))
-		req := em.newRequest(fn, in, inv.traceID, depth, false, inv.req.tree)
-		em.k.after(ack, func() { complete(nil, nil) })
-		em.k.after(ack+dispatch, func() { em.arrive(req) })
+		rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, false, inv.req.tree)
+		em.k.push(event{at: em.k.now + ack, act: rc, arg: rcAck})
+		em.k.push(event{at: em.k.now + ack + dispatch, act: rc, arg: rcArrive})
+	case rcArrive:
+		em.arrive(rc.req)
+	case rcResponse:
+		if inv.dead || inv.ended {
+			rc.complete(em)
+			return
+		}
+		inv.env.cpu.runThen(remote.SyncResponse.CPUMs, 1, rc, rcComplete)
+	case rcComplete, rcAck:
+		rc.complete(em)
 	}
-	cpu := remote.AsyncAck.CPUMs
-	if sync {
-		cpu = remote.SyncRequest.CPUMs
+}
+
+// respond receives the callee's result (request.caller).
+func (rc *remoteCall) respond(em *Emulator, res fusionsim.Event, err error, _ *invocation) {
+	rc.res, rc.err = res, err
+	em.k.push(event{at: em.k.now + model.Ms(em.profile.Remote.SyncResponse.LatencyMs.Sample(em.rng)), act: rc, arg: rcResponse})
+}
+
+// complete logs the call record and completes the future.
+func (rc *remoteCall) complete(em *Emulator) {
+	inv := rc.inv
+	if !inv.dead && !inv.ended {
+		em.logCall(inv, fusionsim.Call{Local: false, Sync: rc.sync, Caller: inv.fn.id.Task, Called: rc.task, Time: em.msBetween(rc.t0, em.k.now)})
 	}
-	inv.env.cpu.run(cpu, 1, send)
-	return f
+	rc.future.complete(rc.res, rc.err)
+	inv.pending--
+	inv.poke()
 }
 
 // Spend runs a work descriptor: its serial phase (synchronous, on the main
@@ -225,10 +270,7 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	}
 	if w.TailCPUMs > 0 {
 		inv.tails++
-		inv.env.cpu.run(w.TailCPUMs, 1, func() {
-			inv.tails--
-			inv.poke()
-		})
+		inv.env.cpu.runThen(w.TailCPUMs, 1, inv, 0)
 	}
 }
 
@@ -298,8 +340,7 @@ func (em *Emulator) awaitPoint() {
 // sleep blocks the running coroutine for d.
 func (em *Emulator) sleep(d time.Duration) {
 	c := em.current
-	tok := c.wakeToken()
-	em.k.push(event{at: em.k.now + d, co: c, token: tok})
+	em.k.push(event{at: em.k.now + d, act: c, arg: c.wakeToken()})
 	c.block()
 }
 
@@ -310,8 +351,7 @@ func (em *Emulator) cpuWait(inv *invocation, cpuMs float64, threads int, await b
 		em.awaitPoint()
 	}
 	c := em.current
-	tok := c.wakeToken()
-	inv.env.cpu.run(cpuMs, threads, func() { em.wake(c, tok) })
+	inv.env.cpu.runWake(cpuMs, threads, c, c.wakeToken())
 	c.block()
 }
 
