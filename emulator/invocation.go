@@ -63,10 +63,10 @@ type invocation struct {
 	start    time.Duration // start of the event (after INIT on a cold start)
 	deadline time.Duration // start + timeout
 
-	coros   int     // coroutines running for it
-	pending int     // remote calls not yet returned
-	tails   int     // tail CPU work still running
-	waiter  *coro   // the handler, waiting for the above to drain
+	coros   int   // coroutines running for it
+	pending int   // remote calls not yet returned
+	tails   int   // tail CPU work still running
+	waiter  *coro // the handler, waiting for the above to drain
 	waitTok uint64
 
 	// hdr caches the parts of its log lines that do not change; hdrA and
