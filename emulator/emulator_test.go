@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/model"
 )
 
 // A 1-thread task at 128, 1769 and 3538 MB and a 2-thread task at 3538 MB,
@@ -400,5 +401,37 @@ func TestLifecycleIsADefaultDenyStateMachine(t *testing.T) {
 				t.Errorf("error type %T", err)
 			}
 		}
+	}
+}
+
+// The first remote call and the first storage operation of an environment pay
+// the first-connection costs (50 ms and 40 ms here), later ones do not.
+func TestFirstConnection(t *testing.T) {
+	app := newApp("A", taskMap{
+		"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			for i := 0; i < 2; i++ {
+				if _, err := ctx.Call("C", nil, false); err != nil {
+					return nil, err
+				}
+				if err := ctx.Put("T", fusionsim.Item{Key: 1}); err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		},
+		"C": sleepTask(0),
+	})
+	prof := testProfile()
+	prof.Remote.FirstConnection.LatencyMs = model.Const(50)
+	prof.Storage.FirstConnection.LatencyMs = model.Const(40)
+	h := newHarness(t, app, prof, setupOf(app, "s"), nil)
+	h.run("SYNC-A-128", at(0), at(time.Second))
+	calls := h.linesWith("fusion-function-A-128", `"called":"C"`)
+	if len(calls) != 4 || !strings.Contains(calls[0], `"time":70`) || !strings.Contains(calls[1], `"time":20`) || !strings.Contains(calls[2], `"time":20`) {
+		t.Fatalf("call records %v", calls)
+	}
+	// A: (20+50) + (40+8) + 20 + 8 = 146 ms cold; warm environment: 2*(20+8) = 56 ms.
+	if a := h.recordsOf("A"); a[0].Duration != ms(146) || a[1].Duration != ms(56) {
+		t.Fatalf("durations %v, %v; want 146ms and 56ms", a[0].Duration, a[1].Duration)
 	}
 }

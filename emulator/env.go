@@ -67,6 +67,9 @@ type environment struct {
 	// idleUntil is when an idle environment's keep-alive runs out.
 	idleUntil time.Duration
 	served    int // invocations served
+	// connected and storageConnected: the first remote call and the first
+	// storage operation (which pay the FirstConnection costs) have happened.
+	connected, storageConnected bool
 }
 
 // to moves the environment to state s if the lifecycle allows it.

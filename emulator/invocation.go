@@ -56,7 +56,8 @@ type invocation struct {
 	req      *request
 	env      *environment
 	fn       *function
-	id       string // Lambda request id
+	rid      [2]uint64 // random words of the Lambda request id
+	id       string    // the request id, formatted on first use
 	traceID  string
 	root     bool
 	cold     bool
@@ -91,7 +92,7 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 	if inv.cold {
 		em.stats.ColdStarts++
 	}
-	inv.id = em.newRequestID()
+	inv.rid = [2]uint64{em.rng.Uint64(), em.rng.Uint64()}
 	inv.traceID = req.traceID
 	if inv.traceID == "" {
 		inv.root = true
@@ -250,11 +251,11 @@ func (inv *invocation) endKilled() {
 	if errors.Is(inv.reason, fusionsim.ErrTimeout) {
 		secs := fmt.Sprintf("%.2f", inv.fn.timeout.Seconds())
 		em.logRaw(inv, "Task timed out after "+secs+" seconds")
-		fe = fusionsim.NewFunctionError(inv.fn.name, "Sandbox.Timedout", "RequestId: "+inv.id+" Error: Task timed out after "+secs+" seconds", fusionsim.ErrTimeout)
+		fe = fusionsim.NewFunctionError(inv.fn.name, "Sandbox.Timedout", "RequestId: "+inv.requestID()+" Error: Task timed out after "+secs+" seconds", fusionsim.ErrTimeout)
 		status = "timeout"
 	} else {
-		em.logRaw(inv, "RequestId: "+inv.id+" Error: Runtime exited with error: signal: killed")
-		fe = fusionsim.NewFunctionError(inv.fn.name, "Runtime.OutOfMemory", "RequestId: "+inv.id+" Error: Runtime exited with error: signal: killed", fusionsim.ErrOutOfMemory)
+		em.logRaw(inv, "RequestId: "+inv.requestID()+" Error: Runtime exited with error: signal: killed")
+		fe = fusionsim.NewFunctionError(inv.fn.name, "Runtime.OutOfMemory", "RequestId: "+inv.requestID()+" Error: Runtime exited with error: signal: killed", fusionsim.ErrOutOfMemory)
 		status, errType = "error", "Runtime.OutOfMemory"
 		inv.env.peakMB = math.Max(inv.env.peakMB, float64(inv.fn.memoryMB))
 	}
@@ -315,12 +316,12 @@ func (em *Emulator) finish(inv *invocation, dur time.Duration, timeBase int64, s
 	}
 	em.logEnd(inv)
 	em.logReport(inv, fusionsim.Report{
-		RequestID: inv.id, Duration: dur, BilledMs: billed, MemoryMB: inv.fn.memoryMB,
+		RequestID: inv.requestID(), Duration: dur, BilledMs: billed, MemoryMB: inv.fn.memoryMB,
 		MaxMemoryUsedMB: maxMem, InitDuration: initDur, Status: status, ErrorType: errType,
 	})
 	if em.cfg.Record != nil {
 		r := &Record{
-			RequestID: inv.id, TraceID: inv.traceID, Function: inv.fn.id, Setup: em.setup.Name(),
+			RequestID: inv.requestID(), TraceID: inv.traceID, Function: inv.fn.id, Setup: em.setup.Name(),
 			Root: inv.root, Cold: inv.cold, Start: em.epoch.Add(inv.start), End: em.Now(),
 			InitDuration: initDur, Duration: dur, BilledMs: billed, InternalMs: timeBase,
 			MaxMemoryUsedMB: maxMem, Error: recErr,

@@ -32,7 +32,7 @@ func (em *Emulator) logStart(inv *invocation) {
 	if em.cfg.Log == nil {
 		return
 	}
-	em.line = fusionsim.AppendStart(em.line[:0], inv.id)
+	em.line = fusionsim.AppendStart(em.line[:0], inv.requestID())
 	em.emit(inv)
 }
 
@@ -40,7 +40,7 @@ func (em *Emulator) logEnd(inv *invocation) {
 	if em.cfg.Log == nil {
 		return
 	}
-	em.line = fusionsim.AppendEnd(em.line[:0], inv.id)
+	em.line = fusionsim.AppendEnd(em.line[:0], inv.requestID())
 	em.emit(inv)
 }
 
@@ -60,7 +60,7 @@ func (em *Emulator) head(inv *invocation, typ string) {
 		// "\t<requestId>\tINFO\t" | `FSMSG{"traceId":"<id>","time":` | `,"sourceFunction":"<task>","type":`
 		b := make([]byte, 0, 128+len(inv.traceID))
 		b = append(b, '\t')
-		b = append(b, inv.id...)
+		b = append(b, inv.requestID()...)
 		b = append(b, "\tINFO\t"...)
 		inv.hdrA = len(b)
 		b = append(b, fusionsim.MessageMarker...)
@@ -136,7 +136,7 @@ func (em *Emulator) logInfo(inv *invocation, msg string) {
 	if em.cfg.Log == nil {
 		return
 	}
-	em.line = fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.id, "INFO")
+	em.line = fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.requestID(), "INFO")
 	em.line = append(em.line, msg...)
 	em.emit(inv)
 }
@@ -150,7 +150,7 @@ func (em *Emulator) logError(inv *invocation, err error) {
 	if fe := asFunctionError(inv, err); fe != nil {
 		typ = fe.Type
 	}
-	b := fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.id, "ERROR")
+	b := fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.requestID(), "ERROR")
 	b = append(b, "Invoke Error \t{\"errorType\":"...)
 	b = fusionsim.AppendJSONString(b, typ)
 	b = append(b, ",\"errorMessage\":"...)
@@ -166,7 +166,7 @@ func (em *Emulator) logRaw(inv *invocation, msg string) {
 	}
 	b := fusionsim.AppendTimestamp(em.line[:0], em.Now())
 	b = append(b, '\t')
-	b = append(b, inv.id...)
+	b = append(b, inv.requestID()...)
 	b = append(b, '\t')
 	em.line = append(b, msg...)
 	em.emit(inv)
@@ -174,10 +174,17 @@ func (em *Emulator) logRaw(inv *invocation, msg string) {
 
 const hexDigits = "0123456789abcdef"
 
-// newRequestID draws a version-4 UUID, as Lambda's request ids are.
-func (em *Emulator) newRequestID() string {
+// requestID is the invocation's Lambda request id, a version-4 UUID made
+// from the two random words drawn when it started (formatted on first use).
+func (inv *invocation) requestID() string {
+	if inv.id == "" {
+		inv.id = formatUUID(inv.rid[0], inv.rid[1])
+	}
+	return inv.id
+}
+
+func formatUUID(x, y uint64) string {
 	var b [16]byte
-	x, y := em.rng.Uint64(), em.rng.Uint64()
 	for i := 0; i < 8; i++ {
 		b[i], b[8+i] = byte(x>>(8*i)), byte(y>>(8*i))
 	}

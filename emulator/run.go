@@ -135,7 +135,7 @@ type clientCall struct {
 func (c *clientCall) respond(em *Emulator, res fusionsim.Event, err error, inv *invocation) {
 	c.resp = fusionsim.Response{Sent: c.sent, StatusCode: StatusOf(err), Result: res, Err: err}
 	if inv != nil {
-		c.resp.RequestID = inv.id
+		c.resp.RequestID = inv.requestID()
 	}
 	em.k.push(event{at: em.k.now + model.Ms(em.profile.Remote.ClientResponse.LatencyMs.Sample(em.rng)), act: c})
 }

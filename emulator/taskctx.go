@@ -173,6 +173,11 @@ func (t *taskCtx) startRemote(rule fusionsim.Rule, task string, in fusionsim.Eve
 	if sync {
 		cpu = em.profile.Remote.SyncRequest.CPUMs
 	}
+	if !inv.env.connected {
+		inv.env.connected = true
+		rc.firstConn = true
+		cpu += em.profile.Remote.FirstConnection.CPUMs
+	}
 	inv.env.cpu.runThen(cpu, 1, rc, rcSend)
 	return &rc.future
 }
@@ -192,6 +197,18 @@ type remoteCall struct {
 	req   *request
 	res   fusionsim.Event
 	err   error
+	// firstConn: the environment's first remote call, which pays
+	// Remote.FirstConnection.
+	firstConn bool
+}
+
+// sendLatency draws the latency to the callee (or to the acknowledgement).
+func (rc *remoteCall) sendLatency(em *Emulator, c *model.Cost) time.Duration {
+	d := model.Ms(c.LatencyMs.Sample(em.rng))
+	if rc.firstConn {
+		d += model.Ms(em.profile.Remote.FirstConnection.LatencyMs.Sample(em.rng))
+	}
+	return d
 }
 
 // Steps of a remote call.
@@ -211,10 +228,10 @@ func (rc *remoteCall) fire(em *Emulator, step uint64) {
 		if rc.sync {
 			rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, true, inv.req.tree)
 			rc.req.caller = rc
-			em.k.push(event{at: em.k.now + model.Ms(remote.SyncRequest.LatencyMs.Sample(em.rng)), act: rc, arg: rcArrive})
+			em.k.push(event{at: em.k.now + rc.sendLatency(em, &remote.SyncRequest), act: rc, arg: rcArrive})
 			return
 		}
-		ack := model.Ms(remote.AsyncAck.LatencyMs.Sample(em.rng))
+		ack := rc.sendLatency(em, &remote.AsyncAck)
 		dispatch := model.Ms(remote.AsyncDispatch.LatencyMs.Sample(em.rng))
 		rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, false, inv.req.tree)
 		em.k.push(event{at: em.k.now + ack, act: rc, arg: rcAck})
@@ -304,25 +321,35 @@ func (t *taskCtx) spendCost(c model.Cost) {
 	}
 }
 
+// storageCost spends the cost of a storage operation, and of the
+// environment's first connection to the store before its first one.
+func (t *taskCtx) storageCost(c model.Cost) {
+	if env := t.inv.env; !env.storageConnected {
+		env.storageConnected = true
+		t.spendCost(t.inv.em.profile.Storage.FirstConnection)
+	}
+	t.spendCost(c)
+}
+
 func (t *taskCtx) Put(table string, item fusionsim.Item) error {
-	t.spendCost(t.inv.em.profile.Storage.Put)
+	t.storageCost(t.inv.em.profile.Storage.Put)
 	t.inv.em.store.Put(table, item)
 	return nil
 }
 
 func (t *taskCtx) Get(table string, key int64) (fusionsim.Item, bool, error) {
-	t.spendCost(t.inv.em.profile.Storage.Get)
+	t.storageCost(t.inv.em.profile.Storage.Get)
 	it, ok := t.inv.em.store.Get(table, key)
 	return it, ok, nil
 }
 
 func (t *taskCtx) Query(table string, key int64) ([]fusionsim.Item, error) {
-	t.spendCost(t.inv.em.profile.Storage.Query)
+	t.storageCost(t.inv.em.profile.Storage.Query)
 	return t.inv.em.store.Query(table, key), nil
 }
 
 func (t *taskCtx) Delete(table string, key int64) error {
-	t.spendCost(t.inv.em.profile.Storage.Delete)
+	t.storageCost(t.inv.em.profile.Storage.Delete)
 	t.inv.em.store.Delete(table, key)
 	return nil
 }

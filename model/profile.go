@@ -88,6 +88,10 @@ type Remote struct {
 	// entry function (end-to-end latency only). Their CPU parts are ignored.
 	ClientRequest  Cost `json:"clientRequest"`
 	ClientResponse Cost `json:"clientResponse"`
+	// FirstConnection is added to the first remote call an environment makes
+	// (TLS handshake, HTTP client set-up): its CPU before sending, its latency
+	// on the way.
+	FirstConnection Cost `json:"firstConnection"`
 }
 
 // Storage models the table store (DynamoDB in the prototype); CPU parts run
@@ -97,6 +101,9 @@ type Storage struct {
 	Get    Cost `json:"get"`
 	Query  Cost `json:"query"`
 	Delete Cost `json:"delete"`
+	// FirstConnection is spent before the first storage operation of an
+	// environment (SDK client and connection set-up).
+	FirstConnection Cost `json:"firstConnection"`
 }
 
 // Handler models the fusion handler's own work around the entry task.
@@ -238,7 +245,8 @@ func (p Profile) Validate() error {
 		{"remote.syncRequest", p.Remote.SyncRequest}, {"remote.syncResponse", p.Remote.SyncResponse},
 		{"remote.asyncAck", p.Remote.AsyncAck}, {"remote.asyncDispatch", p.Remote.AsyncDispatch},
 		{"remote.clientRequest", p.Remote.ClientRequest}, {"remote.clientResponse", p.Remote.ClientResponse},
-		{"storage.put", p.Storage.Put}, {"storage.get", p.Storage.Get},
+		{"remote.firstConnection", p.Remote.FirstConnection},
+		{"storage.put", p.Storage.Put}, {"storage.get", p.Storage.Get}, {"storage.firstConnection", p.Storage.FirstConnection},
 		{"storage.query", p.Storage.Query}, {"storage.delete", p.Storage.Delete},
 		{"handler.eventStartToInvokeLocal", p.Handler.EventStartToInvokeLocal},
 		{"handler.afterHandler", p.Handler.AfterHandler},
