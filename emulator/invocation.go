@@ -201,9 +201,11 @@ func (inv *invocation) drain(tails bool) {
 
 // poke wakes the draining handler so that it checks again.
 func (inv *invocation) poke() {
-	if inv.waiter != nil {
-		inv.em.wake(inv.waiter, inv.waitTok)
+	// Clear the waiter before waking it: a wake from the kernel resumes the
+	// handler at once, and it may register again before wake returns.
+	if w := inv.waiter; w != nil {
 		inv.waiter = nil
+		inv.em.wake(w, inv.waitTok)
 	}
 }
 

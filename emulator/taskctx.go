@@ -397,9 +397,9 @@ func (f *future) complete(res fusionsim.Event, err error) {
 		return
 	}
 	f.done, f.res, f.err = true, res, err
-	if f.waiter != nil {
-		f.inv.em.wake(f.waiter, f.tok)
-		f.waiter = nil
+	if w := f.waiter; w != nil {
+		f.waiter = nil // before the wake, which may resume w at once
+		f.inv.em.wake(w, f.tok)
 	}
 }
 
