@@ -1,0 +1,429 @@
+package trace
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// Errors of incomplete invocations, wrapped in Problem.Err.
+var (
+	// ErrNoReport: the invocation's log has no REPORT line (the log was cut
+	// off, or the invocation had not ended when the logs were read).
+	ErrNoReport = errors.New("invocation without REPORT line")
+	// ErrNoInit: the invocation wrote no FSMSG init message (not a fusion
+	// handler, or its first lines are missing).
+	ErrNoInit = errors.New("invocation without FSMSG init message")
+	// ErrInconsistent: a line contradicts earlier lines of its invocation
+	// (another trace id, a second REPORT, init or time-base).
+	ErrInconsistent = errors.New("inconsistent invocation")
+)
+
+// DefaultMaxProblems is how many problems an Extraction keeps when
+// Options.MaxProblems is 0; all of them are counted.
+const DefaultMaxProblems = 1000
+
+// Options configure an extraction.
+type Options struct {
+	// GroupByFunction reproduces the prototype's extractor, which grouped log
+	// lines by (traceId, function): invocations of one request in the same
+	// function collapse into one record whose calls are those of all of
+	// them (in the order they returned) and whose other fields, billed
+	// duration included, are those of the invocation that started first.
+	// Use it only to compare with the published traces; by default every
+	// Lambda invocation is its own record.
+	GroupByFunction bool
+	// MaxProblems caps the problems kept in Extraction.Problems
+	// (0: DefaultMaxProblems); every problem is counted in its counters.
+	MaxProblems int
+}
+
+// Problem is a log line or an invocation the extractor could not use.
+type Problem struct {
+	// Source is where the line came from: a file path, or the function name
+	// of lines read from a platform.
+	Source string
+	// Line is the 1-based line number in Source (for an incomplete
+	// invocation, its first line).
+	Line int
+	// RequestID is the invocation's request id, when known.
+	RequestID string
+	// Err says what is wrong; it wraps ErrMalformed, ErrNoReport, ErrNoInit
+	// or ErrInconsistent.
+	Err error
+}
+
+func (p Problem) Error() string {
+	s := p.Source + ":" + strconv.Itoa(p.Line) + ": "
+	if p.RequestID != "" {
+		s += "request " + p.RequestID + ": "
+	}
+	return s + p.Err.Error()
+}
+
+func (p Problem) Unwrap() error { return p.Err }
+
+// Extraction is the result of extracting traces from logs.
+type Extraction struct {
+	// Traces are the records per setup (fusionGroup), each sorted by
+	// (startTimestamp, traceId, currentFunction, request id).
+	Traces Traces
+	// Problems are the first Options.MaxProblems problems, in input order.
+	Problems []Problem
+	// Lines counts every line read; Foreign the lines that are neither
+	// control nor FSMSG lines (application output, runtime messages).
+	Lines, Foreign int
+	// Malformed counts lines that failed to parse; Inconsistent lines that
+	// contradict their invocation; Incomplete invocations without REPORT or
+	// init. None of them is in Traces.
+	Malformed, Inconsistent, Incomplete int
+	// Invocations counts the complete Lambda invocations extracted (with
+	// GroupByFunction there may be fewer records).
+	Invocations int
+}
+
+// Err summarizes the problems as one error (nil when there are none).
+func (e *Extraction) Err() error {
+	n := e.Malformed + e.Inconsistent + e.Incomplete
+	if n == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%d problem(s) in the logs: %d malformed line(s), %d inconsistent line(s), %d incomplete invocation(s)",
+		n, e.Malformed, e.Inconsistent, e.Incomplete)
+	if len(e.Problems) > 0 {
+		msg += "; first: " + e.Problems[0].Error()
+	}
+	return errors.New(msg)
+}
+
+// Extract extracts the traces of lines as a platform returns them
+// (fusionsim.Platform.Logs): LogLine.Function names the log stream, and the
+// line numbers of problems count within each function.
+func Extract(lines []fusionsim.LogLine, opt Options) *Extraction {
+	x := NewExtractor(opt)
+	for _, l := range lines {
+		x.AddLogLine(l)
+	}
+	return x.Finish()
+}
+
+// Collect reads the lines of p written in [from, to) (to is exclusive: pass a
+// time after the last line) and extracts their traces. Its error is the
+// platform's or the context's, not the logs' problems (see Extraction.Err).
+func Collect(ctx context.Context, p fusionsim.Platform, from, to time.Time, opt Options) (*Extraction, error) {
+	x := NewExtractor(opt)
+	err := p.Logs(ctx, from, to, func(l fusionsim.LogLine) error {
+		x.AddLogLine(l)
+		if x.ext.Lines&1023 == 0 {
+			return ctx.Err()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading logs: %w", err)
+	}
+	return x.Finish(), nil
+}
+
+// Extractor extracts traces from log lines fed to it one at a time, so that
+// logs need not be held in memory. Lines of one invocation must come in the
+// order they were written; invocations may interleave.
+type Extractor struct {
+	opt     Options
+	invs    map[invKey]*invocation
+	order   []*invocation
+	lineNos map[string]int
+	ext     Extraction
+}
+
+type invKey struct{ source, requestID string }
+
+// invocation is what the extractor has gathered of one Lambda invocation.
+type invocation struct {
+	source    string
+	function  string // log stream's function name
+	requestID string
+	firstLine int
+	traceID   string
+	haveInit  bool
+	init      fusionsim.InitContent
+	task      string // sourceFunction of the messages
+	startMs   int64
+	lastMs    int64
+	calls     []fusionsim.Call
+	callMs    []int64 // the time of each call line
+	timeBase  int64
+	haveBase  bool
+	report    *fusionsim.Report
+	endTime   time.Time
+}
+
+// NewExtractor returns an empty extractor.
+func NewExtractor(opt Options) *Extractor {
+	if opt.MaxProblems <= 0 {
+		opt.MaxProblems = DefaultMaxProblems
+	}
+	return &Extractor{opt: opt, invs: make(map[invKey]*invocation), lineNos: make(map[string]int)}
+}
+
+// AddLogLine adds a line read from a platform; its source is its function.
+func (x *Extractor) AddLogLine(l fusionsim.LogLine) {
+	x.lineNos[l.Function]++
+	x.Add(l.Function, l.Function, x.lineNos[l.Function], l.Time, l.Text)
+}
+
+// AddReader adds every line of r, a log file of one function (a CloudWatch
+// export or a file the emulator's DirSink wrote); source names it in
+// problems. The function name is the file's base name without ".log" or
+// ".txt".
+func (x *Extractor) AddReader(r io.Reader, source string) error {
+	function := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(source), ".log"), ".txt")
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		x.Add(source, function, n, time.Time{}, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s:%d: %w", source, n+1, err)
+	}
+	return nil
+}
+
+func (x *Extractor) problem(source string, line int, id string, err error) {
+	if len(x.ext.Problems) < x.opt.MaxProblems {
+		x.ext.Problems = append(x.ext.Problems, Problem{Source: source, Line: line, RequestID: id, Err: err})
+	}
+}
+
+func (x *Extractor) inconsistent(inv *invocation, line int, format string, args ...any) {
+	x.ext.Inconsistent++
+	x.problem(inv.source, line, inv.requestID, fmt.Errorf("%w: %s", ErrInconsistent, fmt.Sprintf(format, args...)))
+}
+
+// Add adds one line: source and line locate it for problems, function is
+// the name of the log stream's function, at the time the platform gives for
+// the line (zero if unknown).
+func (x *Extractor) Add(source, function string, line int, at time.Time, text string) {
+	x.ext.Lines++
+	l, err := ParseLine(text)
+	if err != nil {
+		x.ext.Malformed++
+		x.problem(source, line, "", err)
+		return
+	}
+	if l.Kind == Foreign {
+		x.ext.Foreign++
+		return
+	}
+	if l.Time.IsZero() {
+		l.Time = at
+	}
+	key := invKey{source, l.RequestID}
+	inv := x.invs[key]
+	if inv == nil {
+		inv = &invocation{source: source, function: function, requestID: l.RequestID, firstLine: line}
+		x.invs[key] = inv
+		x.order = append(x.order, inv)
+	}
+	if inv.report != nil && l.Kind != End {
+		x.inconsistent(inv, line, "%s line after the REPORT line", l.Kind)
+		return
+	}
+	switch l.Kind {
+	case End:
+		inv.endTime = l.Time
+	case Report:
+		r := l.Report
+		inv.report = &r
+	case Message:
+		x.addMessage(inv, line, &l)
+	}
+}
+
+func (x *Extractor) addMessage(inv *invocation, line int, l *Line) {
+	m := &l.Msg
+	if inv.traceID == "" {
+		inv.traceID = m.TraceID
+	} else if m.TraceID != inv.traceID {
+		x.inconsistent(inv, line, "trace id %q after %q", m.TraceID, inv.traceID)
+		return
+	}
+	if inv.task == "" {
+		inv.task = m.SourceFunction
+	}
+	switch m.Type {
+	case fusionsim.MsgInit:
+		if inv.haveInit {
+			x.inconsistent(inv, line, "second init message")
+			return
+		}
+		inv.haveInit, inv.init, inv.startMs = true, l.Init, m.Time
+	case fusionsim.MsgCall:
+		inv.calls = append(inv.calls, l.Call)
+		inv.callMs = append(inv.callMs, m.Time)
+	case fusionsim.MsgTimeBase:
+		if inv.haveBase {
+			x.inconsistent(inv, line, "second time-base message")
+			return
+		}
+		inv.haveBase, inv.timeBase = true, l.Ms
+	}
+	if m.Time > inv.lastMs {
+		inv.lastMs = m.Time
+	}
+}
+
+// Finish ends the extraction: it builds the records of every complete
+// invocation and reports the incomplete ones. The Extractor must not be used
+// afterwards.
+func (x *Extractor) Finish() *Extraction {
+	var done []*invocation
+	for _, inv := range x.order {
+		switch {
+		case inv.report == nil:
+			x.ext.Incomplete++
+			x.problem(inv.source, inv.firstLine, inv.requestID, ErrNoReport)
+		case !inv.haveInit:
+			x.ext.Incomplete++
+			x.problem(inv.source, inv.firstLine, inv.requestID, ErrNoInit)
+		default:
+			done = append(done, inv)
+		}
+	}
+	x.ext.Invocations = len(done)
+	if x.opt.GroupByFunction {
+		done = groupByFunction(done)
+	}
+	type keyed struct {
+		rec Record
+		id  string
+	}
+	bySetup := make(map[string][]keyed)
+	for _, inv := range done {
+		r := inv.record()
+		bySetup[r.FusionGroup.Name] = append(bySetup[r.FusionGroup.Name], keyed{r, inv.requestID})
+	}
+	x.ext.Traces = make(Traces, len(bySetup))
+	for setup, ks := range bySetup {
+		slices.SortFunc(ks, func(a, b keyed) int {
+			return cmp.Or(cmp.Compare(a.rec.StartTimestamp, b.rec.StartTimestamp), strings.Compare(a.rec.TraceID, b.rec.TraceID),
+				strings.Compare(a.rec.CurrentFunction, b.rec.CurrentFunction), strings.Compare(a.id, b.id))
+		})
+		recs := make([]Record, len(ks))
+		for i, k := range ks {
+			recs[i] = k.rec
+		}
+		x.ext.Traces[setup] = recs
+	}
+	x.invs, x.order = nil, nil
+	return &x.ext
+}
+
+// record builds the invocation record.
+func (inv *invocation) record() Record {
+	fn := inv.task
+	if fn == "" {
+		if id, err := fusionsim.ParseFunctionName(inv.function); err == nil {
+			fn = id.Task
+		}
+	}
+	r := Record{
+		TraceID:          inv.traceID,
+		FusionGroup:      fusionsim.NewTraceName(inv.init.FusionGroup),
+		Source:           SourceOf(inv.traceID),
+		CurrentFunction:  fn,
+		CurrentTask:      fn,
+		BilledDuration:   inv.report.BilledMs,
+		MemoryAvail:      inv.init.MemoryAvail,
+		MaxMemoryUsed:    inv.report.MaxMemoryUsedMB,
+		IsRootInvocation: inv.init.IsRootInvocation,
+		IsColdStart:      inv.init.IsColdStart,
+		StartTimestamp:   inv.startMs,
+		EndTimestamp:     inv.lastMs,
+		InternalDuration: -1,
+		Calls:            inv.calls,
+	}
+	if r.MemoryAvail == "" {
+		r.MemoryAvail = strconv.Itoa(inv.report.MemoryMB)
+	}
+	if len(inv.calls) > 0 {
+		r.CurrentTask = inv.calls[0].Caller
+	}
+	if r.Calls == nil {
+		r.Calls = []fusionsim.Call{}
+	}
+	if inv.haveBase {
+		r.InternalDuration = inv.timeBase
+	} else if !inv.endTime.IsZero() && inv.endTime.UnixMilli() > r.EndTimestamp {
+		// Killed before the time-base: the END line marks the end.
+		r.EndTimestamp = inv.endTime.UnixMilli()
+	}
+	return r
+}
+
+// groupByFunction merges the invocations of one (trace id, function) into
+// the one that started first, the way the prototype's extractor did.
+func groupByFunction(invs []*invocation) []*invocation {
+	type key struct{ trace, task string }
+	groups := make(map[key][]*invocation)
+	var keys []key
+	for _, inv := range invs {
+		k := key{inv.traceID, inv.task}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], inv)
+	}
+	out := make([]*invocation, 0, len(keys))
+	for _, k := range keys {
+		g := groups[k]
+		if len(g) == 1 {
+			out = append(out, g[0])
+			continue
+		}
+		slices.SortStableFunc(g, func(a, b *invocation) int { return cmp.Compare(a.startMs, b.startMs) })
+		merged := *g[0]
+		type call struct {
+			c  fusionsim.Call
+			ms int64
+		}
+		var calls []call
+		for _, inv := range g {
+			for i, c := range inv.calls {
+				calls = append(calls, call{c, inv.callMs[i]})
+			}
+			merged.lastMs = max(merged.lastMs, inv.lastMs)
+		}
+		slices.SortStableFunc(calls, func(a, b call) int { return cmp.Compare(a.ms, b.ms) })
+		merged.calls, merged.callMs = make([]fusionsim.Call, len(calls)), nil
+		for i, c := range calls {
+			merged.calls[i] = c.c
+		}
+		out = append(out, &merged)
+	}
+	return out
+}
+
+// SourceOf returns the entry task of a request from its trace id
+// "<traceName>-<entryTask>-<MB>-<hex>": the second part ("" if there is
+// none).
+func SourceOf(traceID string) string {
+	_, rest, ok := strings.Cut(traceID, "-")
+	if !ok {
+		return ""
+	}
+	task, _, _ := strings.Cut(rest, "-")
+	return task
+}

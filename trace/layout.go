@@ -1,0 +1,353 @@
+package trace
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// Files of the prototype's directory layout.
+const (
+	// ConfigDir is the subdirectory holding the configuration metadata.
+	ConfigDir = "configuration"
+	// ConfigFile is the configuration metadata's file name (optionally with
+	// ".gz").
+	ConfigFile = "configurationMetadata.json"
+)
+
+// Size limits of what the readers decompress and decode.
+const (
+	MaxConfigBytes = 64 << 20 // configuration metadata
+	MaxTraceBytes  = 8 << 30  // one setup's traces
+)
+
+// ErrNoConfigs is returned by ReadConfigs when the directory has no
+// configuration metadata.
+var ErrNoConfigs = errors.New("no configuration metadata")
+
+// Traces are invocation records by setup name.
+type Traces map[string][]Record
+
+// Names returns the setup names in creation order: numeric names (the
+// optimizer's Unix times) by value, then the others lexicographically.
+func (t Traces) Names() []string {
+	names := make([]string, 0, len(t))
+	for n := range t {
+		names = append(names, n)
+	}
+	fusionsim.SortSetupNames(names)
+	return names
+}
+
+// Dir is a directory in the prototype's layout: <dir>/<setup>.json[.gz], one
+// JSON array of records per setup, and
+// <dir>/configuration/configurationMetadata.json[.gz].
+type Dir struct {
+	Traces Traces
+	// Configs is nil when the directory has no configuration metadata.
+	Configs fusionsim.Configs
+}
+
+// ReadDir reads a directory in the prototype's layout. Gzip-compressed files
+// are detected by their content, whatever their name. A directory without
+// configuration metadata reads with Configs nil.
+func ReadDir(dir string) (*Dir, error) {
+	t, err := ReadTraces(dir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ReadConfigs(dir)
+	if err != nil && !errors.Is(err, ErrNoConfigs) {
+		return nil, err
+	}
+	return &Dir{Traces: t, Configs: c}, nil
+}
+
+// ReadTraces reads every <setup>.json and <setup>.json.gz of dir (not its
+// subdirectories); the file name without extension is the setup name.
+func ReadTraces(dir string) (Traces, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	t := make(Traces)
+	from := make(map[string]string)
+	for _, e := range entries {
+		name, ok := setupOfFile(e.Name())
+		if !ok || e.IsDir() {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if prev, dup := from[name]; dup {
+			return nil, fmt.Errorf("setup %q: both %s and %s exist", name, prev, path)
+		}
+		recs, err := ReadTraceFile(path)
+		if err != nil {
+			return nil, err
+		}
+		t[name], from[name] = recs, path
+	}
+	if len(t) == 0 {
+		return nil, fmt.Errorf("%s: no <setup>.json or <setup>.json.gz trace files", dir)
+	}
+	return t, nil
+}
+
+func setupOfFile(file string) (string, bool) {
+	name, ok := strings.CutSuffix(file, ".json.gz")
+	if !ok {
+		name, ok = strings.CutSuffix(file, ".json")
+	}
+	return name, ok && name != "" && !strings.HasPrefix(name, ".")
+}
+
+// ReadTraceFile reads one setup's records (JSON array, optionally gzip).
+func ReadTraceFile(path string) ([]Record, error) {
+	data, err := readMaybeGzip(path, MaxTraceBytes)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := ParseRecords(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return recs, nil
+}
+
+// ParseRecords decodes a JSON array of records (gzip detected).
+func ParseRecords(data []byte) ([]Record, error) {
+	data, err := gunzip(data, MaxTraceBytes)
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	if err := json.Unmarshal(data, &recs); err != nil {
+		return nil, fmt.Errorf("traces: %w", err)
+	}
+	if recs == nil {
+		return nil, errors.New("traces: not a JSON array of records")
+	}
+	return recs, nil
+}
+
+// ReadConfigs reads <dir>/configuration/configurationMetadata.json or its
+// ".gz" variant; ErrNoConfigs when neither exists.
+func ReadConfigs(dir string) (fusionsim.Configs, error) {
+	base := filepath.Join(dir, ConfigDir, ConfigFile)
+	var found []string
+	for _, p := range []string{base, base + ".gz"} {
+		if _, err := os.Stat(p); err == nil {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("%s: %w", dir, ErrNoConfigs)
+	case 2:
+		return nil, fmt.Errorf("both %s and %s exist", found[0], found[1])
+	}
+	return ReadConfigFile(found[0])
+}
+
+// ReadConfigFile reads a configuration metadata file (gzip detected).
+func ReadConfigFile(path string) (fusionsim.Configs, error) {
+	data, err := readMaybeGzip(path, MaxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	c, err := fusionsim.ParseConfigs(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfigData decodes configuration metadata, gzip-compressed or not.
+func ParseConfigData(data []byte) (fusionsim.Configs, error) {
+	data, err := gunzip(data, MaxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	return fusionsim.ParseConfigs(data)
+}
+
+func readMaybeGzip(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	data, err = gunzip(data, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}
+
+// IsGzip reports whether data starts with the gzip magic number.
+func IsGzip(data []byte) bool { return len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b }
+
+// gunzip decompresses data if it is gzip (every member), at most limit bytes.
+func gunzip(data []byte, limit int64) ([]byte, error) {
+	if !IsGzip(data) {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if int64(len(out)) > limit {
+		return nil, fmt.Errorf("gzip: decompresses to more than %d bytes", limit)
+	}
+	return out, nil
+}
+
+// MarshalRecords encodes records the way the published traces are written:
+// one compact JSON array, fields in Record's order, no HTML escaping, no
+// trailing newline; an empty slice is "[]".
+func MarshalRecords(recs []Record) ([]byte, error) {
+	if recs == nil {
+		recs = []Record{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(recs); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// WriteOptions configure WriteDir.
+type WriteOptions struct {
+	// Gzip writes <setup>.json.gz instead of <setup>.json (deterministic:
+	// no name or time in the gzip header).
+	Gzip bool
+}
+
+// WriteDir writes d in the prototype's layout, creating dir if needed. Every
+// file is written atomically (a temporary file renamed into place); a file
+// of the other variant (.json vs .json.gz) of a written setup is removed.
+// Configuration metadata is written only when d.Configs is not nil.
+func WriteDir(dir string, d *Dir, opt WriteOptions) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range d.Traces.Names() {
+		if _, ok := setupOfFile(name + ".json"); !ok || strings.ContainsAny(name, `/\`) {
+			return fmt.Errorf("setup name %q cannot be a file name", name)
+		}
+		file, other := name+".json", name+".json.gz"
+		if opt.Gzip {
+			file, other = other, file
+		}
+		if err := WriteTraceFile(filepath.Join(dir, file), d.Traces[name], opt.Gzip); err != nil {
+			return err
+		}
+		if err := os.Remove(filepath.Join(dir, other)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if d.Configs != nil {
+		return WriteConfigs(dir, d.Configs)
+	}
+	return nil
+}
+
+// WriteTraceFile writes one setup's records atomically, gzip-compressed if
+// gz.
+func WriteTraceFile(path string, recs []Record, gz bool) error {
+	data, err := MarshalRecords(recs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if gz {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(data)
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		data = buf.Bytes()
+	}
+	return WriteFileAtomic(path, data)
+}
+
+// WriteConfigs writes <dir>/configuration/configurationMetadata.json
+// atomically (compact JSON with sorted keys, fusionsim.Configs.Marshal) and
+// removes a ".gz" variant.
+func WriteConfigs(dir string, c fusionsim.Configs) error {
+	data, err := c.Marshal()
+	if err != nil {
+		return fmt.Errorf("configuration metadata: %w", err)
+	}
+	cdir := filepath.Join(dir, ConfigDir)
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(cdir, ConfigFile)
+	if err := WriteFileAtomic(path, data); err != nil {
+		return err
+	}
+	if err := os.Remove(path + ".gz"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory that is synced and renamed into place, so that readers see the
+// old file or the whole new one. The file's mode is 0644.
+func WriteFileAtomic(path string, data []byte) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
