@@ -58,11 +58,16 @@ func (c *coro) runJob(job func()) {
 			c.em.fatal = fmt.Errorf("emulator: internal panic: %v\n%s", r, debug.Stack())
 		}
 	}()
-	job()
+	if job != nil {
+		job()
+	} else {
+		c.inv.handle()
+	}
 }
 
 // spawn starts job on a pooled coroutine for inv and runs it until it blocks
-// or finishes. It must be called from the kernel, not from a coroutine.
+// or finishes; a nil job is the invocation's handler (no closure to
+// allocate). It must be called from the kernel, not from a coroutine.
 func (em *Emulator) spawn(inv *invocation, job func()) {
 	var c *coro
 	if n := len(em.pool); n > 0 {

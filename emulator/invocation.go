@@ -99,7 +99,7 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 		inv.traceID = em.setup.Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
 	}
 	em.watchTimeout(inv)
-	em.spawn(inv, inv.handle)
+	em.spawn(inv, nil) // nil: the job is inv.handle
 }
 
 // timeoutQueue holds running invocations in start order. Every function has
@@ -316,11 +316,13 @@ func (em *Emulator) finish(inv *invocation, dur time.Duration, timeBase int64, s
 	if maxMem > inv.fn.memoryMB {
 		maxMem = inv.fn.memoryMB
 	}
-	em.logEnd(inv)
-	em.logReport(inv, fusionsim.Report{
-		RequestID: inv.requestID(), Duration: dur, BilledMs: billed, MemoryMB: inv.fn.memoryMB,
-		MaxMemoryUsedMB: maxMem, InitDuration: initDur, Status: status, ErrorType: errType,
-	})
+	if em.cfg.Log != nil {
+		em.logEnd(inv)
+		em.logReport(inv, fusionsim.Report{
+			RequestID: inv.requestID(), Duration: dur, BilledMs: billed, MemoryMB: inv.fn.memoryMB,
+			MaxMemoryUsedMB: maxMem, InitDuration: initDur, Status: status, ErrorType: errType,
+		})
+	}
 	if em.cfg.Record != nil {
 		r := &Record{
 			RequestID: inv.requestID(), TraceID: inv.traceID, Function: inv.fn.id, Setup: em.setup.Name(),
