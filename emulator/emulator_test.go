@@ -435,3 +435,45 @@ func TestFirstConnection(t *testing.T) {
 		t.Fatalf("durations %v, %v; want 146ms and 56ms", a[0].Duration, a[1].Duration)
 	}
 }
+
+// A local async call that itself starts a local async call (split's b_local:
+// A -> C -> F, G). Regression: a wake-up from the kernel resumed the handler
+// before its waiter was cleared, and the end of the nested call was lost
+// until the timeout.
+func TestNestedLocalAsync(t *testing.T) {
+	app := newApp("A", taskMap{
+		"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			c := ctx.Start("C", nil, false)
+			_, err := ctx.Call("B", nil, true)
+			c.Wait()
+			return nil, err
+		},
+		"B": sleepTask(ms(500)),
+		"C": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			f, g := ctx.Start("F", nil, false), ctx.Start("G", nil, false)
+			ctx.Spend(fusionsim.Work{CPUMs: 100, Threads: 2})
+			return nil, fusionsim.WaitAll(f, g)
+		},
+		"F": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			ctx.Spend(fusionsim.Work{CPUMs: 100, Threads: 2})
+			return nil, nil
+		},
+		"G": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			ctx.Spend(fusionsim.Work{CPUMs: 100, Threads: 2})
+			return nil, nil
+		},
+	})
+	local := []string{}
+	for _, c := range []string{"B", "C", "F", "G"} {
+		local = append(local, "A>"+c)
+	}
+	h := newHarness(t, app, testProfile(), setupOf(app, "s", local...), func(c *Config) { c.Timeout = 10 * time.Second })
+	resps := h.run("SYNC-A-1769", at(0))
+	if resps[0].Err != nil {
+		t.Fatal(resps[0].Err)
+	}
+	// Three 100 vCPU-ms jobs share one vCPU: 300 ms, hidden behind B's 500 ms.
+	if d := h.records[0].Duration; d != ms(500) {
+		t.Fatalf("duration %v, want 500ms", d)
+	}
+}
