@@ -219,7 +219,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows[1].E2EMedianMs = 181.123 // rounded to the µs
+	rows[1].E2EMedianMs = 181.123     // rounded to the µs
 	rows[0].GBMsPerRequest = 2586.547 // to 0.001
 	for i := range rows {
 		a, b := got[i], rows[i]
