@@ -1,0 +1,202 @@
+package optimizer
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/model"
+)
+
+// Metrics are the figures of one setup under one load.
+type Metrics struct {
+	// Requests sent and how many failed (throttled, function errors).
+	Requests, Errors int
+	// Invocations counts the Lambda invocations the requests caused.
+	Invocations int
+	// MedianLatencyMs and P95LatencyMs are of the root invocations'
+	// internalDuration (the entry handler's time), the published figures'
+	// request-response latency; in ms.
+	MedianLatencyMs, P95LatencyMs float64
+	// MedianE2EMs is the client-side end-to-end latency (gateway, cold start
+	// and handler) of the successful requests, ms.
+	MedianE2EMs float64
+	// CostPerRequestUSD is the price of every invocation (billed GB-s at the
+	// profile's first tier plus the request fee) per request, in USD.
+	CostPerRequestUSD float64
+	// MedianRootBilledMs is the prototype's figure of merit: the median
+	// billed duration of the root invocations, ms.
+	MedianRootBilledMs float64
+}
+
+// Evaluator measures one setup. seed makes the measurement reproducible.
+type Evaluator interface {
+	Evaluate(ctx context.Context, setup *fusionsim.Setup, seed uint64) (Metrics, error)
+}
+
+// EmulatorEvaluator runs the load against a fresh emulator per setup and
+// takes the figures from the emulator's own accounting (Config.Record), with
+// the logs off: much faster than writing and extracting logs, which the
+// closed loop does. Safe for concurrent use: every call has its own
+// emulator.
+type EmulatorEvaluator struct {
+	// App is the application.
+	App *fusionsim.App
+	// Profile is the platform's profile (zero: model.Default()).
+	Profile model.Profile
+	// Arrivals is the load sent to the entry route of each setup
+	// (EntryRoute).
+	Arrivals []fusionsim.Arrival
+}
+
+// Evaluate implements Evaluator.
+func (e *EmulatorEvaluator) Evaluate(ctx context.Context, setup *fusionsim.Setup, seed uint64) (Metrics, error) {
+	var m Metrics
+	var internal, billed []float64
+	var usd float64
+	prof := e.Profile
+	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
+		prof = model.Default()
+	}
+	pricing := prof.Pricing
+	em, err := emulator.New(emulator.Config{
+		App: e.App, Profile: prof, Seed: seed,
+		Record: func(r *emulator.Record) {
+			m.Invocations++
+			usd += pricing.InvocationUSD(r.BilledMs, r.Function.MemoryMB)
+			if r.Root {
+				billed = append(billed, float64(r.BilledMs))
+				if r.InternalMs >= 0 {
+					internal = append(internal, float64(r.InternalMs))
+				}
+			}
+		},
+	})
+	if err != nil {
+		return m, err
+	}
+	defer em.Close()
+	if err := em.Deploy(ctx, setup); err != nil {
+		return m, err
+	}
+	resps, err := em.Run(ctx, EntryRoute(setup, e.App.Entry), e.Arrivals)
+	if err != nil {
+		return m, fmt.Errorf("setup %s: %w", setup.Name(), err)
+	}
+	var e2e []float64
+	for _, r := range resps {
+		m.Requests++
+		if r.Err != nil {
+			m.Errors++
+			continue
+		}
+		e2e = append(e2e, float64(r.Latency())/1e6)
+	}
+	m.MedianLatencyMs = median(internal)
+	m.P95LatencyMs = quantile(internal, 0.95)
+	m.MedianE2EMs = median(e2e)
+	m.MedianRootBilledMs = median(billed)
+	if m.Requests > 0 {
+		m.CostPerRequestUSD = usd / float64(m.Requests)
+	}
+	return m, nil
+}
+
+// Point is one evaluated setup.
+type Point struct {
+	Setup *fusionsim.Setup
+	// Label describes the setup (Describe).
+	Label string
+	Metrics
+}
+
+// valid reports whether the point can be on a front: every request served
+// and figures measured.
+func (p Point) valid() bool {
+	return p.Errors == 0 && !math.IsNaN(p.MedianLatencyMs) && p.Requests > 0
+}
+
+// dominates reports whether p is at least as good as q in median latency and
+// cost per request and better in one.
+func (p Point) dominates(q Point) bool {
+	return p.MedianLatencyMs <= q.MedianLatencyMs && p.CostPerRequestUSD <= q.CostPerRequestUSD &&
+		(p.MedianLatencyMs < q.MedianLatencyMs || p.CostPerRequestUSD < q.CostPerRequestUSD)
+}
+
+// ParetoFront returns the points no other point dominates in (median
+// latency, cost per request), fastest first; points with failed requests are
+// left out. Equal points are all kept.
+func ParetoFront(points []Point) []Point {
+	var front []Point
+	for i, p := range points {
+		if !p.valid() {
+			continue
+		}
+		dominated := false
+		for j, q := range points {
+			if i != j && q.valid() && q.dominates(p) {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
+			front = append(front, p)
+		}
+	}
+	sortPoints(front)
+	return front
+}
+
+func sortPoints(ps []Point) {
+	// insertion sort keeps equal points in input order; fronts are small
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && less(ps[j], ps[j-1]); j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+func less(a, b Point) bool {
+	if a.MedianLatencyMs != b.MedianLatencyMs {
+		return a.MedianLatencyMs < b.MedianLatencyMs
+	}
+	return a.CostPerRequestUSD < b.CostPerRequestUSD
+}
+
+// Distance says how far p is from a front: the front point nearest to it
+// and how much slower (SlowerPct) and more expensive (CostlierPct) p is
+// than that point, in percent (0 when p is as good). The nearest point
+// minimises the Euclidean norm of the two excesses; a point on the front
+// (or better than it) has distance 0 to itself or the point it matches.
+type Distance struct {
+	Nearest                Point
+	SlowerPct, CostlierPct float64
+}
+
+// DistanceTo measures p against front; ok is false for an empty front.
+func DistanceTo(p Point, front []Point) (Distance, bool) {
+	var best Distance
+	bestNorm := math.Inf(1)
+	for _, q := range front {
+		dl := excessPct(p.MedianLatencyMs, q.MedianLatencyMs)
+		dc := excessPct(p.CostPerRequestUSD, q.CostPerRequestUSD)
+		if n := math.Hypot(dl, dc); n < bestNorm {
+			bestNorm = n
+			best = Distance{Nearest: q, SlowerPct: dl, CostlierPct: dc}
+		}
+	}
+	return best, !math.IsInf(bestNorm, 1)
+}
+
+// excessPct is how much more a is than b, in percent of b; 0 when a <= b.
+func excessPct(a, b float64) float64 {
+	switch {
+	case a <= b:
+		return 0
+	case b <= 0:
+		return math.Inf(1)
+	}
+	return (a/b - 1) * 100
+}

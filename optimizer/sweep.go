@@ -1,0 +1,152 @@
+package optimizer
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// DefaultMaxSetups bounds a sweep (Sweep.MaxSetups zero).
+const DefaultMaxSetups = 200_000
+
+// Sweep evaluates every rule setup of an application (RuleSetups) at every
+// memory size of a list, in parallel, and finds the Pareto front of (median
+// latency, cost per request). Each setup is evaluated with a seed derived
+// from the base seed and its rules (SeedFor), on its own emulator, and the
+// results are stored by position, so the outcome is the same whatever the
+// number of workers.
+type Sweep struct {
+	App *fusionsim.App
+	// MemorySizesMB are the sizes tried, in MB.
+	MemorySizesMB []int
+	// PerFunctionMemory tries every combination of sizes over the functions
+	// of each rule setup instead of one size for all.
+	PerFunctionMemory bool
+	// MaxSetups refuses sweeps larger than this (0: DefaultMaxSetups).
+	MaxSetups int
+	// Workers evaluate setups in parallel (0: runtime.NumCPU()).
+	Workers int
+	// Seed is the base seed.
+	Seed uint64
+	// Evaluator measures one setup.
+	Evaluator Evaluator
+	// Progress, if set, is called after each evaluation with the count done
+	// and the total, from the worker goroutines one at a time.
+	Progress func(done, total int)
+}
+
+// SweepResult is what a sweep found.
+type SweepResult struct {
+	// Assignments is the number of local/remote assignments of the call
+	// edges; RuleSetups the distinct rule setups they give.
+	Assignments, RuleSetups int
+	// Points are every evaluated setup, in enumeration order (rule setup,
+	// then memory).
+	Points []Point
+	// Front is the Pareto front of Points, fastest first.
+	Front []Point
+}
+
+// Setups lists the setups of the sweep in enumeration order, named
+// "sweep<i>" by position, with the number of assignments and rule setups.
+func (s *Sweep) Setups() ([]*fusionsim.Setup, int, int, error) {
+	if s.App == nil {
+		return nil, 0, 0, fmt.Errorf("%w: sweep.App: nil", ErrConfig)
+	}
+	if err := validateSizes("sweep.MemorySizesMB", s.MemorySizesMB); err != nil {
+		return nil, 0, 0, err
+	}
+	rules, assignments, err := RuleSetups(s.App)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	limit := s.MaxSetups
+	if limit == 0 {
+		limit = DefaultMaxSetups
+	}
+	var out []*fusionsim.Setup
+	for _, r := range rules {
+		if !s.PerFunctionMemory && len(out)+len(s.MemorySizesMB) > limit {
+			return nil, 0, 0, fmt.Errorf("%w: sweep of %s: %d rule setups x %d memory sizes is more than %d setups", ErrConfig, s.App.Name, len(rules), len(s.MemorySizesMB), limit)
+		}
+		for _, v := range MemoryVariants(s.App, r, s.MemorySizesMB, s.PerFunctionMemory) {
+			if len(out) >= limit {
+				return nil, 0, 0, fmt.Errorf("%w: sweep of %s with per-function memory: more than %d setups (%d rule setups, %d sizes each function); use fewer sizes or one size for all", ErrConfig, s.App.Name, limit, len(rules), len(s.MemorySizesMB))
+			}
+			v.TraceName = fusionsim.NewTraceName("sweep" + strconv.Itoa(len(out)))
+			out = append(out, v)
+		}
+	}
+	return out, assignments, len(rules), nil
+}
+
+// Run evaluates every setup and returns the points and the front. It stops
+// at the first error (naming the setup) or when ctx is done.
+func (s *Sweep) Run(ctx context.Context) (*SweepResult, error) {
+	if s.Evaluator == nil {
+		return nil, fmt.Errorf("%w: sweep.Evaluator: nil", ErrConfig)
+	}
+	setups, assignments, rules, err := s.Setups()
+	if err != nil {
+		return nil, err
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	if workers > len(setups) {
+		workers = len(setups)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	points := make([]Point, len(setups))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		done     int
+		wg       sync.WaitGroup
+	)
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				su := setups[i]
+				m, err := s.Evaluator.Evaluate(ctx, su, SeedFor(s.Seed, su))
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("sweep: setup %s (%s): %w", su.Name(), Describe(s.App, su), err)
+					cancel()
+				}
+				points[i] = Point{Setup: su, Label: Describe(s.App, su), Metrics: m}
+				done++
+				if s.Progress != nil {
+					s.Progress(done, len(setups))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range setups {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &SweepResult{Assignments: assignments, RuleSetups: rules, Points: points, Front: ParetoFront(points)}, nil
+}
