@@ -58,7 +58,7 @@ func TestPartitions(t *testing.T) {
 				for _, task := range g {
 					group[task] = (Partition{g}).String()
 				}
-							}
+			}
 			var got Partition
 			for _, g := range Layout(app, PartitionSetup(app, p, fusionsim.NewTraceName("p"))) {
 				for _, task := range g.Tasks {
