@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/lambdaapi"
+	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+// errUsage marks errors in the command line (exit status 2).
+var errUsage = errors.New("usage")
+
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// options are the command's flags.
+type options struct {
+	listen    string
+	workload  string
+	setup     string
+	setupName string
+	profile   string
+	seed      uint64
+	timeScale float64
+	out       string
+	reserved  string
+	grace     time.Duration
+}
+
+const defaultOut = "results/emulator-<workload>-<UTC time>"
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free port, printed on stderr)")
+	fs.StringVar(&o.workload, "workload", "iot", "the application to serve: "+strings.Join(workloads.Names(), ", "))
+	fs.StringVar(&o.setup, "setup", "", "configuration metadata `FILE` (JSON, gzip accepted) holding the setup to deploy at start (default: the workload's remote setup, every task its own 128 MB function)")
+	fs.StringVar(&o.setupName, "setup-name", "", "the setup of --setup to deploy at start (default: the latest, the largest numeric name)")
+	fs.StringVar(&o.profile, "profile", "", "platform profile `FILE` (JSON; default: the embedded profile fitted on the calibration traces)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's random source")
+	fs.Float64Var(&o.timeScale, "time-scale", 1, "virtual seconds per wall second: 100 runs modeled delays 100 times faster than real ones, 0.5 twice slower")
+	fs.StringVar(&o.out, "out", defaultOut, "`DIR` written on shutdown: manifest.json, configuration/, traces/<setup>.json, logs/ (must not exist or be empty; \"\" writes nothing)")
+	fs.StringVar(&o.reserved, "reserved-concurrency", "", "reserved concurrency per function, e.g. \"I-128=10,CT-128=2\" (requests beyond it are throttled: 429)")
+	fs.DurationVar(&o.grace, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish before their connections are closed")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: emulator [flags]
+
+Serves a workload's functions over HTTP in real time on the emulated Lambda
+platform. Routes (see package lambdaapi):
+  POST /SYNC-<task>-<MB>, /SYNC-<task>   sync request, answers the task's JSON result
+  POST /<task>-<MB>, /<task>             async request, answers 202 at once
+  POST /2015-03-31/functions/<name>/invocations
+                                         Lambda Invoke API (aws lambda invoke --endpoint-url)
+  GET  /2015-03-31/functions/            ListFunctions
+  GET|PUT /emulator/setup                the deployed setup; PUT configuration metadata to redeploy
+  GET  /emulator/logs, /emulator/traces, /emulator/stats, /emulator/setups
+SIGINT or SIGTERM shuts down gracefully and writes --out.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return o, usageError("unexpected argument %q (flags only; see --help)", fs.Arg(0))
+	}
+	if !(o.timeScale > 0) || math.IsInf(o.timeScale, 0) {
+		return o, usageError("--time-scale: %v must be a finite number > 0", o.timeScale)
+	}
+	if o.grace < 0 {
+		return o, usageError("--shutdown-timeout: %v must not be negative", o.grace)
+	}
+	if o.setupName != "" && o.setup == "" {
+		return o, usageError("--setup-name %q needs --setup FILE", o.setupName)
+	}
+	return o, nil
+}
+
+// parseReserved parses "I-128=10,CT-128=2".
+func parseReserved(s string) (map[string]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, usageError("--reserved-concurrency: %q is not FUNCTION=N", part)
+		}
+		if _, err := fusionsim.ParseFunctionName(name); err != nil {
+			return nil, usageError("--reserved-concurrency: %v", err)
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 {
+			return nil, usageError("--reserved-concurrency: %s=%s: the concurrency must be an integer >= 1", name, val)
+		}
+		m[name] = n
+	}
+	return m, nil
+}
+
+// Run parses the flags, serves until ctx ends and shuts down.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	w, err := workloads.Get(o.workload)
+	if err != nil {
+		return usageError("--workload: %v", err)
+	}
+	cfg := lambdaapi.Config{
+		App:       w.App,
+		Seed:      o.seed,
+		TimeScale: o.timeScale,
+		Epoch:     time.Now().UTC().Truncate(time.Millisecond),
+		Log:       stderr,
+		Version:   version(),
+	}
+	if o.setup != "" {
+		if cfg.Setups, err = trace.ReadConfigFile(o.setup); err != nil {
+			return usageError("--setup: %v", err)
+		}
+		if o.setupName != "" {
+			if _, ok := cfg.Setups[o.setupName]; !ok {
+				return usageError("--setup-name: %q is not a setup of %s (setups: %s)", o.setupName, o.setup, strings.Join(cfg.Setups.Names(), ", "))
+			}
+			cfg.Setup = o.setupName
+		}
+	} else {
+		s, err := workloads.Remote(w.App, workloads.RemoteName, 0)
+		if err != nil {
+			return err
+		}
+		cfg.Setups = fusionsim.Configs{s.Name(): s}
+	}
+	if o.profile != "" {
+		if cfg.Profile, err = model.Load(o.profile); err != nil {
+			return usageError("--profile: %v", err)
+		}
+	}
+	if cfg.ReservedConcurrency, err = parseReserved(o.reserved); err != nil {
+		return err
+	}
+	cfg.Out = o.out
+	if o.out == defaultOut {
+		cfg.Out = filepath.Join("results", "emulator-"+o.workload+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageError("--listen: %v", err)
+	}
+	srv, err := lambdaapi.New(cfg)
+	if err != nil {
+		ln.Close()
+		if strings.Contains(err.Error(), "Config.Out") {
+			return usageError("--out: %v", err)
+		}
+		return err
+	}
+	setup, _ := srv.Setup(ctx)
+	fmt.Fprintf(stderr, "emulator: serving %s (entry %s, setup %s) at time scale %g\n", w.App.Name, w.App.Entry, setup, o.timeScale)
+	if cfg.Out != "" {
+		fmt.Fprintf(stderr, "emulator: the run's logs and traces go to %s on shutdown\n", cfg.Out)
+	}
+	fmt.Fprintf(stderr, "emulator: listening on http://%s\n", ln.Addr())
+	return srv.Serve(ctx, ln, o.grace)
+}
+
+// version is the VCS revision the binary was built from, if known.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return info.Main.Version
+}

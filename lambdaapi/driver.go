@@ -1,0 +1,205 @@
+package lambdaapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"time"
+
+	"github.com/fusionsim/fusionsim/emulator"
+)
+
+// ErrStopped is returned by Driver.Do once the driver has stopped.
+var ErrStopped = errors.New("lambdaapi: the emulator driver has stopped")
+
+// Driver runs an Emulator against the wall clock. It owns the emulator: one
+// goroutine advances the virtual clock to the virtual time of "now", sleeps
+// until the wall time of the next event, and runs the closures handed to Do,
+// so that the emulator is only ever touched from that goroutine.
+//
+// Virtual time runs TimeScale times as fast as the wall clock: with scale
+// 100, a modeled second passes in 10 wall milliseconds. The mapping is fixed
+// when the driver starts: virtual(w) = em.Now()₀ + (w - w₀) × scale.
+type Driver struct {
+	em    *emulator.Emulator
+	scale float64
+	now   func() time.Time
+
+	wall0 time.Time // wall time at Start
+	virt0 time.Time // emulator time at Start
+
+	calls   chan call
+	stop    chan struct{}
+	stopped chan struct{}
+	err     error // why the driver stopped; read after stopped is closed
+}
+
+type call struct {
+	f    func(em *emulator.Emulator)
+	done chan error
+}
+
+// NewDriver makes a driver for em. scale is the number of virtual seconds per
+// wall second (> 0); now is the wall clock (time.Now if nil).
+func NewDriver(em *emulator.Emulator, scale float64, now func() time.Time) (*Driver, error) {
+	if !(scale > 0) || math.IsInf(scale, 0) {
+		return nil, fmt.Errorf("lambdaapi: time scale %v must be a finite number > 0", scale)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Driver{
+		em:      em,
+		scale:   scale,
+		now:     now,
+		calls:   make(chan call, 1024),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}, nil
+}
+
+// Start starts the driver's goroutine; the virtual clock starts at the
+// emulator's current time.
+func (d *Driver) Start() {
+	d.wall0, d.virt0 = d.now(), d.em.Now()
+	go d.loop()
+}
+
+// VirtualNow is the virtual time that corresponds to the wall clock now.
+func (d *Driver) VirtualNow() time.Time { return d.virtualAt(d.now()) }
+
+func (d *Driver) virtualAt(wall time.Time) time.Time {
+	return d.virt0.Add(time.Duration(float64(wall.Sub(d.wall0)) * d.scale))
+}
+
+// wallUntil is the wall time from now until virtual time v, rounded up.
+func (d *Driver) wallUntil(v, virtNow time.Time) time.Duration {
+	return time.Duration(math.Ceil(float64(v.Sub(virtNow)) / d.scale))
+}
+
+// Do runs f on the driver's goroutine, after the emulator has been advanced
+// to the current time, and waits until it has run. It returns ctx's error
+// if ctx ends before f was handed over, ErrStopped (or the driver's fatal
+// error) if the driver is not running, and an error if f panicked.
+func (d *Driver) Do(ctx context.Context, f func(em *emulator.Emulator)) error {
+	c := call{f: f, done: make(chan error, 1)}
+	select {
+	case d.calls <- c:
+	case <-d.stopped:
+		return d.stoppedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-c.done:
+		return err
+	case <-d.stopped:
+		// The driver may have run f just before it stopped.
+		select {
+		case err := <-c.done:
+			return err
+		default:
+			return d.stoppedErr()
+		}
+	}
+}
+
+// Done is closed when the driver has stopped.
+func (d *Driver) Done() <-chan struct{} { return d.stopped }
+
+// Err is the error that stopped the driver (nil after a normal Stop).
+func (d *Driver) Err() error {
+	select {
+	case <-d.stopped:
+		return d.err
+	default:
+		return nil
+	}
+}
+
+func (d *Driver) stoppedErr() error {
+	if d.err != nil {
+		return fmt.Errorf("%w: %w", ErrStopped, d.err)
+	}
+	return ErrStopped
+}
+
+// Stop stops the driver's goroutine and waits for it. Closures not yet run
+// get ErrStopped. It returns the error that stopped the driver earlier, if
+// any.
+func (d *Driver) Stop() error {
+	select {
+	case <-d.stop:
+	default:
+		close(d.stop)
+	}
+	<-d.stopped
+	return d.err
+}
+
+func (d *Driver) loop() {
+	defer close(d.stopped)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if err := d.advance(); err != nil {
+			d.err = err
+			return
+		}
+		// Run what is queued without sleeping; new events may be due now.
+		if n := len(d.calls); n > 0 {
+			for range n {
+				d.run(<-d.calls)
+			}
+			continue
+		}
+		var wake <-chan time.Time
+		if next, ok := d.em.NextEvent(); ok {
+			wait := d.wallUntil(next, d.em.Now())
+			if wait <= 0 {
+				select {
+				case <-d.stop:
+					return
+				default:
+				}
+				continue
+			}
+			timer.Reset(wait)
+			wake = timer.C
+		}
+		select {
+		case c := <-d.calls:
+			if err := d.advance(); err != nil {
+				d.err = err
+				c.done <- d.stoppedErr()
+				return
+			}
+			d.run(c)
+		case <-wake:
+		case <-d.stop:
+			return
+		}
+	}
+}
+
+// advance runs every event up to the virtual time of now.
+func (d *Driver) advance() error {
+	if err := d.em.AdvanceTo(d.VirtualNow()); err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	return nil
+}
+
+// run calls c.f and reports its end; a panic of f is returned as an error
+// (the emulator itself recovers the panics of task code).
+func (d *Driver) run(c call) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.done <- fmt.Errorf("lambdaapi: panic on the driver goroutine: %v\n%s", r, debug.Stack())
+		}
+	}()
+	c.f(d.em)
+	c.done <- nil
+}

@@ -1,0 +1,372 @@
+package lambdaapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/model"
+)
+
+// Config configures a Server.
+type Config struct {
+	// App is the application the functions run.
+	App *fusionsim.App
+	// Setups are the setups offered at start (configuration metadata).
+	Setups fusionsim.Configs
+	// Setup names the setup deployed at start ("": Setups.Latest()).
+	Setup string
+	// Profile holds the platform's parameters (model.Default() if zero).
+	Profile model.Profile
+	// Seed seeds the emulator's random source.
+	Seed uint64
+	// TimeScale is how many virtual seconds pass per wall second (0: 1).
+	// With 100, modeled delays run 100 times faster than real ones.
+	TimeScale float64
+	// ReservedConcurrency caps functions by name (see emulator.Config).
+	ReservedConcurrency map[string]int
+	// Epoch is the wall time of virtual time zero, stamped on the logs
+	// (zero: emulator.DefaultEpoch).
+	Epoch time.Time
+	// Out is the directory the run's logs, traces, setups and manifest are
+	// written to by Close, atomically (the logs are spooled in a sibling
+	// directory meanwhile). It must not exist or be empty. "" keeps the logs
+	// in a temporary directory removed by Close.
+	Out string
+	// Now is the wall clock (time.Now if nil).
+	Now func() time.Time
+	// Log receives the server's notices: startup, shutdown, recovered
+	// panics (nil: discarded).
+	Log io.Writer
+	// Version is written into the manifest.
+	Version string
+}
+
+// Server serves an application's functions over HTTP in real time; see the
+// package documentation for its routes. Create it with New, serve
+// Handler(), and end it with Close.
+type Server struct {
+	cfg     Config
+	profile model.Profile
+	em      *emulator.Emulator
+	drv     *Driver
+	logs    *spool
+	spoolTo string // the directory holding logs/ while the server runs
+	log     *log.Logger
+	router  *mux.Router
+	started time.Time // wall
+
+	// Owned by the driver's goroutine.
+	open     int                  // client requests with invocations still running
+	deployed fusionsim.Configs    // every setup deployed, by name
+	deployAt map[string]time.Time // wall time of each setup's last deployment
+	roots    map[string]int       // root invocations per setup (the platform's own account)
+
+	// Read by any goroutine.
+	counters counters
+	closed   atomic.Bool
+}
+
+// counters count the HTTP requests the server answered, by kind.
+type counters struct {
+	requests  atomic.Int64 // every HTTP request
+	invokes   atomic.Int64 // client requests handed to the emulator
+	ok        atomic.Int64 // 2xx answers to invocations
+	funcErrs  atomic.Int64 // invocations that ended with a function error
+	throttled atomic.Int64 // 429 answers
+	clientErr atomic.Int64 // other 4xx answers
+	serverErr atomic.Int64 // 5xx answers
+	panics    atomic.Int64 // panics recovered in handlers
+}
+
+// New creates the emulator, deploys the start setup and starts the driver.
+func New(cfg Config) (*Server, error) {
+	if cfg.App == nil {
+		return nil, errors.New("lambdaapi: Config.App is nil")
+	}
+	if cfg.TimeScale == 0 {
+		cfg.TimeScale = 1
+	}
+	if !(cfg.TimeScale > 0) || math.IsInf(cfg.TimeScale, 0) {
+		return nil, fmt.Errorf("lambdaapi: Config.TimeScale: %v must be a finite number > 0", cfg.TimeScale)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if len(cfg.Setups) == 0 {
+		return nil, fmt.Errorf("lambdaapi: Config.Setups: %w", fusionsim.ErrNoSetups)
+	}
+	name := cfg.Setup
+	if name == "" {
+		name = cfg.Setups.Latest()
+	}
+	setup, ok := cfg.Setups[name]
+	if !ok {
+		return nil, fmt.Errorf("lambdaapi: Config.Setup: %q is not a setup of the configuration metadata (setups: %s)", name, strings.Join(cfg.Setups.Names(), ", "))
+	}
+	if err := checkSetup(cfg.App, setup); err != nil {
+		return nil, fmt.Errorf("lambdaapi: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      log.New(cfg.Log, "emulator: ", 0),
+		started:  cfg.Now(),
+		deployed: fusionsim.Configs{},
+		deployAt: map[string]time.Time{},
+		roots:    map[string]int{},
+	}
+	var err error
+	if s.spoolTo, err = prepareSpool(cfg.Out); err != nil {
+		return nil, fmt.Errorf("lambdaapi: Config.Out: %w", err)
+	}
+	if s.logs, err = newSpool(filepath.Join(s.spoolTo, LogsDir)); err != nil {
+		os.RemoveAll(s.spoolTo)
+		return nil, fmt.Errorf("lambdaapi: %w", err)
+	}
+	s.em, err = emulator.New(emulator.Config{
+		App: cfg.App, Profile: cfg.Profile, Seed: cfg.Seed, Epoch: cfg.Epoch, Log: s.logs,
+		ReservedConcurrency: cfg.ReservedConcurrency,
+		Record: func(r *emulator.Record) {
+			if r.Root {
+				s.roots[r.Setup]++
+			}
+		},
+	})
+	if err != nil {
+		s.logs.close()
+		os.RemoveAll(s.spoolTo)
+		return nil, fmt.Errorf("lambdaapi: %w", err)
+	}
+	s.profile = s.em.Profile()
+	if err := s.em.Deploy(context.Background(), setup); err != nil {
+		s.em.Close()
+		s.logs.close()
+		os.RemoveAll(s.spoolTo)
+		return nil, fmt.Errorf("lambdaapi: %w", err)
+	}
+	s.deployed[name] = setup
+	s.deployAt[name] = s.started
+	if s.drv, err = NewDriver(s.em, cfg.TimeScale, cfg.Now); err != nil {
+		s.em.Close()
+		s.logs.close()
+		os.RemoveAll(s.spoolTo)
+		return nil, err
+	}
+	s.drv.Start()
+	s.router = s.routes()
+	return s, nil
+}
+
+// Setup returns the name of the deployed setup.
+func (s *Server) Setup(ctx context.Context) (string, error) {
+	var name string
+	err := s.drv.Do(ctx, func(em *emulator.Emulator) { name = em.Setup().Name() })
+	return name, err
+}
+
+// prepareSpool checks out and returns the directory the logs are spooled in
+// while the server runs: a sibling of out that Close renames into place, or
+// a temporary directory when out is "".
+func prepareSpool(out string) (string, error) {
+	if out == "" {
+		return os.MkdirTemp("", "fusionsim-emulator-")
+	}
+	out = filepath.Clean(out)
+	if err := checkOutFree(out); err != nil {
+		return "", err
+	}
+	parent := filepath.Dir(out)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, "."+filepath.Base(out)+".partial-")
+}
+
+// checkOutFree accepts an out directory that does not exist or is empty.
+func checkOutFree(out string) error {
+	entries, err := os.ReadDir(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", out, err)
+	case len(entries) > 0:
+		return fmt.Errorf("%s exists and is not empty; choose a new directory", out)
+	}
+	return nil
+}
+
+// checkSetup validates setup against app; unknown tasks are all named.
+func checkSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
+	if unknown := unknownTasks(app, setup); len(unknown) > 0 {
+		return fmt.Errorf("setup %q names task(s) that %s does not have: %s (its tasks: %s)",
+			setup.Name(), app.Name, strings.Join(unknown, ", "), strings.Join(app.TaskNames(), ", "))
+	}
+	return emulator.CheckSetup(app, setup)
+}
+
+// unknownTasks lists, sorted, the tasks a setup's rules name (as entry
+// task, called task or in a remote url) that app does not have.
+func unknownTasks(app *fusionsim.App, setup *fusionsim.Setup) []string {
+	seen := map[string]bool{}
+	note := func(t string) {
+		if _, ok := app.Tasks[t]; !ok && t != "" {
+			seen[t] = true
+		}
+	}
+	for entry, m := range setup.Rules {
+		note(entry)
+		for called, p := range m {
+			note(called)
+			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
+				if r.Strategy == fusionsim.Remote {
+					if rt, err := r.Route(); err == nil {
+						note(rt.Task)
+					}
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for t := range seen {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasFunction reports whether id names a task of the application at a valid
+// memory size (the function exists or is created on first use). It reads
+// only the immutable application, so any goroutine may call it.
+func (s *Server) hasFunction(id fusionsim.FunctionID) bool {
+	_, ok := s.cfg.App.Tasks[id.Task]
+	return ok && id.MemoryMB >= fusionsim.MinMemoryMB && id.MemoryMB <= fusionsim.MaxMemoryMB
+}
+
+// Close ends the run: it lets every request already handed to the emulator
+// finish (the virtual clock is fast-forwarded, since no client can send
+// more), stops the driver, flushes the logs and, with Config.Out, writes
+// the results directory. Stop serving HTTP (http.Server.Shutdown) first.
+func (s *Server) Close(ctx context.Context) error {
+	if s.closed.Swap(true) {
+		return errors.New("lambdaapi: Close called twice")
+	}
+	var errs []error
+	var drainErr error
+	err := s.drv.Do(ctx, func(em *emulator.Emulator) { drainErr = s.drain(ctx, em) })
+	errs = append(errs, err, drainErr)
+	errs = append(errs, s.drv.Stop())
+	errs = append(errs, s.logs.close())
+	if s.cfg.Out != "" {
+		if err := s.writeOut(); err != nil {
+			errs = append(errs, err)
+			s.log.Printf("the run's files are left in %s", s.spoolTo)
+		}
+	} else {
+		os.RemoveAll(s.spoolTo)
+	}
+	s.em.Close()
+	return errors.Join(errs...)
+}
+
+// drain runs the emulator as fast as it can until every client request has
+// finished, on the driver's goroutine.
+func (s *Server) drain(ctx context.Context, em *emulator.Emulator) error {
+	if s.open > 0 {
+		s.log.Printf("%d request(s) still running: fast-forwarding the virtual clock until they end", s.open)
+	}
+	for n := 0; s.open > 0; n++ {
+		next, ok := em.NextEvent()
+		if !ok {
+			return fmt.Errorf("lambdaapi: %d request(s) unfinished with no event left", s.open)
+		}
+		if err := em.AdvanceTo(next); err != nil {
+			return fmt.Errorf("lambdaapi: emulator: %w", err)
+		}
+		if n&1023 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("lambdaapi: %d request(s) unfinished: %w", s.open, err)
+			}
+		}
+	}
+	return nil
+}
+
+// retryAfterS is the Retry-After of a throttled request, in wall seconds: the
+// platform's first retry delay, scaled to the wall clock, at least 1.
+func (s *Server) retryAfterS() int {
+	return max(1, int(math.Ceil(s.profile.Limits.ThrottleRetryMinS/s.cfg.TimeScale)))
+}
+
+// payloadLimit is the invocation payload limit in bytes.
+func (s *Server) payloadLimit(sync bool) int64 {
+	mb := s.profile.Limits.AsyncPayloadMB
+	if sync {
+		mb = s.profile.Limits.SyncPayloadMB
+	}
+	return int64(mb * (1 << 20))
+}
+
+// readBody reads a request body of at most limit bytes. tooLarge is true
+// when it is longer.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+	if r.ContentLength > limit {
+		return nil, true, nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, true, nil
+	}
+	return b, false, err
+}
+
+// Serve serves HTTP on ln until ctx ends, then shuts down gracefully: it
+// stops accepting connections, lets the requests in flight finish (for up
+// to grace; then their connections are closed), and calls Close, which
+// finishes the requests' remaining invocations and writes the run's files.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.New(s.cfg.Log, "emulator: http: ", 0),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var errs []error
+	select {
+	case <-ctx.Done():
+		s.log.Printf("shutting down: finishing the requests in flight (at most %v)", grace)
+	case err := <-errc:
+		errs = append(errs, fmt.Errorf("serving %s: %w", ln.Addr(), err))
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Printf("requests still in flight after %v: closing their connections", grace)
+		hs.Close()
+	}
+	if err := s.Close(context.Background()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

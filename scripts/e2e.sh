@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End-to-end test of cmd/emulator with real clients (run by `make e2e`):
+#   1. installs Debian's awscli, hey and jq when missing (CI starts from a
+#      clean machine);
+#   2. builds the emulator and starts it on a free port serving the IoT
+#      workload (remote setup) with modeled time 100x faster than real time;
+#   3. `aws lambda invoke` on the IoT entry (fusion-function-I-128) and
+#      `aws lambda list-functions`, checking the answers;
+#   4. hey: 10,000 sync requests, 50 concurrent, to /SYNC-I-128; every one
+#      must get a 200;
+#   5. SIGTERM: the emulator must shut down cleanly, and the trace it wrote
+#      must hold exactly one root invocation per request (10,000 + 1).
+# Prints what it checked; exits non-zero on the first failure.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REQUESTS=${E2E_REQUESTS:-10000}
+CONCURRENCY=${E2E_CONCURRENCY:-50}
+TIME_SCALE=${E2E_TIME_SCALE:-100}
+
+log() { printf 'e2e: %s\n' "$*"; }
+now_ms() { date +%s%3N; }
+since() { local ms=$(($(now_ms) - $1)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+fail() { printf 'e2e: FAIL: %s\n' "$*" >&2; exit 1; }
+
+# --- 1. tools -----------------------------------------------------------
+need=()
+command -v aws >/dev/null || need+=(awscli)
+command -v hey >/dev/null || need+=(hey)
+command -v jq >/dev/null || need+=(jq)
+command -v curl >/dev/null || need+=(curl)
+if ((${#need[@]})); then
+	log "installing ${need[*]} (Debian packages)"
+	if [[ $(id -u) == 0 ]]; then SUDO=(); elif sudo -n true 2>/dev/null; then SUDO=(sudo -n); else
+		fail "missing ${need[*]}: install them (apt-get install ${need[*]}) or run as root"
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	"${SUDO[@]}" apt-get install -y -q "${need[@]}" >/dev/null 2>&1 ||
+		{ "${SUDO[@]}" apt-get update -q >/dev/null && "${SUDO[@]}" apt-get install -y -q "${need[@]}" >/dev/null; }
+fi
+log "$(aws --version 2>&1 | head -n1); hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '(not from Debian)')"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/fusionsim-e2e.XXXXXX")
+pid=
+cleanup() {
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+	if [[ ${E2E_KEEP:-} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# --- 2. build and start -------------------------------------------------
+go build -o "$work/emulator" ./cmd/emulator
+# The default profile caps the account at 1,000 concurrent environments, as
+# Lambda does. 50 clients in a closed loop send IoT requests faster than
+# that cap sustains for IoT's 128 MB functions (about 12 s of environment
+# time per request), and the emulator answers the excess with 429, as Lambda
+# would. This test checks the HTTP front and the traces, so it raises the
+# limits (a quota increase) and expects no throttling at all.
+jq '.limits.accountConcurrency = 1000000 | .limits.scalingBurst = 1000000' model/default_profile.json >"$work/profile.json"
+"$work/emulator" --listen 127.0.0.1:0 --workload iot --time-scale "$TIME_SCALE" --seed 1 \
+	--profile "$work/profile.json" --out "$work/out" 2>"$work/emulator.log" &
+pid=$!
+url=
+for _ in $(seq 1 300); do
+	url=$(grep -o 'listening on http://[0-9.:]*' "$work/emulator.log" | sed 's/listening on //' || true)
+	[[ -n $url ]] && break
+	kill -0 "$pid" 2>/dev/null || { cat "$work/emulator.log" >&2; fail "the emulator exited at start"; }
+	sleep 0.1
+done
+[[ -n $url ]] || fail "the emulator did not start listening within 30 s"
+log "emulator $pid listening on $url (time scale $TIME_SCALE)"
+
+# --- 3. the AWS CLI -----------------------------------------------------
+export AWS_ACCESS_KEY_ID=e2edummy AWS_SECRET_ACCESS_KEY=e2edummy AWS_DEFAULT_REGION=us-east-1
+export AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
+export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/aws-credentials"
+: >"$AWS_CONFIG_FILE"
+: >"$AWS_SHARED_CREDENTIALS_FILE"
+echo '{}' >"$work/event.json"
+# fileb:// passes the payload as raw bytes with awscli 1 and 2 alike (no
+# --cli-binary-format needed).
+aws lambda invoke --endpoint-url "$url" --function-name fusion-function-I-128 \
+	--payload "fileb://$work/event.json" --log-type Tail "$work/invoke-result.json" >"$work/invoke.json"
+status=$(jq -r .StatusCode "$work/invoke.json")
+[[ $status == 200 ]] || fail "aws lambda invoke: StatusCode $status"
+[[ $(jq -r '.FunctionError // ""' "$work/invoke.json") == "" ]] || fail "aws lambda invoke: FunctionError $(jq -r .FunctionError "$work/invoke.json")"
+jq -e 'has("sensorId") and has("temperature") and has("sound") and has("air") and has("emergencyVehicle")' "$work/invoke-result.json" >/dev/null ||
+	fail "aws lambda invoke: unexpected result $(cat "$work/invoke-result.json")"
+jq -r .LogResult "$work/invoke.json" | base64 -d >"$work/invoke-tail.log"
+grep -q '^REPORT RequestId: .*Billed Duration: [0-9]* ms.*Memory Size: 128 MB' "$work/invoke-tail.log" ||
+	fail "aws lambda invoke: no REPORT line in the log tail: $(cat "$work/invoke-tail.log")"
+log "aws lambda invoke fusion-function-I-128: StatusCode 200, result $(jq -c . "$work/invoke-result.json")"
+log "  log tail: $(wc -l <"$work/invoke-tail.log") lines, $(grep '^REPORT' "$work/invoke-tail.log" | cut -f2-4 | tr '\t' ' ')"
+nfn=$(aws lambda list-functions --endpoint-url "$url" | jq '.Functions | length')
+[[ $nfn == 10 ]] || fail "aws lambda list-functions: $nfn functions, want IoT's 10"
+log "aws lambda list-functions: $nfn functions"
+
+# --- 4. hey -------------------------------------------------------------
+start=$(now_ms)
+hey -n "$REQUESTS" -c "$CONCURRENCY" -m POST -T application/json -d '{}' "$url/SYNC-I-128" >"$work/hey.txt"
+codes=$(sed -n '/Status code distribution:/,/^$/p' "$work/hey.txt" | grep -E '^\s+\[[0-9]+\]' || true)
+log "hey -n $REQUESTS -c $CONCURRENCY -m POST $url/SYNC-I-128 ($(since "$start") s):"
+grep -E 'Requests/sec|Average|99% in' "$work/hey.txt" | sed 's/^ */e2e:   /'
+log "  status codes: $(echo "$codes" | tr -s ' \t' ' ')"
+[[ $(echo "$codes" | wc -l) == 1 && $codes =~ \[200\][[:space:]]+$REQUESTS[[:space:]]responses ]] ||
+	{ cat "$work/hey.txt" >&2; fail "not every request got a 200"; }
+! grep -q 'Error distribution' "$work/hey.txt" || { cat "$work/hey.txt" >&2; fail "hey saw errors"; }
+
+# --- 5. shutdown and the trace ------------------------------------------
+stats=$(curl -fsS "$url/emulator/stats")
+log "in flight at shutdown: $(jq .openRequests <<<"$stats") request(s) with invocations still running"
+kill -TERM "$pid"
+start=$(now_ms)
+rc=0
+wait "$pid" || rc=$?
+pid=
+sed 's/^/e2e:   | /' "$work/emulator.log"
+[[ $rc == 0 ]] || fail "the emulator exited with status $rc"
+log "shutdown took $(since "$start") s"
+traces="$work/out/traces/remote.json"
+[[ -f $traces ]] || fail "no trace file $traces"
+want=$((REQUESTS + 1))
+roots=$(jq '[.[] | select(.isRootInvocation)] | length' "$traces")
+records=$(jq 'length' "$traces")
+errors=$(jq '.http.functionErrors + .http.throttled + .http.serverErrors' "$work/out/manifest.json")
+log "trace $traces: $records records, $roots root invocations (want $want: $REQUESTS from hey + 1 from aws)"
+[[ $roots == "$want" ]] || fail "$roots root invocations in the trace, want $want"
+[[ $(jq '.rootInvocations.remote' "$work/out/manifest.json") == "$want" ]] || fail "manifest: rootInvocations differ from the trace"
+[[ $errors == 0 ]] || fail "manifest counts $errors errors"
+# Every request of the remote setup runs 11 invocations (AS is called twice).
+[[ $records == $((want * 11)) ]] || fail "$records records, want 11 per request ($((want * 11)))"
+[[ $(jq '.traceProblems // ""' "$work/out/manifest.json") == '""' ]] || fail "trace problems: $(jq .traceProblems "$work/out/manifest.json")"
+log "PASS"
