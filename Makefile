@@ -11,8 +11,8 @@ build:
 	$(GO) build $(PKGS)
 	$(GO) build -o bin/ ./cmd/...
 
-## test: what CI runs (.ci/run): lint, then every test with the race detector
-test: lint unit
+## test: what CI runs (.ci/run): lint, then every test with the race detector, then e2e
+test: lint unit e2e
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
@@ -29,6 +29,10 @@ run:
 ## bench: the speed targets, as Go benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## e2e: cmd/emulator with real clients, awscli and hey (installed from Debian when missing), about 15 s
+e2e:
+	GO=$(GO) scripts/e2e.sh
 
 clean:
 	rm -rf bin/

@@ -49,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- 2. build and start -------------------------------------------------
-go build -o "$work/emulator" ./cmd/emulator
+"${GO:-go}" build -o "$work/emulator" ./cmd/emulator
 # The default profile caps the account at 1,000 concurrent environments, as
 # Lambda does. 50 clients in a closed loop send IoT requests faster than
 # that cap sustains for IoT's 128 MB functions (about 12 s of environment
