@@ -88,8 +88,9 @@ type Config struct {
 	// Trace configures the extraction (e.g. the prototype's grouping).
 	Trace trace.Options
 	// Logs, when set, receives every log line of every iteration as it is
-	// read (to write the logs into the results).
-	Logs func(fusionsim.LogLine) error
+	// read, with the iteration's setup name (to write the logs into the
+	// results).
+	Logs func(setup string, line fusionsim.LogLine) error
 	// LogsRead, when set, runs after an iteration's logs have been read, so
 	// that the platform may drop them (emulator.MemorySink.Reset).
 	LogsRead func()
@@ -228,7 +229,7 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 	err = cfg.Platform.Logs(ctx, it.Start, it.End, func(l fusionsim.LogLine) error {
 		x.AddLogLine(l)
 		if cfg.Logs != nil {
-			return cfg.Logs(l)
+			return cfg.Logs(it.Name, l)
 		}
 		return nil
 	})

@@ -65,7 +65,7 @@ func TestFixedIoT(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Platform: r.em, App: w.App, Planner: Fixed(setups(t, w, "remote", "local")),
 		Load:     constant(10, 10*time.Second),
-		Logs:     func(fusionsim.LogLine) error { lines++; return nil },
+		Logs:     func(string, fusionsim.LogLine) error { lines++; return nil },
 		LogsRead: func() { released++; r.sink.Reset() },
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func TestDeterministic(t *testing.T) {
 		res, err := Run(context.Background(), Config{
 			Platform: r.em, App: w.App, Planner: Fixed(setups(t, w, "remote", "I+CW+SE:128,CS+CSL+CSA:128,CA+DJ:128,CT:128,AS:1650")),
 			Load: func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return load.Poisson(10, 5*time.Second, 42) },
-			Logs: func(l fusionsim.LogLine) error { fmt.Fprintln(&logs, l.Function, l.Text); return nil },
+			Logs: func(s string, l fusionsim.LogLine) error { fmt.Fprintln(&logs, s, l.Function, l.Text); return nil },
 		})
 		if err != nil {
 			t.Fatal(err)
