@@ -57,6 +57,9 @@ type Config struct {
 	Version string
 }
 
+// ErrOut is wrapped by New's error when Config.Out cannot be used.
+var ErrOut = errors.New("lambdaapi: Config.Out")
+
 // Server serves an application's functions over HTTP in real time; see the
 // package documentation for its routes. Create it with New, serve
 // Handler(), and end it with Close.
@@ -135,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	var err error
 	if s.spoolTo, err = prepareSpool(cfg.Out); err != nil {
-		return nil, fmt.Errorf("lambdaapi: Config.Out: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrOut, err)
 	}
 	if s.logs, err = newSpool(filepath.Join(s.spoolTo, LogsDir)); err != nil {
 		os.RemoveAll(s.spoolTo)

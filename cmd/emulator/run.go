@@ -49,14 +49,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free port, printed on stderr)")
-	fs.StringVar(&o.workload, "workload", "iot", "the application to serve: "+strings.Join(workloads.Names(), ", "))
+	fs.StringVar(&o.workload, "workload", "iot", "the application (`NAME`) to serve: "+strings.Join(workloads.Names(), ", "))
 	fs.StringVar(&o.setup, "setup", "", "configuration metadata `FILE` (JSON, gzip accepted) holding the setup to deploy at start (default: the workload's remote setup, every task its own 128 MB function)")
-	fs.StringVar(&o.setupName, "setup-name", "", "the setup of --setup to deploy at start (default: the latest, the largest numeric name)")
+	fs.StringVar(&o.setupName, "setup-name", "", "`NAME` of the setup of --setup to deploy at start (default: the latest, the largest numeric name)")
 	fs.StringVar(&o.profile, "profile", "", "platform profile `FILE` (JSON; default: the embedded profile fitted on the calibration traces)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's random source")
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "virtual seconds per wall second: 100 runs modeled delays 100 times faster than real ones, 0.5 twice slower")
 	fs.StringVar(&o.out, "out", defaultOut, "`DIR` written on shutdown: manifest.json, configuration/, traces/<setup>.json, logs/ (must not exist or be empty; \"\" writes nothing)")
-	fs.StringVar(&o.reserved, "reserved-concurrency", "", "reserved concurrency per function, e.g. \"I-128=10,CT-128=2\" (requests beyond it are throttled: 429)")
+	fs.StringVar(&o.reserved, "reserved-concurrency", "", "`LIST` of reserved concurrency per function, e.g. \"I-128=10,CT-128=2\" (requests beyond it are throttled: 429)")
 	fs.DurationVar(&o.grace, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish before their connections are closed")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: emulator [flags]
@@ -175,8 +175,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv, err := lambdaapi.New(cfg)
 	if err != nil {
 		ln.Close()
-		if strings.Contains(err.Error(), "Config.Out") {
-			return usageError("--out: %v", err)
+		if errors.Is(err, lambdaapi.ErrOut) {
+			return usageError("--out: %s", strings.TrimPrefix(err.Error(), lambdaapi.ErrOut.Error()+": "))
 		}
 		return err
 	}
