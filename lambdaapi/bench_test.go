@@ -2,6 +2,7 @@ package lambdaapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,26 +25,48 @@ const benchClients = 50
 // latency is zero, so each request's wall latency is all overhead. 50
 // clients send sync requests over loopback with keep-alive; it reports
 // requests/s and the p50 and p99 latency the emulator added.
+//
+// The "nethttp" case is the baseline: a bare net/http handler that decodes
+// the body and answers it as JSON, on the same machine and client, so that
+// the difference is what the emulator adds.
 func BenchmarkHTTPThroughput(b *testing.B) {
 	for _, c := range []struct{ name, path string }{
 		{"gateway", "/SYNC-ECHO-128"},
 		{"invoke", "/2015-03-31/functions/fusion-function-ECHO-128/invocations"},
+		{"nethttp", ""},
 	} {
-		b.Run(c.name, func(b *testing.B) { benchThroughput(b, c.path) })
+		b.Run(c.name, func(b *testing.B) {
+			if c.path == "" {
+				srv := httptest.NewServer(http.HandlerFunc(echoHandler))
+				defer srv.Close()
+				benchThroughput(b, srv.URL+"/")
+				return
+			}
+			app := testApp()
+			s, err := New(Config{App: app, Setups: fusionsim.Configs{"remote": remoteSetup(app, "remote")}, Profile: zeroProfile(), Seed: 1})
+			must(b, err)
+			srv := httptest.NewServer(s.Handler())
+			defer func() {
+				srv.Close()
+				must(b, s.Close(context.Background()))
+			}()
+			benchThroughput(b, srv.URL+c.path)
+		})
 	}
 }
 
-func benchThroughput(b *testing.B, path string) {
-	app := testApp()
-	s, err := New(Config{App: app, Setups: fusionsim.Configs{"remote": remoteSetup(app, "remote")}, Profile: zeroProfile(), Seed: 1})
-	must(b, err)
-	srv := httptest.NewServer(s.Handler())
-	defer func() {
-		srv.Close()
-		must(b, s.Close(context.Background()))
-	}()
+// echoHandler answers {"echo": <body>} as the ECHO task does.
+func echoHandler(w http.ResponseWriter, r *http.Request) {
+	var ev map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"echo": ev})
+}
+
+func benchThroughput(b *testing.B, url string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxIdleConns: benchClients}}
-	url := srv.URL + path
 	const body = `{"sensor": 7, "reading": 21.5}`
 
 	lat := make([]time.Duration, b.N)

@@ -38,7 +38,7 @@ type Driver struct {
 
 type call struct {
 	f    func(em *emulator.Emulator)
-	done chan error
+	done chan error // nil for Post
 }
 
 // NewDriver makes a driver for em. scale is the number of virtual seconds per
@@ -103,6 +103,22 @@ func (d *Driver) Do(ctx context.Context, f func(em *emulator.Emulator)) error {
 		default:
 			return d.stoppedErr()
 		}
+	}
+}
+
+// Post hands f to the driver's goroutine without waiting for it to run: f
+// runs after the emulator has been advanced to the current time, unless the
+// driver stops first. It returns ctx's error if ctx ends before f was
+// handed over, and ErrStopped if the driver is not running. A panic of f is
+// logged to nothing: f must report its own failures (submit recovers).
+func (d *Driver) Post(ctx context.Context, f func(em *emulator.Emulator)) error {
+	select {
+	case d.calls <- call{f: f}:
+		return nil
+	case <-d.stopped:
+		return d.stoppedErr()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -173,7 +189,9 @@ func (d *Driver) loop() {
 		case c := <-d.calls:
 			if err := d.advance(); err != nil {
 				d.err = err
-				c.done <- d.stoppedErr()
+				if c.done != nil {
+					c.done <- d.stoppedErr()
+				}
 				return
 			}
 			d.run(c)
@@ -196,10 +214,12 @@ func (d *Driver) advance() error {
 // (the emulator itself recovers the panics of task code).
 func (d *Driver) run(c call) {
 	defer func() {
-		if r := recover(); r != nil {
+		if r := recover(); r != nil && c.done != nil {
 			c.done <- fmt.Errorf("lambdaapi: panic on the driver goroutine: %v\n%s", r, debug.Stack())
 		}
 	}()
 	c.f(d.em)
-	c.done <- nil
+	if c.done != nil {
+		c.done <- nil
+	}
 }

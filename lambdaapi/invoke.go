@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -38,18 +39,32 @@ func functionARN(name string) string {
 type outcome struct {
 	resp fusionsim.Response
 	tail []byte
+	err  error // the request was not submitted
 }
 
 // submit hands one client request to the emulator. The channel receives its
-// outcome when the emulator answers (after the modeled latency).
+// outcome when the emulator answers (after the modeled latency), or an
+// outcome with err set when the request could not be submitted. A sync
+// request is posted without waiting (its handler waits for the outcome
+// anyway); an async one is answered 202 at once, so submit first waits
+// until the emulator has taken it.
 func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim.Event, wantTail bool) (<-chan outcome, error) {
 	ch := make(chan outcome, 1)
-	var refused error
-	err := s.drv.Do(ctx, func(em *emulator.Emulator) {
+	hand := s.drv.Do
+	if route.Sync {
+		hand = s.drv.Post
+	}
+	err := hand(ctx, func(em *emulator.Emulator) {
 		if s.closed.Load() {
-			refused = ErrStopped
+			ch <- outcome{err: ErrStopped}
 			return
 		}
+		submitted := false
+		defer func() {
+			if r := recover(); r != nil && !submitted {
+				ch <- outcome{err: fmt.Errorf("lambdaapi: panic submitting a request: %v\n%s", r, debug.Stack())}
+			}
+		}()
 		s.open++
 		if wantTail {
 			s.logs.tails.want()
@@ -62,12 +77,17 @@ func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim
 			}
 			ch <- o
 		}, func() { s.open-- })
+		submitted = true
 	})
-	if err == nil {
-		err = refused
-	}
 	if err != nil {
 		return nil, err
+	}
+	if !route.Sync {
+		select {
+		case o := <-ch: // refused: an async response comes only later
+			return nil, o.err
+		default:
+		}
 	}
 	s.counters.invokes.Add(1)
 	return ch, nil
@@ -77,20 +97,24 @@ func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim
 // there is none to write: the client went away, or the driver stopped (the
 // error is then written).
 func (s *Server) await(w http.ResponseWriter, r *http.Request, ch <-chan outcome) (outcome, bool) {
+	var o outcome
 	select {
-	case o := <-ch:
-		return o, true
+	case o = <-ch:
 	case <-r.Context().Done():
 		return outcome{}, false
 	case <-s.drv.Done():
 		select {
-		case o := <-ch:
-			return o, true
+		case o = <-ch:
 		default:
+			s.writeStopped(w, s.drv.stoppedErr())
+			return outcome{}, false
 		}
-		s.writeStopped(w, s.drv.stoppedErr())
+	}
+	if o.err != nil {
+		s.writeStopped(w, o.err)
 		return outcome{}, false
 	}
+	return o, true
 }
 
 // handleInvoke is the Lambda Invoke API:
