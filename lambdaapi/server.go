@@ -361,6 +361,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		s.log.Printf("shutting down: finishing the requests in flight (at most %v)", grace)
 	case err := <-errc:
 		errs = append(errs, fmt.Errorf("serving %s: %w", ln.Addr(), err))
+	case <-s.drv.Done():
+		// The emulator failed (an internal error): stop rather than answer
+		// every request with a 500.
+		errs = append(errs, fmt.Errorf("the emulator stopped: %w", s.drv.Err()))
+		s.log.Printf("the emulator stopped: %v; shutting down", s.drv.Err())
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
