@@ -304,7 +304,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 // PrintTable writes the rows as an aligned text table.
 func PrintTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "setup\trequests\tinvocations\tmedian ms\tp95 ms\tp99 ms\te2e median ms\te2e p95 ms\tGB-ms/req\tUSD/1M req\tcold starts\terrors\tinv/req\tcold %\t")
+	fmt.Fprintln(tw, "setup\trequests\tinvocations\tmedian ms\tp95 ms\tp99 ms\te2e median ms\te2e p95 ms\tGB-ms/req\tUSD/1M req\tcold starts\terrors\tinv/req\tcold %\t  memory MB per function")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t  %s\n", r.Setup, r.Requests, r.Invocations,
 			fixed(r.MedianMs, 1), fixed(r.P95Ms, 1), fixed(r.P99Ms, 1), fixed(r.E2EMedianMs, 1), fixed(r.E2EP95Ms, 1),

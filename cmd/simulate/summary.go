@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/fusionsim/fusionsim/results"
+)
+
+func init() {
+	register(command{
+		name:    "summary",
+		summary: "print the summary table of a results directory or of traces in the prototype's layout",
+		run:     runSummary,
+	})
+}
+
+func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	recompute := fs.Bool("recompute", false, "summarize the traces (and client responses) again instead of reading summary.csv")
+	asCSV := fs.Bool("csv", false, "print summary.csv's format instead of a table")
+	fs.Usage = func() {
+		o := fs.Output()
+		fmt.Fprintln(o, "Usage: simulate summary [flags] DIR")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "Prints one row per setup. DIR is a results directory (it has manifest.json;")
+		fmt.Fprintln(o, "the rows come from its summary.csv) or a directory of traces in the prototype's")
+		fmt.Fprintln(o, "layout (<setup>.json[.gz] and configuration/), e.g. ../shared/calibration/*.")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "Latency is the root invocation's internalDuration (median; p95 and p99 are the")
+		fmt.Fprintln(o, "(floor(n*p)+1)-th smallest value); e2e is the client's latency of successful")
+		fmt.Fprintln(o, "requests (\"-\" for real traces); GB-ms/req is billed GB-ms (1 GB = 1024 MB) of")
+		fmt.Fprintln(o, "all invocations per request; USD/1M req adds the request fees.")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "Flags:")
+		fs.PrintDefaults()
+	}
+	dir, err := parseDirArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	d, err := results.Read(dir, results.ReadOptions{Recompute: *recompute})
+	if err != nil {
+		return err
+	}
+	if *asCSV {
+		return results.WriteCSV(stdout, d.Rows)
+	}
+	return results.PrintTable(stdout, d.Rows)
+}
+
+// parseDirArgs parses flags given before or after the one DIR argument.
+func parseDirArgs(fs *flag.FlagSet, args []string) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	var dirs []string
+	for fs.NArg() > 0 {
+		dirs = append(dirs, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return "", err
+		}
+	}
+	if len(dirs) != 1 {
+		fs.Usage()
+		return "", usageError("%s: want one DIR argument, got %d", fs.Name(), len(dirs))
+	}
+	return dirs[0], nil
+}

@@ -1,0 +1,607 @@
+package results
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/trace"
+)
+
+// Files and directories of a results directory.
+const (
+	ManifestFile = "manifest.json"
+	SummaryFile  = "summary.csv"
+	TracesDir    = "traces"    // <setup>.json in the prototype's layout
+	ResponsesDir = "responses" // <setup>.csv, what the client saw
+	LogsDir      = "logs"      // <function>.log
+	FiguresDir   = "figures"   // <figure>.pdf, .svg, .png
+)
+
+// FormatVersion is the version of the results directory layout.
+const FormatVersion = 1
+
+// Manifest describes a run: what was run, how, and in what order. It holds
+// no wall-clock time, so that the same flags and seed give the same bytes.
+type Manifest struct {
+	// Format is the layout version (FormatVersion; Write sets it).
+	Format int `json:"format"`
+	// Version is the fusionsim version that wrote it (Write fills in the
+	// module version from the build info when empty).
+	Version string `json:"version"`
+	// Command is the command line's subcommand, e.g. "simulate run".
+	Command string `json:"command,omitempty"`
+	// Workload is the application's name.
+	Workload string `json:"workload,omitempty"`
+	// Seed seeds the run's one random source.
+	Seed uint64 `json:"seed"`
+	// Flags are the resolved flags, by name (defaults included).
+	Flags map[string]string `json:"flags,omitempty"`
+	// Profile is the platform profile the run used.
+	Profile *model.Profile `json:"profile,omitempty"`
+	// GroupByFunction says the traces were extracted with the prototype's
+	// (traceId, function) grouping.
+	GroupByFunction bool `json:"groupByFunction,omitempty"`
+	// Setups lists the setups in order (the rows of summary.csv); Write
+	// fills it from Run.Setups.
+	Setups []SetupInfo `json:"setups"`
+	// Reason is the planner's last word, e.g. why an optimizer stopped.
+	Reason string `json:"reason,omitempty"`
+	// Extra holds what other tools want to keep (optimizer state, ...).
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+// SetupInfo is one setup of a run in the manifest.
+type SetupInfo struct {
+	Name string `json:"name"`
+	// Route is the entry route the load was sent to, e.g. "SYNC-I-128".
+	Route string `json:"route,omitempty"`
+	// Reason is why the setup was chosen (the optimizer's decision).
+	Reason      string `json:"reason,omitempty"`
+	Requests    int    `json:"requests"`
+	Invocations int    `json:"invocations"`
+	// LogProblems counts log lines and invocations the extractor could not
+	// use.
+	LogProblems int `json:"logProblems,omitempty"`
+}
+
+// SetupRun is one setup of a run (an iteration of an optimizer run).
+type SetupRun struct {
+	Name string
+	// Setup, when set, goes into the configuration metadata (unless
+	// Run.Configs is given).
+	Setup  *fusionsim.Setup
+	Route  string
+	Reason string
+	// Records are the setup's traces; Responses what the client saw.
+	Records   []trace.Record
+	Responses []fusionsim.Response
+	// Row is the summary row; nil: Summarize with Run.Pricing.
+	Row         *Row
+	LogProblems int
+}
+
+// Run is everything a results directory holds.
+type Run struct {
+	Manifest Manifest
+	// Setups in order: the rows of summary.csv.
+	Setups []SetupRun
+	// Configs is the configuration metadata to write (it may hold setups
+	// that did not run); nil: the Setup of every SetupRun that has one.
+	Configs fusionsim.Configs
+	// Pricing summarizes setups without a Row (model.Default().Pricing if
+	// zero).
+	Pricing model.Pricing
+	// Logs, when set, streams the log lines to write into logs/ (the shape
+	// of fusionsim.Platform.Logs with its context and time range bound).
+	// Lines written through Stage.LogFiles are kept as well.
+	Logs func(yield func(fusionsim.LogLine) error) error
+	// GzipTraces writes traces/<setup>.json.gz instead of .json.
+	GzipTraces bool
+	// NoFigures skips drawing figures/.
+	NoFigures bool
+	// Plot configures the figures.
+	Plot PlotOptions
+}
+
+// ErrNotResults is returned when a directory to be replaced exists and is
+// not a results directory, or when a directory to read is neither a results
+// directory nor in the prototype's layout.
+var ErrNotResults = errors.New("not a results directory")
+
+// Write writes run into dir atomically: everything goes into a temporary
+// directory beside dir, which is renamed to dir at the end. An existing
+// results directory at dir is replaced; an empty directory too; anything else
+// there is an error. An interrupted Write leaves only a hidden
+// ".<name>.tmp-*" directory without manifest.json.
+func Write(dir string, run *Run) error {
+	st, err := NewStage(dir)
+	if err != nil {
+		return err
+	}
+	return st.Commit(run)
+}
+
+// Stage is a results directory being written: lines can be logged into it
+// while the run goes on (LogFiles), and Commit finishes it.
+type Stage struct {
+	dir, tmp string
+	logs     *LogFiles
+}
+
+// NewStage creates the temporary directory beside dir. Call Commit or Abort.
+func NewStage(dir string) (*Stage, error) {
+	dir = filepath.Clean(dir)
+	if err := checkReplaceable(dir); err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	return &Stage{dir: dir, tmp: tmp}, nil
+}
+
+// checkReplaceable accepts a missing dir, an empty one, or a results
+// directory (it has manifest.json).
+func checkReplaceable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
+		return fmt.Errorf("%s exists and is not empty: %w (no %s); choose another output directory", dir, ErrNotResults, ManifestFile)
+	}
+	return nil
+}
+
+// Dir is the temporary directory being written.
+func (s *Stage) Dir() string { return s.tmp }
+
+// LogFiles returns the writer of logs/ inside the stage (opened on first
+// use). Its Write method fits experiment.Config.Logs.
+func (s *Stage) LogFiles() (*LogFiles, error) {
+	if s.logs == nil {
+		lf, err := NewLogFiles(filepath.Join(s.tmp, LogsDir))
+		if err != nil {
+			return nil, err
+		}
+		s.logs = lf
+	}
+	return s.logs, nil
+}
+
+// Abort removes the temporary directory.
+func (s *Stage) Abort() error {
+	if s.logs != nil {
+		s.logs.Close()
+	}
+	return os.RemoveAll(s.tmp)
+}
+
+// Commit writes run into the stage, manifest.json last, and renames it to
+// the target directory. Figures that fail to draw do not stop the commit:
+// the directory is written and the error returned.
+func (s *Stage) Commit(run *Run) (err error) {
+	defer func() {
+		if err != nil && s.tmp != "" {
+			s.Abort()
+		}
+	}()
+	pricing := run.Pricing
+	if pricing.MBPerGB == 0 {
+		pricing = model.Default().Pricing
+	}
+	if err := checkNames(run.Setups); err != nil {
+		return err
+	}
+	m := run.Manifest
+	m.Format = FormatVersion
+	if m.Version == "" {
+		m.Version = moduleVersion()
+	}
+	m.Setups = nil
+	data := &Data{Dir: s.dir, Traces: trace.Traces{}, Responses: map[string][]fusionsim.Response{}, Configs: run.Configs}
+	for _, sr := range run.Setups {
+		row := Summarize(sr.Name, sr.Records, sr.Responses, pricing)
+		if sr.Row != nil {
+			row = *sr.Row
+		}
+		data.Names = append(data.Names, sr.Name)
+		data.Rows = append(data.Rows, row)
+		data.Traces[sr.Name] = sr.Records
+		if len(sr.Responses) > 0 {
+			data.Responses[sr.Name] = sr.Responses
+		}
+		m.Setups = append(m.Setups, SetupInfo{Name: sr.Name, Route: sr.Route, Reason: sr.Reason,
+			Requests: row.Requests, Invocations: len(sr.Records), LogProblems: sr.LogProblems})
+		if run.Configs == nil && sr.Setup != nil {
+			if data.Configs == nil {
+				data.Configs = fusionsim.Configs{}
+			}
+			data.Configs[sr.Name] = sr.Setup
+		}
+	}
+	data.Manifest = &m
+	if len(run.Setups) > 0 {
+		if err := trace.WriteDir(filepath.Join(s.tmp, TracesDir), &trace.Dir{Traces: data.Traces}, trace.WriteOptions{Gzip: run.GzipTraces}); err != nil {
+			return err
+		}
+	}
+	for _, name := range data.Names {
+		if resps := data.Responses[name]; len(resps) > 0 {
+			if err := writeResponses(filepath.Join(s.tmp, ResponsesDir, name+".csv"), resps); err != nil {
+				return err
+			}
+		}
+	}
+	if data.Configs != nil {
+		if err := trace.WriteConfigs(s.tmp, data.Configs); err != nil {
+			return err
+		}
+	}
+	if run.Logs != nil {
+		lf, err := s.LogFiles()
+		if err != nil {
+			return err
+		}
+		if err := run.Logs(lf.Write); err != nil {
+			return fmt.Errorf("writing logs: %w", err)
+		}
+	}
+	if s.logs != nil {
+		if err := s.logs.Close(); err != nil {
+			return err
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, data.Rows); err != nil {
+		return err
+	}
+	if err := trace.WriteFileAtomic(filepath.Join(s.tmp, SummaryFile), buf.Bytes()); err != nil {
+		return err
+	}
+	var figErr error
+	if !run.NoFigures && len(data.Names) > 0 {
+		if _, err := DrawFigures(data, filepath.Join(s.tmp, FiguresDir), run.Plot); err != nil {
+			figErr = fmt.Errorf("figures: %w", err)
+		}
+	}
+	mb, err := json.MarshalIndent(&m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if err := trace.WriteFileAtomic(filepath.Join(s.tmp, ManifestFile), append(mb, '\n')); err != nil {
+		return err
+	}
+	if err := s.rename(); err != nil {
+		return err
+	}
+	return figErr
+}
+
+// rename moves the stage into place, replacing an existing results
+// directory (moved aside first, removed after).
+func (s *Stage) rename() error {
+	if err := checkReplaceable(s.dir); err != nil {
+		return err
+	}
+	var old string
+	if _, err := os.Stat(s.dir); err == nil {
+		tmp, err := os.MkdirTemp(filepath.Dir(s.dir), "."+filepath.Base(s.dir)+".old-")
+		if err != nil {
+			return err
+		}
+		old = filepath.Join(tmp, "old")
+		if err := os.Rename(s.dir, old); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		defer os.RemoveAll(tmp)
+	}
+	if err := os.Rename(s.tmp, s.dir); err != nil {
+		if old != "" {
+			os.Rename(old, s.dir)
+		}
+		return err
+	}
+	s.tmp = ""
+	if d, err := os.Open(filepath.Dir(s.dir)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func checkNames(setups []SetupRun) error {
+	seen := map[string]bool{}
+	for i, sr := range setups {
+		if sr.Name == "" || strings.ContainsAny(sr.Name, `/\`) || strings.HasPrefix(sr.Name, ".") {
+			return fmt.Errorf("setups[%d]: name %q cannot name a file", i, sr.Name)
+		}
+		if seen[sr.Name] {
+			return fmt.Errorf("setups[%d]: setup %q appears twice", i, sr.Name)
+		}
+		seen[sr.Name] = true
+	}
+	return nil
+}
+
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// LogFiles writes log lines into one file per function, <dir>/<function>.log,
+// in the order it receives them (the emulator's DirSink layout).
+type LogFiles struct {
+	dir   string
+	files map[string]*logFile
+	err   error
+}
+
+type logFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+// NewLogFiles creates dir.
+func NewLogFiles(dir string) (*LogFiles, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &LogFiles{dir: dir, files: map[string]*logFile{}}, nil
+}
+
+// Write appends l.Text and a newline to the file of l.Function.
+func (w *LogFiles) Write(l fusionsim.LogLine) error {
+	if w.err != nil {
+		return w.err
+	}
+	lf, ok := w.files[l.Function]
+	if !ok {
+		name := l.Function
+		if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+			w.err = fmt.Errorf("log of function %q: not a file name", name)
+			return w.err
+		}
+		f, err := os.Create(filepath.Join(w.dir, name+".log"))
+		if err != nil {
+			w.err = err
+			return err
+		}
+		lf = &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+		w.files[l.Function] = lf
+	}
+	lf.w.WriteString(l.Text)
+	if err := lf.w.WriteByte('\n'); err != nil {
+		w.err = fmt.Errorf("log %s: %w", l.Function, err)
+	}
+	return w.err
+}
+
+// Close flushes and closes every file.
+func (w *LogFiles) Close() error {
+	names := make([]string, 0, len(w.files))
+	for n := range w.files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		lf := w.files[n]
+		if err := lf.w.Flush(); err != nil && w.err == nil {
+			w.err = err
+		}
+		if err := lf.f.Close(); err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	w.files = map[string]*logFile{}
+	return w.err
+}
+
+var responsesHeader = []string{"sent_unix_ns", "latency_ns", "status", "request_id", "error"}
+
+// writeResponses writes responses/<setup>.csv: the send time, the
+// end-to-end latency (both in ns, exact), the HTTP status, the entry
+// invocation's request id and the error message.
+func writeResponses(path string, resps []fusionsim.Response) error {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write(responsesHeader)
+	for _, r := range resps {
+		msg := ""
+		if r.Err != nil {
+			msg = r.Err.Error()
+		}
+		cw.Write([]string{strconv.FormatInt(r.Sent.UnixNano(), 10), strconv.FormatInt(int64(r.Latency()), 10),
+			strconv.Itoa(r.StatusCode), r.RequestID, msg})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return trace.WriteFileAtomic(path, buf.Bytes())
+}
+
+// readResponses reads what writeResponses wrote; errors become plain errors
+// with the message.
+func readResponses(path string) ([]fusionsim.Response, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.FieldsPerRecord = len(responsesHeader)
+	head, err := cr.Read()
+	if err != nil || strings.Join(head, ",") != strings.Join(responsesHeader, ",") {
+		return nil, fmt.Errorf("%s: header %v, want %v", path, head, responsesHeader)
+	}
+	var out []fusionsim.Response
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		sent, err1 := strconv.ParseInt(rec[0], 10, 64)
+		lat, err2 := strconv.ParseInt(rec[1], 10, 64)
+		status, err3 := strconv.Atoi(rec[2])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		r := fusionsim.Response{Sent: time.Unix(0, sent).UTC(), StatusCode: status, RequestID: rec[3]}
+		r.Received = r.Sent.Add(time.Duration(lat))
+		if rec[4] != "" {
+			r.Err = errors.New(rec[4])
+		}
+		out = append(out, r)
+	}
+}
+
+// Data is what a results directory, or a directory of traces in the
+// prototype's layout, holds.
+type Data struct {
+	// Dir is where it was read from (or is being written to).
+	Dir string
+	// Manifest is nil for a directory in the prototype's layout.
+	Manifest *Manifest
+	// Names are the setups in order: the manifest's order, else the
+	// prototype's (numeric names by value, then the others by name).
+	Names []string
+	// Traces, Responses (nil or empty without client responses) and
+	// Configs (nil without configuration metadata) by setup.
+	Traces    trace.Traces
+	Responses map[string][]fusionsim.Response
+	Configs   fusionsim.Configs
+	// Rows are summary.csv's rows, or computed from the traces.
+	Rows []Row
+}
+
+// ReadOptions configure Read.
+type ReadOptions struct {
+	// Pricing summarizes directories without summary.csv (the manifest's
+	// profile's pricing, else model.Default().Pricing, if zero).
+	Pricing model.Pricing
+	// Recompute ignores summary.csv and summarizes the traces and
+	// responses again.
+	Recompute bool
+}
+
+// Read reads a results directory (it has manifest.json) or a directory of
+// traces in the prototype's layout (<dir>/<setup>.json[.gz] and
+// configuration/), such as ../shared/calibration/*.
+func Read(dir string, opt ReadOptions) (*Data, error) {
+	mpath := filepath.Join(dir, ManifestFile)
+	mb, err := os.ReadFile(mpath)
+	if errors.Is(err, os.ErrNotExist) {
+		return readPrototype(dir, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{Dir: dir, Manifest: &Manifest{}, Responses: map[string][]fusionsim.Response{}}
+	if err := json.Unmarshal(mb, d.Manifest); err != nil {
+		return nil, fmt.Errorf("%s: %w", mpath, err)
+	}
+	if d.Manifest.Format > FormatVersion {
+		return nil, fmt.Errorf("%s: format %d is newer than this program's %d", mpath, d.Manifest.Format, FormatVersion)
+	}
+	for _, s := range d.Manifest.Setups {
+		d.Names = append(d.Names, s.Name)
+	}
+	d.Traces = trace.Traces{}
+	if len(d.Names) > 0 {
+		if d.Traces, err = trace.ReadTraces(filepath.Join(dir, TracesDir)); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range d.Names {
+		if _, ok := d.Traces[n]; !ok {
+			return nil, fmt.Errorf("%s: setup %q of the manifest has no traces", dir, n)
+		}
+		p := filepath.Join(dir, ResponsesDir, n+".csv")
+		if _, err := os.Stat(p); err == nil {
+			if d.Responses[n], err = readResponses(p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if d.Configs, err = trace.ReadConfigs(dir); err != nil && !errors.Is(err, trace.ErrNoConfigs) {
+		return nil, err
+	}
+	spath := filepath.Join(dir, SummaryFile)
+	if f, err := os.Open(spath); err == nil && !opt.Recompute {
+		defer f.Close()
+		if d.Rows, err = ReadCSV(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", spath, err)
+		}
+		if len(d.Rows) != len(d.Names) {
+			return nil, fmt.Errorf("%s: %d rows for %d setups in the manifest", spath, len(d.Rows), len(d.Names))
+		}
+		return d, nil
+	}
+	if opt.Pricing.MBPerGB == 0 && d.Manifest.Profile != nil {
+		opt.Pricing = d.Manifest.Profile.Pricing
+	}
+	d.summarize(opt.Pricing)
+	return d, nil
+}
+
+func readPrototype(dir string, opt ReadOptions) (*Data, error) {
+	td, err := trace.ReadDir(dir)
+	if err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, TracesDir)); serr == nil {
+			return nil, fmt.Errorf("%s: %w: it has %s/ but no %s (an interrupted run?)", dir, ErrNotResults, TracesDir, ManifestFile)
+		}
+		return nil, fmt.Errorf("%s: %w and not in the prototype's layout: %v", dir, ErrNotResults, err)
+	}
+	d := &Data{Dir: dir, Names: td.Traces.Names(), Traces: td.Traces, Configs: td.Configs}
+	d.summarize(opt.Pricing)
+	return d, nil
+}
+
+func (d *Data) summarize(p model.Pricing) {
+	if p.MBPerGB == 0 {
+		p = model.Default().Pricing
+	}
+	d.Rows = make([]Row, len(d.Names))
+	for i, n := range d.Names {
+		d.Rows[i] = Summarize(n, d.Traces[n], d.Responses[n], p)
+	}
+}
