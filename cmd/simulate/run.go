@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/experiment"
+	"github.com/fusionsim/fusionsim/load"
+	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/progress"
+	"github.com/fusionsim/fusionsim/results"
+	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+func init() {
+	register(command{
+		name:    "run",
+		summary: "run a workload's setups under a load on the emulated platform and write a results directory",
+		run:     runRun,
+	})
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// runFlags are the flags of "simulate run".
+type runFlags struct {
+	workload    string
+	setups      stringList
+	setupNames  string
+	load        string
+	rps         float64
+	duration    time.Duration
+	requests    int
+	stages      string
+	startRPS    float64
+	replay      string
+	pause       time.Duration
+	entry       string
+	memorySizes string
+	event       string
+	seed        uint64
+	profile     string
+	out         string
+	executeWork bool
+	grouping    bool
+	quiet       bool
+	progress    bool
+}
+
+func (f *runFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.workload, "workload", "", "the application: "+strings.Join(workloads.Names(), ", ")+" (required; \"simulate workloads\" lists them)")
+	fs.Var(&f.setups, "setup", "setups to run instead of the default, repeatable: a configuration metadata `FILE` (configurationMetadata.json, gzip accepted), \"remote\", \"local\", or groups \"[NAME=]I+CW+SE:128,CT:1024,...\" (first task of a group is its entry, :MB its memory; IC2E partitions \"A.B.D.E,C,F,G\" too)")
+	fs.StringVar(&f.setupNames, "setup-name", "", "comma-separated `NAMES`: the setups of the --setup files to run (default all, in creation order), or the name of the one generated setup")
+	fs.StringVar(&f.load, "load", load.KindConstant, "the load: "+strings.Join(load.Kinds, ", "))
+	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s")
+	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time)")
+	fs.IntVar(&f.requests, "requests", 0, "coldstart: number of sequential requests (default 200); constant: send this many requests at --rps instead of --duration")
+	fs.StringVar(&f.stages, "stages", "", "bursty: stages \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps)")
+	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s")
+	fs.StringVar(&f.replay, "replay", "", "replay: CSV `FILE` of arrival times, one per line (first field): seconds or a duration from the start (0.25, 250ms), or absolute RFC 3339 / epoch-millisecond times; implies --load replay")
+	fs.DurationVar(&f.pause, "pause", 0, "coldstart: pause between a request's end and the next request (virtual time)")
+	fs.StringVar(&f.entry, "entry", "", "the function clients call, e.g. I-128 (always its sync route, SYNC-I-128); default: the setup's entry task at the memory size its rules give")
+	fs.StringVar(&f.memorySizes, "memory-sizes", "", "comma-separated memory sizes in MB: without --setup, run the remote setup at each size (a memory sweep, setups remote_<MB>); one-function workloads sweep their default sizes when this is not given")
+	fs.StringVar(&f.event, "event", "", "the request body as a JSON object, e.g. '{\"n\":1000000,\"algorithm\":\"bitpacked\"}' for sieve or '{\"sieve\":100000}' for iot")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of every random figure of the run (same seed and flags: byte-identical results)")
+	fs.StringVar(&f.profile, "profile", "", "platform profile `FILE` (JSON, see model.Profile; default: the embedded profile fitted on the calibration traces)")
+	fs.StringVar(&f.out, "out", "", "results `DIR` (default results/<workload>-<UTC time>)")
+	fs.BoolVar(&f.executeWork, "execute-work", false, "also run the tasks' real computations (burn loops, sieves); slow, and timings stay modeled")
+	fs.BoolVar(&f.grouping, "prototype-grouping", false, "extract traces as the prototype did: one record per (trace, function), so IoT's two AS invocations of a request count as one (to compare with the published traces)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress and no table: only errors")
+	fs.BoolVar(&f.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+}
+
+func runUsage(fs *flag.FlagSet) func() {
+	return func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: simulate [run] --workload NAME [flags]")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Deploys each setup on the emulated Lambda platform, sends the load, extracts the")
+		fmt.Fprintln(w, "traces from the platform's logs and writes a results directory: summary.csv (one")
+		fmt.Fprintln(w, "row per setup), manifest.json, traces/, configuration/, logs/. Prints the summary.")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Setups: --setup runs the given ones; without it a one-function workload (sieve) or")
+		fmt.Fprintln(w, "--memory-sizes runs a memory sweep of the remote setup, any other the workload's")
+		fmt.Fprintln(w, "remote setup (every task its own function, 128 MB).")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Latency columns: median_ms/p95_ms/p99_ms are the root invocation's internalDuration")
+		fmt.Fprintln(w, "(the prototype's latency); e2e_* the client-side latency with gateway and cold start.")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Examples:")
+		fmt.Fprintln(w, "  simulate --workload iot")
+		fmt.Fprintln(w, "  simulate --workload split --setup configurationMetadata.json.gz --load coldstart --requests 200")
+		fmt.Fprintln(w, "  simulate --workload sieve --memory-sizes 128,256,512,1024,1769,3538")
+		fmt.Fprintln(w, "  simulate --workload iot --setup remote --setup opt=I+CW+SE:128,CS+CSL+CSA:128,CA+DJ:128,CT:128,AS:1650 --load bursty")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Flags:")
+		fs.PrintDefaults()
+	}
+}
+
+// loadFlags lists the flags each kind of load uses; the others are errors.
+var loadFlags = map[string][]string{
+	load.KindConstant:  {"rps", "duration", "requests"},
+	load.KindPoisson:   {"rps", "duration"},
+	load.KindBursty:    {"stages", "start-rps"},
+	load.KindColdstart: {"requests", "pause"},
+	load.KindReplay:    {"replay"},
+}
+
+// plan is a resolved "simulate run".
+type plan struct {
+	workload workloads.Workload
+	setups   []*fusionsim.Setup
+	load     load.Spec
+	entry    fusionsim.Route
+	profile  model.Profile
+	seed     uint64
+	out      string
+	flags    map[string]string // every flag, resolved
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	f.define(fs)
+	fs.Usage = runUsage(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	p, err := resolve(&f, set)
+	if err != nil {
+		return err
+	}
+	fs.VisitAll(func(fl *flag.Flag) { p.flags[fl.Name] = fl.Value.String() })
+	// What the flags resolved to.
+	p.flags["out"] = p.out
+	p.flags["load"] = p.load.Kind
+	if p.load.Kind == load.KindColdstart || p.load.Requests > 0 {
+		p.flags["requests"] = strconv.Itoa(p.load.Requests)
+	}
+	return execute(ctx, p, &f, stdout, stderr)
+}
+
+// resolve checks the flags and turns them into a plan. Errors name the flag
+// and the value.
+func resolve(f *runFlags, set map[string]bool) (*plan, error) {
+	p := &plan{flags: map[string]string{}}
+	if f.workload == "" {
+		return nil, usageError("--workload is required (%s)", strings.Join(workloads.Names(), ", "))
+	}
+	w, err := workloads.Get(f.workload)
+	if err != nil {
+		return nil, usageError("--workload %q: %v", f.workload, err)
+	}
+	p.workload = w
+
+	// The load.
+	kind := f.load
+	if set["replay"] && !set["load"] {
+		kind = load.KindReplay
+	}
+	if set["stages"] && !set["load"] {
+		kind = load.KindBursty
+	}
+	allowed, ok := loadFlags[kind]
+	if !ok {
+		return nil, usageError("--load %q: not one of %s", f.load, strings.Join(load.Kinds, ", "))
+	}
+	for name := range loadFlags {
+		for _, fl := range loadFlags[name] {
+			if set[fl] && !slices.Contains(allowed, fl) {
+				return nil, usageError("--%s does not apply to --load %s (it uses %s)", fl, kind, dashed(allowed))
+			}
+		}
+	}
+	spec := load.Spec{Kind: kind, RatePerS: f.rps, Duration: f.duration, StartPerS: f.startRPS, Pause: f.pause, ReplayFile: f.replay, Seed: f.seed}
+	if !(f.rps > 0) || math.IsInf(f.rps, 0) {
+		return nil, usageError("--rps %v: must be a number > 0 (requests/s)", f.rps)
+	}
+	if f.duration <= 0 {
+		return nil, usageError("--duration %v: must be > 0", f.duration)
+	}
+	if set["requests"] && f.requests < 1 {
+		return nil, usageError("--requests %d: must be >= 1", f.requests)
+	}
+	if f.pause < 0 {
+		return nil, usageError("--pause %v: must be >= 0", f.pause)
+	}
+	if !(f.startRPS >= 0) || math.IsInf(f.startRPS, 0) {
+		return nil, usageError("--start-rps %v: must be a number >= 0", f.startRPS)
+	}
+	switch kind {
+	case load.KindColdstart:
+		spec.Requests = 200
+		if set["requests"] {
+			spec.Requests = f.requests
+		}
+	case load.KindConstant:
+		if set["requests"] {
+			if set["duration"] {
+				return nil, usageError("--requests %d and --duration %v: give one of them for --load constant", f.requests, f.duration)
+			}
+			spec.Requests = f.requests
+		}
+	case load.KindBursty:
+		if f.stages != "" {
+			if preset, ok := load.Presets[f.stages]; ok {
+				spec.Stages = preset()
+			} else {
+				st, err := load.ParseStages(f.stages)
+				if err != nil {
+					return nil, usageError("--stages %q: %v", f.stages, err)
+				}
+				spec.Stages = st
+			}
+		}
+	case load.KindReplay:
+		if f.replay == "" {
+			return nil, usageError("--load replay needs --replay FILE")
+		}
+	}
+	if f.event != "" {
+		var ev fusionsim.Event
+		if err := json.Unmarshal([]byte(f.event), &ev); err != nil || ev == nil {
+			return nil, usageError("--event %q: not a JSON object: %v", f.event, err)
+		}
+		spec.Event = ev
+	} else {
+		spec.Event = w.Event
+	}
+	p.load = spec
+
+	// The setups.
+	var names []string
+	if f.setupNames != "" {
+		if len(f.setups) == 0 {
+			return nil, usageError("--setup-name %q needs --setup", f.setupNames)
+		}
+		for _, n := range strings.Split(f.setupNames, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	var sizes []int
+	if f.memorySizes != "" {
+		if len(f.setups) > 0 {
+			return nil, usageError("--memory-sizes %q: a sweep runs the remote setup at each size; it cannot be combined with --setup", f.memorySizes)
+		}
+		for _, part := range strings.Split(f.memorySizes, ",") {
+			mb, err := strconv.Atoi(strings.TrimSpace(part))
+			if err != nil || mb < fusionsim.MinMemoryMB || mb > fusionsim.MaxMemoryMB {
+				return nil, usageError("--memory-sizes %q: %q is not a memory size of %d to %d MB", f.memorySizes, part, fusionsim.MinMemoryMB, fusionsim.MaxMemoryMB)
+			}
+			sizes = append(sizes, mb)
+		}
+	}
+	switch {
+	case len(f.setups) > 0:
+		p.setups, err = experiment.Setups(w.App, f.setups, names)
+		if err != nil {
+			return nil, usageError("--setup %s: %v", strings.Join(f.setups, " --setup "), err)
+		}
+	default:
+		p.setups, err = defaultSetups(w, sizes)
+		if err != nil {
+			return nil, usageError("--memory-sizes %q: %v", f.memorySizes, err)
+		}
+	}
+
+	if f.entry != "" {
+		id, err := fusionsim.ParseFunctionName(strings.TrimPrefix(f.entry, "SYNC-"))
+		if err != nil {
+			return nil, usageError("--entry %q: %v", f.entry, err)
+		}
+		if _, ok := w.App.Tasks[id.Task]; !ok {
+			return nil, usageError("--entry %q: %s is not a task of %s (tasks: %s)", f.entry, id.Task, w.App.Name, strings.Join(w.App.TaskNames(), " "))
+		}
+		p.entry = fusionsim.RouteTo(id, true)
+	}
+
+	p.profile = model.Default()
+	if f.profile != "" {
+		p.profile, err = model.Load(f.profile)
+		if err != nil {
+			return nil, usageError("--profile %q: %v", f.profile, err)
+		}
+	}
+
+	p.seed = f.seed
+	p.out = f.out
+	if p.out == "" {
+		// The only reading of the wall clock: to name the results.
+		p.out = filepath.Join("results", w.Name()+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	return p, nil
+}
+
+// defaultSetups are the setups run without --setup: a memory sweep of the
+// remote setup for one-function workloads or when sizes are given, else the
+// remote setup. (The place to make an optimizer the default.)
+func defaultSetups(w workloads.Workload, sizes []int) ([]*fusionsim.Setup, error) {
+	if sizes == nil && w.OneFunction() {
+		sizes = w.MemorySizes
+	}
+	if sizes != nil {
+		return experiment.Sweep(w.App, sizes)
+	}
+	s, err := workloads.Remote(w.App, workloads.RemoteName, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []*fusionsim.Setup{s}, nil
+}
+
+func dashed(flags []string) string {
+	d := make([]string, len(flags))
+	for i, f := range flags {
+		d[i] = "--" + f
+	}
+	return strings.Join(d, ", ")
+}
+
+// execute runs the plan on the emulator and writes the results.
+func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer) error {
+	bar := progress.New(stderr, progress.Auto(stderr, f.progress && !f.quiet, time.Now))
+	if f.quiet {
+		bar = progress.New(stderr, progress.Options{})
+	}
+	sink := emulator.NewMemorySink()
+	em, err := emulator.New(emulator.Config{
+		App: p.workload.App, Profile: p.profile, Seed: p.seed, Log: sink,
+		ExecuteWork: f.executeWork, Progress: bar.Update,
+	})
+	if err != nil {
+		return err
+	}
+	defer em.Close()
+	arrivals, err := p.load.Arrivals()
+	if err != nil {
+		return usageError("--load %s: %v", p.load.Kind, err)
+	}
+	st, err := results.NewStage(p.out)
+	if err != nil {
+		return usageError("--out %q: %v", p.out, err)
+	}
+	logFiles, err := st.LogFiles()
+	if err != nil {
+		st.Abort()
+		return err
+	}
+	res, runErr := experiment.Run(ctx, experiment.Config{
+		Platform: em, App: p.workload.App, Planner: experiment.Fixed(p.setups),
+		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
+		Entry:    p.entry,
+		Pricing:  p.profile.Pricing,
+		Trace:    trace.Options{GroupByFunction: f.grouping},
+		Logs:     func(_ string, l fusionsim.LogLine) error { return logFiles.Write(l) },
+		LogsRead: sink.Reset,
+		Progress: bar,
+	})
+	if res == nil || len(res.Iterations) == 0 {
+		st.Abort()
+		return runErr
+	}
+	run, err := resultsRun(p, res, f.grouping)
+	if err != nil {
+		st.Abort()
+		return err
+	}
+	if runErr != nil {
+		run.Manifest.Reason = "stopped by an error: " + runErr.Error()
+	}
+	if err := st.Commit(run); err != nil {
+		return fmt.Errorf("writing %s: %w", p.out, err)
+	}
+	if !f.quiet {
+		if err := results.PrintTable(stdout, res.Rows()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n%s: %s, %s\nresults in %s\n", p.workload.Name(), p.load, setupList(res), p.out)
+	}
+	return runErr
+}
+
+func setupList(res *experiment.Result) string {
+	n := len(res.Iterations)
+	if n == 1 {
+		return "1 setup"
+	}
+	return fmt.Sprintf("%d setups", n)
+}
