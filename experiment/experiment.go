@@ -192,7 +192,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func runIteration(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, setup *fusionsim.Setup, reason string) (Iteration, error) {
 	it := Iteration{Name: setup.Name(), Setup: setup, Reason: reason}
-	if err := checkSetup(cfg.App, setup); err != nil {
+	if err := CheckSetup(cfg.App, setup); err != nil {
 		return it, err
 	}
 	route := cfg.Entry
@@ -262,8 +262,8 @@ func ms(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// checkSetup validates setup and checks that it names only tasks of app.
-func checkSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
+// CheckSetup validates setup and checks that it names only tasks of app.
+func CheckSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
 	if err := setup.Validate(); err != nil {
 		return err
 	}
@@ -278,4 +278,22 @@ func checkSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
 		}
 	}
 	return nil
+}
+
+// Results makes the content of a results directory (results.Write) from the
+// experiment: every iteration with its row, records, responses and setup,
+// under manifest (whose Reason defaults to the planner's last word).
+func (r *Result) Results(manifest results.Manifest, pricing model.Pricing) *results.Run {
+	if manifest.Reason == "" {
+		manifest.Reason = r.Reason
+	}
+	run := &results.Run{Manifest: manifest, Pricing: pricing}
+	for _, it := range r.Iterations {
+		row := it.Row
+		run.Setups = append(run.Setups, results.SetupRun{
+			Name: it.Name, Setup: it.Setup, Route: it.Route.String(), Reason: it.Reason,
+			Records: it.Records, Responses: it.Responses, Row: &row, LogProblems: it.LogProblems,
+		})
+	}
+	return run
 }

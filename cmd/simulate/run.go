@@ -126,7 +126,7 @@ var loadFlags = map[string][]string{
 // plan is a resolved "simulate run".
 type plan struct {
 	workload workloads.Workload
-	setups   []*fusionsim.Setup
+	planner  experiment.Planner
 	load     load.Spec
 	entry    fusionsim.Route
 	profile  model.Profile
@@ -279,12 +279,21 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	}
 	switch {
 	case len(f.setups) > 0:
-		p.setups, err = experiment.Setups(w.App, f.setups, names)
+		setups, err := experiment.Setups(w.App, f.setups, names)
 		if err != nil {
 			return nil, usageError("--setup %s: %v", strings.Join(f.setups, " --setup "), err)
 		}
+		for _, s := range setups {
+			if err := experiment.CheckSetup(w.App, s); err != nil {
+				return nil, usageError("--setup %s: setup %q: %v", strings.Join(f.setups, " --setup "), s.Name(), err)
+			}
+			if _, err := workloads.EntryRoute(w.App, s); err != nil && f.entry == "" {
+				return nil, usageError("--setup %s: %v (give --entry)", strings.Join(f.setups, " --setup "), err)
+			}
+		}
+		p.planner = experiment.Fixed(setups)
 	default:
-		p.setups, err = defaultSetups(w, sizes)
+		p.planner, err = defaultPlanner(w, sizes)
 		if err != nil {
 			return nil, usageError("--memory-sizes %q: %v", f.memorySizes, err)
 		}
@@ -318,21 +327,19 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	return p, nil
 }
 
-// defaultSetups are the setups run without --setup: a memory sweep of the
-// remote setup for one-function workloads or when sizes are given, else the
-// remote setup. (The place to make an optimizer the default.)
-func defaultSetups(w workloads.Workload, sizes []int) ([]*fusionsim.Setup, error) {
+// defaultPlanner plans the run without --setup: a memory sweep of the remote
+// setup for one-function workloads or when sizes are given, else the remote
+// setup. (The place to make an optimizer the default.)
+func defaultPlanner(w workloads.Workload, sizes []int) (experiment.Planner, error) {
 	if sizes == nil && w.OneFunction() {
 		sizes = w.MemorySizes
 	}
 	if sizes != nil {
-		return experiment.Sweep(w.App, sizes)
+		s, err := experiment.Sweep(w.App, sizes)
+		return experiment.Fixed(s), err
 	}
 	s, err := workloads.Remote(w.App, workloads.RemoteName, 0)
-	if err != nil {
-		return nil, err
-	}
-	return []*fusionsim.Setup{s}, nil
+	return experiment.Fixed{s}, err
 }
 
 func dashed(flags []string) string {
@@ -372,7 +379,7 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		return err
 	}
 	res, runErr := experiment.Run(ctx, experiment.Config{
-		Platform: em, App: p.workload.App, Planner: experiment.Fixed(p.setups),
+		Platform: em, App: p.workload.App, Planner: p.planner,
 		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
 		Entry:    p.entry,
 		Pricing:  p.profile.Pricing,

@@ -222,6 +222,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--workload", "iot", "--replay", "/nonexistent.csv"}, "/nonexistent.csv"},
 		{[]string{"--workload", "iot", "--setup", "I+CW+XX:128"}, `"XX" is not a task of iot`},
 		{[]string{"--workload", "iot", "--setup", "nosuch.json.gz"}, "nosuch.json.gz"},
+		{[]string{"--workload", "split", "--setup", "../../workloads/testdata/iot-optimizer-configurationMetadata.json.gz"}, `setup "1676018871": rules["AS"]: "AS" is not a task of split`},
 		{[]string{"--workload", "iot", "--setup-name", "a"}, `--setup-name "a" needs --setup`},
 		{[]string{"--workload", "iot", "--memory-sizes", "128,64"}, `--memory-sizes "128,64": "64" is not a memory size`},
 		{[]string{"--workload", "iot", "--memory-sizes", "128", "--setup", "remote"}, "cannot be combined with --setup"},
