@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -267,11 +269,11 @@ func CheckSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
 	if err := setup.Validate(); err != nil {
 		return err
 	}
-	for entry, m := range setup.Rules {
+	for _, entry := range slices.Sorted(maps.Keys(setup.Rules)) {
 		if _, ok := app.Tasks[entry]; !ok {
 			return fmt.Errorf("rules[%q]: %q is not a task of %s", entry, entry, app.Name)
 		}
-		for called := range m {
+		for _, called := range slices.Sorted(maps.Keys(setup.Rules[entry])) {
 			if _, ok := app.Tasks[called]; !ok {
 				return fmt.Errorf("rules[%q][%q]: %q is not a task of %s", entry, called, called, app.Name)
 			}
