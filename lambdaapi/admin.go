@@ -173,7 +173,9 @@ func (s *Server) handleListLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleGetLog is GET /emulator/logs/{function}: one function's log as
-// plain text, one line per log line, as written so far.
+// plain text, one line per log line, as written so far. It honours Range
+// headers, so a client can follow a log by asking for the bytes after those
+// it has.
 func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request) {
 	ref := mux.Vars(r)["function"]
 	id, _, err := parseFunctionRef(ref)
@@ -197,9 +199,9 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request) {
 		}
 		defer fh.Close()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Content-Length", fmt.Sprint(f.Bytes))
-		w.WriteHeader(http.StatusOK)
-		io.Copy(w, io.LimitReader(fh, f.Bytes))
+		// Range requests ("Range: bytes=<offset>-") read only what was
+		// added since an earlier read.
+		http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(fh, 0, f.Bytes))
 		return
 	}
 	writeServiceError(w, http.StatusNotFound, ErrResourceNotFound, fmt.Sprintf("function %s has written no log yet", id.Name()))

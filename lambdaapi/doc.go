@@ -29,7 +29,7 @@
 //	GET  /emulator/setup                   the deployed setup (configuration metadata)
 //	PUT  /emulator/setup[?name=NAME]       deploy a setup (also POST; JSON or gzip)
 //	GET  /emulator/setups                  every setup deployed during the run
-//	GET  /emulator/logs[/{function}]       the Lambda logs so far
+//	GET  /emulator/logs[/{function}]       the Lambda logs so far (Range requests follow a log)
 //	GET  /emulator/traces[/{setup}]        invocation records extracted from the logs so far
 //	GET  /emulator/stats                   counters
 //

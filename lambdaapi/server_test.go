@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -450,6 +451,11 @@ func TestRedeployAndOutput(t *testing.T) {
 	code, _, body = ts.do(t, http.MethodGet, "/emulator/logs/ROOT-128", nil)
 	equal(t, 200, code)
 	equal(t, 4, strings.Count(string(body), "REPORT RequestId: "))
+	full := body
+	code, h, body := ts.do(t, http.MethodGet, "/emulator/logs/fusion-function-ROOT-128", nil, "Range", "bytes=100-")
+	equal(t, http.StatusPartialContent, code)
+	equal(t, string(full[100:]), string(body))
+	contains(t, h.Get("Content-Range"), fmt.Sprintf("bytes 100-%d/%d", len(full)-1, len(full)))
 	code, _, body = ts.do(t, http.MethodGet, "/emulator/logs", nil)
 	equal(t, 200, code)
 	contains(t, string(body), `"function":"fusion-function-CHILD-128"`)
