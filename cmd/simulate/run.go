@@ -65,7 +65,7 @@ type runFlags struct {
 
 func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.workload, "workload", "", "the `NAME` of the application: "+strings.Join(workloads.Names(), ", ")+" (required; \"simulate workloads\" lists them)")
-	fs.Var(&f.setups, "setup", "setups to run instead of the default, repeatable: a configuration metadata `FILE` (configurationMetadata.json, gzip accepted), \"remote\", \"local\", or groups \"[NAME=]I+CW+SE:128,CT:1024,...\" (first task of a group is its entry, :MB its memory; IC2E partitions \"A.B.D.E,C,F,G\" too)")
+	fs.Var(&f.setups, "setup", "a `SETUP` to run instead of the default, repeatable: a configuration metadata file (configurationMetadata.json, gzip accepted: all its setups), \"remote\", \"local\", or groups \"[NAME=]I+CW+SE:128,CT:1024,...\" (first task of a group is its entry, :MB its memory; IC2E partitions \"A.B.D.E,C,F,G\" too)")
 	fs.StringVar(&f.setupNames, "setup-name", "", "comma-separated `NAMES`: the setups of the --setup files to run (default all, in creation order), or the name of the one generated setup")
 	fs.StringVar(&f.load, "load", load.KindConstant, "the `KIND` of load: "+strings.Join(load.Kinds, ", "))
 	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s")
