@@ -61,8 +61,8 @@ type Config struct {
 var ErrOut = errors.New("lambdaapi: Config.Out")
 
 // Server serves an application's functions over HTTP in real time; see the
-// package documentation for its routes. Create it with New, serve
-// Handler(), and end it with Close.
+// package documentation for its routes. Create it with New, then either
+// serve Handler() yourself and end with Close, or call Serve, which does both.
 type Server struct {
 	cfg     Config
 	profile model.Profile

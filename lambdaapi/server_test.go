@@ -240,7 +240,10 @@ func TestSDKFailingTaskIsFunctionError(t *testing.T) {
 }
 
 func TestSDKThrottledIsTooManyRequests(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.ReservedConcurrency = map[string]int{"SLOW-128": 1} })
+	ts := newTestServer(t, func(c *Config) {
+		c.ReservedConcurrency = map[string]int{"SLOW-128": 1}
+		c.TimeScale = 100
+	})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -248,7 +251,7 @@ func TestSDKThrottledIsTooManyRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// 50 s of modeled sleep, 50 ms of wall time at scale 1000:
+			// 50 s of modeled sleep, 500 ms of wall time at scale 100:
 			// the second request arrives while the first runs.
 			_, errs[i] = ts.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("SLOW-128"), Payload: []byte(`{"ms": 50000}`)})
 		}()
