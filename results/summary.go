@@ -76,13 +76,14 @@ var Header = []string{
 func Summarize(setup string, recs []trace.Record, resps []fusionsim.Response, pricing model.Pricing) Row {
 	row := Row{Setup: setup, Invocations: len(recs)}
 	var lat []float64
-	var gbms, usd float64
+	// Billed MB-ms summed as an integer: exact and independent of the
+	// records' order.
+	var mbms int64
 	mem := map[string][]int{}
 	roots, killed := 0, 0
 	for _, r := range recs {
 		mb, _ := strconv.Atoi(r.MemoryAvail)
-		gbms += pricing.GBMs(r.BilledDuration, mb)
-		usd += pricing.InvocationUSD(r.BilledDuration, mb)
+		mbms += r.BilledDuration * int64(mb)
 		if r.IsColdStart {
 			row.ColdStarts++
 		}
@@ -116,7 +117,10 @@ func Summarize(setup string, recs []trace.Record, resps []fusionsim.Response, pr
 	}
 	if row.Requests > 0 {
 		n := float64(row.Requests)
-		row.GBMsPerRequest = gbms / n
+		// Compute at the first price tier plus every invocation's request
+		// fee (model.Pricing.InvocationUSD, summed).
+		usd := pricing.ComputeUSD(mbms, 1) + float64(len(recs))*pricing.RequestUSDPerMillion/1e6
+		row.GBMsPerRequest = pricing.GBMs(mbms, 1) / n
 		row.USDPerMillion = usd / n * 1e6
 		row.InvocationsPerRequest = float64(row.Invocations) / n
 	}

@@ -87,6 +87,11 @@ type Extraction struct {
 	// contradict their invocation; Incomplete invocations without REPORT or
 	// init. None of them is in Traces.
 	Malformed, Inconsistent, Incomplete int
+	// Partial counts invocations that began before the first line read:
+	// neither START nor init, only later lines (a time window of logs that
+	// starts while an invocation runs). They are not in Traces and, being
+	// expected at a window's edge, not problems either.
+	Partial int
 	// Invocations counts the complete Lambda invocations extracted (with
 	// GroupByFunction there may be fewer records).
 	Invocations int
@@ -154,6 +159,7 @@ type invocation struct {
 	function  string // log stream's function name
 	requestID string
 	firstLine int
+	sawStart  bool
 	traceID   string
 	haveInit  bool
 	init      fusionsim.InitContent
@@ -242,6 +248,8 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 		return
 	}
 	switch l.Kind {
+	case Start:
+		inv.sawStart = true
 	case End:
 		inv.endTime = l.Time
 	case Report:
@@ -292,6 +300,8 @@ func (x *Extractor) Finish() *Extraction {
 	var done []*invocation
 	for _, inv := range x.order {
 		switch {
+		case !inv.sawStart && !inv.haveInit:
+			x.ext.Partial++
 		case inv.report == nil:
 			x.ext.Incomplete++
 			x.problem(inv.source, inv.firstLine, inv.requestID, ErrNoReport)

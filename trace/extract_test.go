@@ -288,7 +288,7 @@ func TestExtractCloudWatchExport(t *testing.T) {
 		fh.Close()
 	}
 	ext := x.Finish()
-	if ext.Lines != 55 || ext.Foreign != 4 || ext.Malformed != 2 || ext.Incomplete != 2 || ext.Inconsistent != 0 || ext.Invocations != 5 {
+	if ext.Lines != 55 || ext.Foreign != 4 || ext.Malformed != 2 || ext.Incomplete != 2 || ext.Inconsistent != 0 || ext.Invocations != 5 || ext.Partial != 0 {
 		t.Errorf("counts: lines %d foreign %d malformed %d incomplete %d inconsistent %d invocations %d; want 55 4 2 2 0 5",
 			ext.Lines, ext.Foreign, ext.Malformed, ext.Incomplete, ext.Inconsistent, ext.Invocations)
 	}
@@ -380,19 +380,22 @@ func TestExtractInconsistent(t *testing.T) {
 		"REPORT RequestId: r1\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB",
 		"REPORT RequestId: r1\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB",
 		"REPORT RequestId: r2\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB",
+		"START RequestId: r3 Version: $LATEST",
+		"REPORT RequestId: r3\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB",
 	}
 	var ll []fusionsim.LogLine
 	for _, l := range lines {
 		ll = append(ll, fusionsim.LogLine{Function: "fusion-function-A-128", Text: l})
 	}
 	ext := Extract(ll, Options{})
-	if ext.Inconsistent != 3 || ext.Incomplete != 1 || len(ext.Traces["s"]) != 1 {
-		t.Fatalf("inconsistent %d incomplete %d records %d; problems %v", ext.Inconsistent, ext.Incomplete, len(ext.Traces["s"]), ext.Problems)
+	// r2 began before the lines read (partial); r3 has no init.
+	if ext.Inconsistent != 3 || ext.Incomplete != 1 || ext.Partial != 1 || len(ext.Traces["s"]) != 1 {
+		t.Fatalf("inconsistent %d incomplete %d partial %d records %d; problems %v", ext.Inconsistent, ext.Incomplete, ext.Partial, len(ext.Traces["s"]), ext.Problems)
 	}
 	if r := ext.Traces["s"][0]; r.InternalDuration != 2 || r.EndTimestamp != 3 || r.BilledDuration != 3 {
 		t.Errorf("record %+v", r)
 	}
-	for i, line := range []int{3, 5, 7, 8} {
+	for i, line := range []int{3, 5, 7, 9} {
 		if p := ext.Problems[i]; p.Line != line || p.Source != "fusion-function-A-128" {
 			t.Errorf("problem %d: %v, want line %d", i, p, line)
 		}
