@@ -383,16 +383,29 @@ func isLevel(s string) bool {
 // parseMessage decodes the JSON of an FSMSG line and its content by type.
 // Unknown types are kept with their raw content.
 func parseMessage(l *Line, payload string) error {
-	var m fusionsim.Message
-	if err := decodeStrict(payload, &m); err != nil {
+	// Every field but sourceFunction must be there (encoding/json would
+	// leave a missing one at its zero value).
+	var raw struct {
+		TraceID        *string         `json:"traceId"`
+		Time           *int64          `json:"time"`
+		SourceFunction string          `json:"sourceFunction"`
+		Type           *string         `json:"type"`
+		Content        json.RawMessage `json:"content"`
+	}
+	if err := decodeStrict(payload, &raw); err != nil {
 		return fmt.Errorf("FSMSG JSON: %w", err)
 	}
-	if m.TraceID == "" {
+	switch {
+	case raw.TraceID == nil || *raw.TraceID == "":
 		return errors.New("FSMSG without traceId")
-	}
-	if m.Type == "" {
+	case raw.Type == nil || *raw.Type == "":
 		return errors.New("FSMSG without type")
+	case raw.Time == nil:
+		return errors.New("FSMSG without time")
+	case len(raw.Content) == 0 || string(raw.Content) == "null":
+		return errors.New("FSMSG without content")
 	}
+	m := fusionsim.Message{TraceID: *raw.TraceID, Time: *raw.Time, SourceFunction: raw.SourceFunction, Type: *raw.Type, Content: raw.Content}
 	if m.Time < 0 || m.Time > maxUnixMs {
 		return fmt.Errorf("FSMSG time %d ms is outside the years 1970..9999", m.Time)
 	}

@@ -195,6 +195,9 @@ func TestParseLineMalformed(t *testing.T) {
 		prefix + `FSMSG{"traceId":"t-A-128-0","time":1,"sourceFunction":"A","type":"call","content":{"caller":"A"}}`,
 		prefix + `FSMSG{"traceId":"t-A-128-0","time":1,"sourceFunction":"A","type":"init","content":{"isRootInvocation":"yes","fusionGroup":"x"}}`,
 		prefix + `FSMSG{"traceId":"t-A-128-0","time":1,"sourceFunction":"A","type":"init","content":{"memoryAvail":"128"}}`,
+		prefix + `FSMSG{"traceId":"t-A-128-0","sourceFunction":"A","type":"x","content":{}}`,
+		prefix + `FSMSG{"traceId":"t-A-128-0","time":1,"sourceFunction":"A","type":"x"}`,
+		prefix + `FSMSG{"traceId":"t-A-128-0","time":1,"sourceFunction":"A","type":"x","content":null}`,
 	} {
 		l, err := ParseLine(text)
 		if err == nil {
