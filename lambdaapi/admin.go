@@ -114,8 +114,7 @@ func (s *Server) handlePutSetup(w http.ResponseWriter, r *http.Request) {
 		if deployErr = em.Deploy(context.Background(), setup); deployErr != nil {
 			return
 		}
-		s.deployed[name] = setup
-		s.deployAt[name] = s.cfg.Now()
+		s.noteDeployed(name, setup)
 		fns, _ := s.deployedFunctions(em)
 		res = deployResult{Deployed: name, Functions: make([]string, len(fns))}
 		for i, f := range fns {

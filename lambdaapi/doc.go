@@ -46,10 +46,12 @@
 //
 // Log lines go to <function>.log files as they are written (not to memory).
 // Server.Close lets every request already received finish (fast-forwarding
-// the virtual clock: no client can add work any more), then writes, with
-// Config.Out, a results directory: manifest.json,
-// configuration/configurationMetadata.json (every setup deployed),
-// traces/<setup>.json (the prototype's trace files) and logs/<function>.log.
-// The directory appears whole or not at all (it is built beside Out and
-// renamed).
+// the virtual clock: no client can add work any more), then, with
+// Config.Out, writes a results directory (package results): manifest.json
+// (with the server's counters under extra.emulator), summary.csv, one
+// traces/<setup>.json per setup deployed (the prototype's trace files),
+// responses/<setup>.csv (what the clients saw), configuration/ (every setup
+// deployed), logs/ and figures/. `simulate summary` and `simulate plot` read
+// it. The directory appears whole or not at all: it is built beside Out and
+// renamed.
 package lambdaapi

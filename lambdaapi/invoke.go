@@ -69,7 +69,15 @@ func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim
 		if wantTail {
 			s.logs.tails.want()
 		}
+		setup := em.Setup().Name()
+		if s.routeCounts[setup] == nil {
+			s.routeCounts[setup] = map[string]int{}
+		}
+		s.routeCounts[setup][route.String()]++
 		em.Submit(route, ev, func(r fusionsim.Response) {
+			kept := r
+			kept.Result = nil // the results directory keeps times, status and error only
+			s.responses[setup] = append(s.responses[setup], kept)
 			o := outcome{resp: r}
 			if wantTail {
 				o.tail, _ = s.logs.tails.take(r.RequestID)

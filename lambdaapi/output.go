@@ -2,112 +2,131 @@ package lambdaapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/results"
 	"github.com/fusionsim/fusionsim/trace"
 )
 
-// Files of the output directory, the layout of a results directory:
-//
-//	manifest.json                              the run: flags, setups, counters
-//	configuration/configurationMetadata.json   every setup deployed
-//	traces/<setup>.json                        invocation records per setup
-//	logs/<function>.log                        the Lambda logs
-const (
-	ManifestFile = "manifest.json"
-	TracesDir    = "traces"
-	LogsDir      = "logs"
-)
+// ExtraKey is the key of RunInfo in the manifest's Extra.
+const ExtraKey = "emulator"
 
-// Manifest describes a run of the HTTP emulator.
-type Manifest struct {
-	Command   string  `json:"command"`
-	Version   string  `json:"version,omitempty"`
-	App       string  `json:"app"`
-	Seed      uint64  `json:"seed"`
+// RunInfo is what the manifest of an emulator run holds besides the
+// results directory's common fields (under Extra["emulator"]).
+type RunInfo struct {
 	TimeScale float64 `json:"timeScale"`
-	Profile   string  `json:"profile"`
+	Listen    string  `json:"listen,omitempty"`
 	// Started and Stopped are wall times; VirtualStart and VirtualEnd the
 	// emulator's clock (the logs' timestamps).
 	Started      time.Time `json:"started"`
 	Stopped      time.Time `json:"stopped"`
 	VirtualStart time.Time `json:"virtualStart"`
 	VirtualEnd   time.Time `json:"virtualEnd"`
-	// Setups lists the setups deployed, in creation order.
-	Setups []string `json:"setups"`
-	// RootInvocations per setup, from the platform's own account; the traces
-	// hold as many root records.
+	// RootInvocations per setup, from the platform's own account; the
+	// traces hold as many root records.
 	RootInvocations map[string]int `json:"rootInvocations"`
 	HTTP            HTTPStats      `json:"http"`
 	Platform        emulator.Stats `json:"platform"`
-	// TraceProblems summarizes what the trace extractor could not use ("" if
-	// nothing).
+	// TraceProblems summarizes what the trace extractor could not use (""
+	// when nothing).
 	TraceProblems string `json:"traceProblems,omitempty"`
 }
 
-// writeOut writes the results into the spool directory, which already holds
-// logs/, and renames it to Config.Out. It runs after the driver stopped.
+// writeOut extracts the traces of the spooled logs and commits the results
+// directory. It runs after the driver stopped.
 func (s *Server) writeOut() error {
+	s.log.Printf("extracting the traces and writing %s", s.cfg.Out)
 	files, err := s.spoolFiles()
 	if err != nil {
+		s.stage.Abort()
 		return err
 	}
-	s.log.Printf("extracting the traces and writing %s", s.cfg.Out)
 	ext, err := extractFiles(files)
 	if err != nil {
+		s.stage.Abort()
 		return fmt.Errorf("extracting traces: %w", err)
 	}
-	if err := trace.WriteDir(filepath.Join(s.spoolTo, TracesDir), &trace.Dir{Traces: ext.Traces}, trace.WriteOptions{}); err != nil {
-		return fmt.Errorf("writing traces: %w", err)
-	}
-	if err := trace.WriteConfigs(s.spoolTo, s.deployed); err != nil {
-		return fmt.Errorf("writing the setups: %w", err)
-	}
-	names := s.deployed.Names()
 	st := s.statsOnDriver(s.em) // the driver has stopped: this goroutine owns the emulator now
-	m := Manifest{
-		Command: "emulator", Version: s.cfg.Version, App: s.cfg.App.Name, Seed: s.cfg.Seed,
-		TimeScale: s.cfg.TimeScale, Profile: s.profile.Name,
+	info := RunInfo{
+		TimeScale: s.cfg.TimeScale, Listen: s.listen,
 		Started: s.started.UTC(), Stopped: s.cfg.Now().UTC(),
 		VirtualStart: s.drv.virt0.UTC(), VirtualEnd: s.em.Now().UTC(),
-		Setups: names, RootInvocations: st.RootInvocations, HTTP: st.HTTP, Platform: st.Platform,
+		RootInvocations: st.RootInvocations, HTTP: st.HTTP, Platform: st.Platform,
 	}
 	if err := ext.Err(); err != nil {
-		m.TraceProblems = err.Error()
+		info.TraceProblems = err.Error()
 		s.log.Printf("traces: %v", err)
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	extra, err := json.Marshal(info)
 	if err != nil {
+		s.stage.Abort()
 		return err
 	}
-	if err := trace.WriteFileAtomic(filepath.Join(s.spoolTo, ManifestFile), append(b, '\n')); err != nil {
-		return err
+	profile := s.profile
+	command := s.cfg.Command
+	if command == "" {
+		command = "emulator"
 	}
-	out := filepath.Clean(s.cfg.Out)
-	if err := checkOutFree(out); err != nil {
-		return fmt.Errorf("out: %w", err)
+	run := &results.Run{
+		Manifest: results.Manifest{
+			Command: command, Workload: s.cfg.App.Name, Seed: s.cfg.Seed, Flags: s.cfg.Flags, Profile: &profile,
+			Extra: map[string]json.RawMessage{ExtraKey: extra},
+		},
+		Configs:   s.deployed,
+		Pricing:   s.profile.Pricing,
+		NoFigures: s.cfg.NoFigures,
 	}
-	if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("out: %w", err)
+	for _, name := range s.order {
+		recs := ext.Traces[name]
+		if recs == nil {
+			recs = []trace.Record{}
+		}
+		run.Setups = append(run.Setups, results.SetupRun{
+			Name: name, Setup: s.deployed[name], Route: topRoute(s.routeCounts[name]),
+			Records: recs, Responses: s.responses[name],
+		})
 	}
-	if err := os.Chmod(s.spoolTo, 0o755); err != nil { // MkdirTemp made it 0700
-		return fmt.Errorf("out: %w", err)
+	roots := countRoots(ext.Traces)
+	if roots == 0 {
+		run.NoFigures = true // nothing to draw
 	}
-	if err := os.Rename(s.spoolTo, out); err != nil {
-		return fmt.Errorf("out: %w", err)
+	if err := s.stage.Commit(run); err != nil {
+		if s.stage.Dir() != "" { // not renamed into place: nothing written
+			return fmt.Errorf("writing %s: %w", s.cfg.Out, err)
+		}
+		// Only figures failed; the directory is complete otherwise.
+		s.log.Printf("warning: %s: %v", s.cfg.Out, err)
 	}
-	s.log.Printf("wrote %s: %d setup(s), %d root invocation(s) in the traces", out, len(ext.Traces), countRoots(ext.Traces))
+	s.log.Printf("wrote %s: %d setup(s), %d root invocation(s) in the traces", s.cfg.Out, len(run.Setups), roots)
 	return nil
+}
+
+// topRoute is the route most requests of a setup were sent to.
+func topRoute(counts map[string]int) string {
+	routes := make([]string, 0, len(counts))
+	for r := range counts {
+		routes = append(routes, r)
+	}
+	sort.Slice(routes, func(i, j int) bool {
+		if counts[routes[i]] != counts[routes[j]] {
+			return counts[routes[i]] > counts[routes[j]]
+		}
+		return routes[i] < routes[j]
+	})
+	if len(routes) == 0 {
+		return ""
+	}
+	return routes[0]
 }
 
 // spoolFiles lists the closed log files of the spool directory.
 func (s *Server) spoolFiles() ([]logFile, error) {
-	dir := filepath.Join(s.spoolTo, LogsDir)
+	dir := filepath.Join(s.spoolTo, results.LogsDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/results"
 )
 
 // Config configures a Server.
@@ -43,18 +44,23 @@ type Config struct {
 	// Epoch is the wall time of virtual time zero, stamped on the logs
 	// (zero: emulator.DefaultEpoch).
 	Epoch time.Time
-	// Out is the directory the run's logs, traces, setups and manifest are
-	// written to by Close, atomically (the logs are spooled in a sibling
-	// directory meanwhile). It must not exist or be empty. "" keeps the logs
-	// in a temporary directory removed by Close.
+	// Out is the results directory (package results) Close writes:
+	// manifest.json, summary.csv, traces/, responses/, configuration/,
+	// logs/ and figures/. It is written atomically: the logs are spooled in
+	// a sibling directory that is renamed at the end. It must not exist, be
+	// empty or be a results directory (replaced). "" keeps the logs in a
+	// temporary directory removed by Close.
 	Out string
+	// NoFigures skips drawing the results directory's figures.
+	NoFigures bool
+	// Command and Flags describe the command line in the manifest.
+	Command string
+	Flags   map[string]string
 	// Now is the wall clock (time.Now if nil).
 	Now func() time.Time
 	// Log receives the server's notices: startup, shutdown, recovered
 	// panics (nil: discarded).
 	Log io.Writer
-	// Version is written into the manifest.
-	Version string
 }
 
 // ErrOut is wrapped by New's error when Config.Out cannot be used.
@@ -69,16 +75,23 @@ type Server struct {
 	em      *emulator.Emulator
 	drv     *Driver
 	logs    *spool
-	spoolTo string // the directory holding logs/ while the server runs
+	stage   *results.Stage // the results directory being written (nil without Out)
+	spoolTo string         // the directory holding logs/ while the server runs
 	log     *log.Logger
 	router  *mux.Router
 	started time.Time // wall
+	listen  string    // the address Serve listens on
 
 	// Owned by the driver's goroutine.
 	open     int                  // client requests with invocations still running
 	deployed fusionsim.Configs    // every setup deployed, by name
 	deployAt map[string]time.Time // wall time of each setup's last deployment
+	order    []string             // setups in the order of their first deployment
 	roots    map[string]int       // root invocations per setup (the platform's own account)
+	// responses are what the clients saw, by the setup deployed when the
+	// request came (about 150 bytes a request); routes count the routes.
+	responses   map[string][]fusionsim.Response
+	routeCounts map[string]map[string]int
 
 	// Read by any goroutine.
 	counters counters
@@ -129,19 +142,26 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("lambdaapi: %w", err)
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      log.New(cfg.Log, "emulator: ", 0),
-		started:  cfg.Now(),
-		deployed: fusionsim.Configs{},
-		deployAt: map[string]time.Time{},
-		roots:    map[string]int{},
+		cfg:         cfg,
+		log:         log.New(cfg.Log, "emulator: ", 0),
+		started:     cfg.Now(),
+		deployed:    fusionsim.Configs{},
+		deployAt:    map[string]time.Time{},
+		roots:       map[string]int{},
+		responses:   map[string][]fusionsim.Response{},
+		routeCounts: map[string]map[string]int{},
 	}
 	var err error
-	if s.spoolTo, err = prepareSpool(cfg.Out); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOut, err)
+	if cfg.Out != "" {
+		if s.stage, err = results.NewStage(cfg.Out); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOut, err)
+		}
+		s.spoolTo = s.stage.Dir()
+	} else if s.spoolTo, err = os.MkdirTemp("", "fusionsim-emulator-"); err != nil {
+		return nil, fmt.Errorf("lambdaapi: %w", err)
 	}
-	if s.logs, err = newSpool(filepath.Join(s.spoolTo, LogsDir)); err != nil {
-		os.RemoveAll(s.spoolTo)
+	if s.logs, err = newSpool(filepath.Join(s.spoolTo, results.LogsDir)); err != nil {
+		s.discard()
 		return nil, fmt.Errorf("lambdaapi: %w", err)
 	}
 	s.em, err = emulator.New(emulator.Config{
@@ -155,22 +175,21 @@ func New(cfg Config) (*Server, error) {
 	})
 	if err != nil {
 		s.logs.close()
-		os.RemoveAll(s.spoolTo)
+		s.discard()
 		return nil, fmt.Errorf("lambdaapi: %w", err)
 	}
 	s.profile = s.em.Profile()
 	if err := s.em.Deploy(context.Background(), setup); err != nil {
 		s.em.Close()
 		s.logs.close()
-		os.RemoveAll(s.spoolTo)
+		s.discard()
 		return nil, fmt.Errorf("lambdaapi: %w", err)
 	}
-	s.deployed[name] = setup
-	s.deployAt[name] = s.started
+	s.noteDeployed(name, setup)
 	if s.drv, err = NewDriver(s.em, cfg.TimeScale, cfg.Now); err != nil {
 		s.em.Close()
 		s.logs.close()
-		os.RemoveAll(s.spoolTo)
+		s.discard()
 		return nil, err
 	}
 	s.drv.Start()
@@ -185,36 +204,22 @@ func (s *Server) Setup(ctx context.Context) (string, error) {
 	return name, err
 }
 
-// prepareSpool checks out and returns the directory the logs are spooled in
-// while the server runs: a sibling of out that Close renames into place, or
-// a temporary directory when out is "".
-func prepareSpool(out string) (string, error) {
-	if out == "" {
-		return os.MkdirTemp("", "fusionsim-emulator-")
+// discard removes the run's files.
+func (s *Server) discard() {
+	if s.stage != nil {
+		s.stage.Abort()
+		return
 	}
-	out = filepath.Clean(out)
-	if err := checkOutFree(out); err != nil {
-		return "", err
-	}
-	parent := filepath.Dir(out)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(parent, "."+filepath.Base(out)+".partial-")
+	os.RemoveAll(s.spoolTo)
 }
 
-// checkOutFree accepts an out directory that does not exist or is empty.
-func checkOutFree(out string) error {
-	entries, err := os.ReadDir(out)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("%s: %w", out, err)
-	case len(entries) > 0:
-		return fmt.Errorf("%s exists and is not empty; choose a new directory", out)
+// noteDeployed records a deployment (on the driver's goroutine).
+func (s *Server) noteDeployed(name string, setup *fusionsim.Setup) {
+	if _, ok := s.deployed[name]; !ok {
+		s.order = append(s.order, name)
 	}
-	return nil
+	s.deployed[name] = setup
+	s.deployAt[name] = s.cfg.Now()
 }
 
 // checkSetup validates setup against app; unknown tasks are all named.
@@ -278,11 +283,8 @@ func (s *Server) Close(ctx context.Context) error {
 	errs = append(errs, err, drainErr)
 	errs = append(errs, s.drv.Stop())
 	errs = append(errs, s.logs.close())
-	if s.cfg.Out != "" {
-		if err := s.writeOut(); err != nil {
-			errs = append(errs, err)
-			s.log.Printf("the run's files are left in %s", s.spoolTo)
-		}
+	if s.stage != nil {
+		errs = append(errs, s.writeOut())
 	} else {
 		os.RemoveAll(s.spoolTo)
 	}
@@ -347,6 +349,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte,
 // to grace; then their connections are closed), and calls Close, which
 // finishes the requests' remaining invocations and writes the run's files.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	s.listen = ln.Addr().String()
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

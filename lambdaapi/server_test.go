@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/results"
 	"github.com/fusionsim/fusionsim/trace"
 )
 
@@ -49,6 +50,7 @@ func newTestServer(t *testing.T, edit func(*Config)) *testServer {
 		TimeScale: 1000,
 		Out:       out,
 		Log:       testWriter{t},
+		NoFigures: true, // slow under the race detector; TestRedeployAndOutput draws them
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -191,7 +193,7 @@ func TestSDKEventInvokeAnswers202(t *testing.T) {
 
 	// The event ran: after Close its root invocation is in the traces.
 	ts.close(t)
-	recs, err := trace.ReadTraceFile(filepath.Join(ts.out, TracesDir, "remote.json"))
+	recs, err := trace.ReadTraceFile(filepath.Join(ts.out, results.TracesDir, "remote.json"))
 	must(t, err)
 	equal(t, 1, rootCount(recs), "the DryRun must not run")
 }
@@ -328,7 +330,7 @@ func TestGatewayRoutes(t *testing.T) {
 	requireServiceError(t, code, h, body, 404, ErrResourceNotFound)
 
 	ts.close(t)
-	recs, err := trace.ReadTraceFile(filepath.Join(ts.out, TracesDir, "remote.json"))
+	recs, err := trace.ReadTraceFile(filepath.Join(ts.out, results.TracesDir, "remote.json"))
 	must(t, err)
 	equal(t, 5, rootCount(recs))
 }
@@ -399,7 +401,7 @@ func TestPanicBecomes500(t *testing.T) {
 }
 
 func TestRedeployAndOutput(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, func(c *Config) { c.NoFigures = false })
 	code, _, body := ts.post(t, "/SYNC-ROOT-128", `{}`)
 	equal(t, 200, code, "%s", body)
 
@@ -470,26 +472,41 @@ func TestRedeployAndOutput(t *testing.T) {
 	equal(t, []string{"local", "remote"}, all.Names())
 
 	ts.close(t)
-	// The output directory in the prototype's layout.
-	d, err := trace.ReadDir(filepath.Join(ts.out, TracesDir))
+	// The output is a results directory.
+	d, err := results.Read(ts.out, results.ReadOptions{})
 	must(t, err)
-	d.Configs, err = trace.ReadConfigs(ts.out)
-	must(t, err)
+	equal(t, []string{"remote", "local"}, d.Names, "setups in the order deployed")
 	equal(t, []string{"local", "remote"}, d.Configs.Names())
 	equal(t, 3, rootCount(d.Traces["local"]))
 	equal(t, 1, rootCount(d.Traces["remote"]))
 	equal(t, 3, len(d.Traces["remote"]), "ROOT, CHILD, CHILD2")
+	equal(t, 2, len(d.Rows))
+	equal(t, "remote", d.Rows[0].Setup)
+	equal(t, 1, d.Rows[0].Requests)
+	equal(t, 3, d.Rows[0].Invocations)
+	equal(t, "local", d.Rows[1].Setup)
+	equal(t, 3, d.Rows[1].Requests)
+	equal(t, 0, d.Rows[1].Errors)
+	equal(t, 3, len(d.Responses["local"]))
+	for _, r := range d.Responses["local"] {
+		equal(t, 200, r.StatusCode)
+		check(t, r.Latency() > 0, r)
+	}
 	for _, f := range []string{"fusion-function-ROOT-128.log", "fusion-function-CHILD-128.log", "fusion-function-CHILD2-128.log"} {
-		_, err := os.Stat(filepath.Join(ts.out, "logs", f))
+		_, err := os.Stat(filepath.Join(ts.out, results.LogsDir, f))
 		must(t, err)
 	}
-	var m Manifest
-	b, err := os.ReadFile(filepath.Join(ts.out, ManifestFile))
+	figs, err := os.ReadDir(filepath.Join(ts.out, results.FiguresDir))
 	must(t, err)
-	must(t, json.Unmarshal(b, &m))
-	equal(t, map[string]int{"local": 3, "remote": 1}, m.RootInvocations)
-	equal(t, "", m.TraceProblems)
-	equal(t, []string{"local", "remote"}, m.Setups)
+	check(t, len(figs) > 0, "no figures")
+	equal(t, "emulator", d.Manifest.Command)
+	equal(t, "testapp", d.Manifest.Workload)
+	equal(t, "SYNC-ROOT-128", d.Manifest.Setups[1].Route)
+	var info RunInfo
+	must(t, json.Unmarshal(d.Manifest.Extra[ExtraKey], &info))
+	equal(t, map[string]int{"local": 3, "remote": 1}, info.RootInvocations)
+	equal(t, "", info.TraceProblems)
+	equal(t, float64(1000), info.TimeScale)
 	// Nothing is left beside the output.
 	entries, err := os.ReadDir(filepath.Dir(ts.out))
 	must(t, err)
@@ -509,7 +526,7 @@ func TestCloseFinishesAsyncWork(t *testing.T) {
 	start := time.Now()
 	ts.close(t)
 	check(t, time.Since(start) < 10*time.Second, "Close must fast-forward, not wait a modeled minute")
-	recs, err := trace.ReadTraceFile(filepath.Join(ts.out, TracesDir, "remote.json"))
+	recs, err := trace.ReadTraceFile(filepath.Join(ts.out, results.TracesDir, "remote.json"))
 	must(t, err)
 	equal(t, 5, rootCount(recs))
 	for _, r := range recs {
@@ -532,7 +549,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Config{App: app, Setups: good, Setup: "other"}, `"other" is not a setup`},
 		{Config{App: app, Setups: fusionsim.Configs{"bad": bad}}, "GHOST"},
 		{Config{App: app, Setups: good, TimeScale: -1}, "TimeScale"},
-		{Config{App: app, Setups: good, Out: nonEmpty}, "not empty"},
+		{Config{App: app, Setups: good, Out: nonEmpty}, "exists and is not empty"},
 	} {
 		_, err := New(c.cfg)
 		check(t, err != nil, c.mention)

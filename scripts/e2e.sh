@@ -117,17 +117,26 @@ pid=
 sed 's/^/e2e:   | /' "$work/emulator.log"
 [[ $rc == 0 ]] || fail "the emulator exited with status $rc"
 log "shutdown took $(since "$start") s"
-traces="$work/out/traces/remote.json"
+out="$work/out"
+traces="$out/traces/remote.json"
 [[ -f $traces ]] || fail "no trace file $traces"
 want=$((REQUESTS + 1))
 roots=$(jq '[.[] | select(.isRootInvocation)] | length' "$traces")
 records=$(jq 'length' "$traces")
-errors=$(jq '.http.functionErrors + .http.throttled + .http.serverErrors' "$work/out/manifest.json")
 log "trace $traces: $records records, $roots root invocations (want $want: $REQUESTS from hey + 1 from aws)"
 [[ $roots == "$want" ]] || fail "$roots root invocations in the trace, want $want"
-[[ $(jq '.rootInvocations.remote' "$work/out/manifest.json") == "$want" ]] || fail "manifest: rootInvocations differ from the trace"
-[[ $errors == 0 ]] || fail "manifest counts $errors errors"
 # Every request of the remote setup runs 11 invocations (AS is called twice).
 [[ $records == $((want * 11)) ]] || fail "$records records, want 11 per request ($((want * 11)))"
-[[ $(jq '.traceProblems // ""' "$work/out/manifest.json") == '""' ]] || fail "trace problems: $(jq .traceProblems "$work/out/manifest.json")"
+info=$(jq '.extra.emulator' "$out/manifest.json")
+[[ $(jq '.rootInvocations.remote' <<<"$info") == "$want" ]] || fail "manifest: rootInvocations $(jq -c .rootInvocations <<<"$info") differ from the trace"
+errors=$(jq '.http.functionErrors + .http.throttled + .http.serverErrors + .platform.Errors + .platform.Throttles' <<<"$info")
+[[ $errors == 0 ]] || fail "manifest counts $errors errors or throttles: $(jq -c '{http, platform}' <<<"$info")"
+[[ $(jq -r '.traceProblems // ""' <<<"$info") == "" ]] || fail "trace problems: $(jq .traceProblems <<<"$info")"
+# summary.csv: one row, the remote setup, with every request and no error.
+row=$(sed -n 2p "$out/summary.csv")
+IFS=, read -r setup requests invocations median _ <<<"$row"
+[[ $setup == remote && $requests == "$want" && $invocations == $((want * 11)) ]] ||
+	fail "summary.csv: unexpected row $row"
+[[ $(cut -d, -f12 <<<"$row") == 0 ]] || fail "summary.csv: errors in $row"
+log "summary.csv: $requests requests, $invocations invocations, median root latency $median ms (modeled)"
 log "PASS"

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +39,9 @@ type options struct {
 	out       string
 	reserved  string
 	grace     time.Duration
+	noFigures bool
+	// flags are every flag's resolved value, by name, for the manifest.
+	flags map[string]string
 }
 
 const defaultOut = "results/emulator-<workload>-<UTC time>"
@@ -55,8 +57,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.profile, "profile", "", "platform profile `FILE` (JSON; default: the embedded profile fitted on the calibration traces)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's random source")
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "virtual seconds per wall second: 100 runs modeled delays 100 times faster than real ones, 0.5 twice slower")
-	fs.StringVar(&o.out, "out", defaultOut, "`DIR` written on shutdown: manifest.json, configuration/, traces/<setup>.json, logs/ (must not exist or be empty; \"\" writes nothing)")
+	fs.StringVar(&o.out, "out", defaultOut, "results `DIR` written on shutdown: manifest.json, summary.csv, traces/<setup>.json, responses/, configuration/, logs/, figures/ (must not exist, be empty or be a results directory, which is replaced; \"\" writes nothing)")
 	fs.StringVar(&o.reserved, "reserved-concurrency", "", "`LIST` of reserved concurrency per function, e.g. \"I-128=10,CT-128=2\" (requests beyond it are throttled: 429)")
+	fs.BoolVar(&o.noFigures, "no-figures", false, "do not draw the figures of --out (they take a few seconds for long runs)")
 	fs.DurationVar(&o.grace, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish before their connections are closed")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: emulator [flags]
@@ -82,6 +85,8 @@ Flags:
 		}
 		return o, usageError("%v", err)
 	}
+	o.flags = map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { o.flags[f.Name] = f.Value.String() })
 	if fs.NArg() > 0 {
 		return o, usageError("unexpected argument %q (flags only; see --help)", fs.Arg(0))
 	}
@@ -136,7 +141,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TimeScale: o.timeScale,
 		Epoch:     time.Now().UTC().Truncate(time.Millisecond),
 		Log:       stderr,
-		Version:   version(),
+		Command:   "emulator",
+		Flags:     o.flags,
+		NoFigures: o.noFigures,
 	}
 	if o.setup != "" {
 		if cfg.Setups, err = trace.ReadConfigFile(o.setup); err != nil {
@@ -166,6 +173,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.Out = o.out
 	if o.out == defaultOut {
 		cfg.Out = filepath.Join("results", "emulator-"+o.workload+"-"+time.Now().UTC().Format("20060102T150405Z"))
+		o.flags["out"] = cfg.Out
 	}
 
 	ln, err := net.Listen("tcp", o.listen)
@@ -187,18 +195,4 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "emulator: listening on http://%s\n", ln.Addr())
 	return srv.Serve(ctx, ln, o.grace)
-}
-
-// version is the VCS revision the binary was built from, if known.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
-	}
-	return info.Main.Version
 }
