@@ -23,6 +23,12 @@ type cpuJob struct {
 // share, never more than its thread count allows, and what a job cannot use
 // goes to the others. With one job, the job simply runs at
 // min(threads, cores, share).
+//
+// With CPU bursts (model.CPU.BurstPeriodMs) the processor also keeps a
+// quota of vCPU-ns, a token bucket that fills at the share's rate up to
+// burstCap: while quota is left the jobs share the cores, not the share,
+// and the quota drains by what they use beyond the share; once it is spent
+// they share the share again until it refills.
 type processor struct {
 	em       *Emulator
 	capacity float64 // vCPUs: min(share, cores)
@@ -30,14 +36,27 @@ type processor struct {
 	last     time.Duration // time of the last advance
 	gen      uint64        // invalidates scheduled completions
 	cores    float64
+	share    float64
+	burstCap float64 // quota bucket size, vCPU-ns (0: no bursts)
+	tokens   float64 // quota left, vCPU-ns
 }
 
-func (p *processor) init(em *Emulator, share float64, cores int) {
+func (p *processor) init(em *Emulator, share float64, cores int, burstMs float64) {
 	p.em = em
 	p.cores = float64(cores)
+	p.share = share
 	p.capacity = math.Min(share, p.cores)
+	p.burstCap = burstMs * 1e6
+	p.tokens = p.burstCap
 	p.last = em.k.now
 }
+
+// minTokens is the quota below which the bucket counts as empty, vCPU-ns
+// (rounding to whole nanoseconds leaves crumbs).
+const minTokens = 1.0
+
+// bursting reports whether the jobs may use the cores instead of the share.
+func (p *processor) bursting() bool { return p.burstCap > 0 && p.tokens >= minTokens }
 
 // runWake starts a job of cpuMs vCPU-ms on threads threads and wakes co
 // (blocked on tok) when it completes.
@@ -89,8 +108,13 @@ func (p *processor) add(j *cpuJob) {
 func (p *processor) advance() {
 	now := p.em.k.now
 	if dt := float64(now - p.last); dt > 0 {
+		used := 0.0
 		for _, j := range p.jobs {
 			j.remaining -= j.rate * dt
+			used += j.rate
+		}
+		if p.burstCap > 0 {
+			p.tokens = math.Min(p.burstCap, math.Max(0, p.tokens+(p.share-used)*dt))
 		}
 	}
 	p.last = now
@@ -103,7 +127,7 @@ func (p *processor) allocate() {
 		return
 	case 1:
 		j := p.jobs[0]
-		j.rate = math.Min(j.cap, p.capacity)
+		j.rate = math.Min(j.cap, p.available())
 		return
 	}
 	order := slices.Clone(p.jobs)
@@ -116,7 +140,7 @@ func (p *processor) allocate() {
 		}
 		return 0
 	})
-	left, n := p.capacity, float64(len(order))
+	left, n := p.available(), float64(len(order))
 	for _, j := range order {
 		fair := left / n
 		if j.cap <= fair {
@@ -129,15 +153,32 @@ func (p *processor) allocate() {
 	}
 }
 
-// schedule puts the next completion on the kernel's queue.
+// available is the vCPUs the jobs share now: the cores while bursting,
+// else min(share, cores).
+func (p *processor) available() float64 {
+	if p.bursting() {
+		return p.cores
+	}
+	return p.capacity
+}
+
+// schedule puts the next completion, or the moment the quota runs out, on
+// the kernel's queue.
 func (p *processor) schedule() {
 	p.gen++
 	if len(p.jobs) == 0 {
 		return
 	}
 	soonest := math.Inf(1)
+	used := 0.0
 	for _, j := range p.jobs {
 		if t := j.remaining / j.rate; t < soonest {
+			soonest = t
+		}
+		used += j.rate
+	}
+	if p.bursting() && used > p.share {
+		if t := p.tokens / (used - p.share); t < soonest {
 			soonest = t
 		}
 	}
@@ -156,7 +197,8 @@ func (p *processor) fire(_ *Emulator, gen uint64) {
 
 // complete runs when the scheduled completion fires: it retires every job
 // that has finished (within a nanosecond) and notifies them in the order the
-// jobs were started.
+// jobs were started. When the quota ran out, no job may have finished: the
+// others are re-shared at the share.
 func (p *processor) complete() {
 	p.advance()
 	var doneBuf [4]*cpuJob

@@ -259,6 +259,7 @@ func (em *Emulator) function(id fusionsim.FunctionID) (*function, error) {
 		memoryMB: id.MemoryMB,
 		share:    em.profile.CPU.Share(id.MemoryMB),
 		cores:    em.profile.CPU.Cores(id.MemoryMB),
+		burstMs:  em.profile.CPU.Burst(id.MemoryMB),
 		timeout:  em.timeout,
 		reserved: em.reserve[id],
 		tokens:   float64(em.profile.Limits.ScalingBurst),
@@ -346,7 +347,7 @@ func (em *Emulator) arrive(req *request) {
 	em.nextEnv++
 	em.stats.Environments++
 	env := &environment{id: em.nextEnv, fn: fn, state: Initializing, initStart: em.k.now}
-	env.cpu.init(em, fn.share, fn.cores)
+	env.cpu.init(em, fn.share, fn.cores, fn.burstMs)
 	env.residentMB = em.profile.Handler.RuntimeMemoryMB
 	env.peakMB = env.residentMB
 	env.coldEpoch = em.coldEpoch

@@ -70,6 +70,9 @@ type environment struct {
 	// connected and storageConnected: the first remote call and the first
 	// storage operation (which pay the FirstConnection costs) have happened.
 	connected, storageConnected bool
+	// warmWork holds the work descriptors that have run here (their
+	// model.WorkParams.ColdCPUMs is paid once per environment).
+	warmWork map[string]bool
 }
 
 // to moves the environment to state s if the lifecycle allows it.
@@ -98,6 +101,7 @@ type function struct {
 	memoryMB int
 	share    float64
 	cores    int
+	burstMs  float64 // CPU quota bucket, vCPU-ms (model.CPU.Burst)
 	timeout  time.Duration
 	reserved int // reserved concurrency; 0: none
 

@@ -20,6 +20,7 @@ import (
 func testProfile() model.Profile {
 	p := model.Default()
 	p.Name = "test"
+	p.CPU.BurstPeriodMs = 0 // pure processor sharing (burst_test.go sets it)
 	p.ColdStart = model.ColdStart{
 		Runtime:       "test",
 		RuntimeInitMs: map[string]model.Dist{"test": model.Const(100)},

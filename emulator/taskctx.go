@@ -174,7 +174,7 @@ func (t *taskCtx) startRemote(rule fusionsim.Rule, task string, in fusionsim.Eve
 		cpu = em.profile.Remote.SyncRequest.CPUMs
 	}
 	if !inv.env.connected {
-		inv.env.connected = true
+		// Until the first connection is up, every call opens its own.
 		rc.firstConn = true
 		cpu += em.profile.Remote.FirstConnection.CPUMs
 	}
@@ -197,9 +197,20 @@ type remoteCall struct {
 	req   *request
 	res   fusionsim.Event
 	err   error
-	// firstConn: the environment's first remote call, which pays
-	// Remote.FirstConnection.
+	// firstConn: a remote call started before the environment had a
+	// connection (its first, and any started while the first was still
+	// connecting), which pays Remote.FirstConnection. The environment counts
+	// as connected once such a call's request has gone through (sync: it
+	// reached the callee; async: it was acknowledged).
 	firstConn bool
+}
+
+// connected marks the caller's environment as connected after a
+// first-connection call went through.
+func (rc *remoteCall) connected() {
+	if rc.firstConn {
+		rc.inv.env.connected = true
+	}
 }
 
 // sendLatency draws the latency to the callee (or to the acknowledgement).
@@ -237,6 +248,9 @@ func (rc *remoteCall) fire(em *Emulator, step uint64) {
 		em.k.push(event{at: em.k.now + ack, act: rc, arg: rcAck})
 		em.k.push(event{at: em.k.now + ack + dispatch, act: rc, arg: rcArrive})
 	case rcArrive:
+		if rc.sync {
+			rc.connected()
+		}
 		em.arrive(rc.req)
 	case rcResponse:
 		if inv.dead || inv.ended {
@@ -244,7 +258,10 @@ func (rc *remoteCall) fire(em *Emulator, step uint64) {
 			return
 		}
 		inv.env.cpu.runThen(remote.SyncResponse.CPUMs, 1, rc, rcComplete)
-	case rcComplete, rcAck:
+	case rcAck:
+		rc.connected()
+		rc.complete(em)
+	case rcComplete:
 		rc.complete(em)
 	}
 }
@@ -271,6 +288,7 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
+	cold := em.coldWork(inv.env, w.Name)
 	w = em.applyProfile(w)
 	if em.cfg.ExecuteWork && w.Run != nil {
 		w.Run()
@@ -278,6 +296,9 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	if w.MemoryMB > 0 {
 		inv.useMemory(w.MemoryMB)
 		defer inv.releaseMemory(w.MemoryMB)
+	}
+	if cold > 0 {
+		em.cpuWait(inv, cold, 1, false)
 	}
 	if w.SerialCPUMs > 0 {
 		em.cpuWait(inv, w.SerialCPUMs, 1, false)
@@ -289,6 +310,20 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 		inv.tails++
 		inv.env.cpu.runThen(w.TailCPUMs, 1, inv, 0)
 	}
+}
+
+// coldWork returns the profile's ColdCPUMs of the work descriptor name the
+// first time it runs in env, and 0 afterwards.
+func (em *Emulator) coldWork(env *environment, name string) float64 {
+	p, ok := em.profile.Work[name]
+	if !ok || p.ColdCPUMs <= 0 || env.warmWork[name] {
+		return 0
+	}
+	if env.warmWork == nil {
+		env.warmWork = make(map[string]bool)
+	}
+	env.warmWork[name] = true
+	return p.ColdCPUMs
 }
 
 // applyProfile replaces a work descriptor's figures with the profile's.

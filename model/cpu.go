@@ -22,6 +22,29 @@ type CPU struct {
 	CoreLimitsMB []int `json:"coreLimitsMB"`
 	// MinCores is the number of cores visible at the smallest sizes (2).
 	MinCores int `json:"minCores"`
+	// BurstPeriodMs is the period of the CPU quota, ms (0: no bursts).
+	// Lambda enforces the share with Linux CFS bandwidth control: in each
+	// period an environment may use share x period of CPU time, on as many
+	// cores as it has threads, and waits for the next period once it is
+	// spent. The emulator approximates this with a token bucket: quota
+	// accrues at the share's rate up to share x BurstPeriodMs vCPU-ms, and
+	// while any is left the environment's threads run at full core speed.
+	// Short CPU work after an idle phase (a request's parsing, an SDK
+	// call) thus takes about its demand in time at every memory size with
+	// a quota above it, while long work (a burn loop) runs at the share.
+	// Fitted on the calibration traces; see Burst.
+	BurstPeriodMs float64 `json:"burstPeriodMs,omitempty"`
+}
+
+// Burst is the CPU quota of a memory size in vCPU-ms (share x
+// BurstPeriodMs); 0 when bursts are off or the share reaches the cores
+// (nothing to burst into).
+func (c CPU) Burst(memoryMB int) float64 {
+	share := c.Share(memoryMB)
+	if c.BurstPeriodMs <= 0 || share >= float64(c.Cores(memoryMB)) {
+		return 0
+	}
+	return share * c.BurstPeriodMs
 }
 
 // Share is the vCPU share of a memory size.
@@ -66,6 +89,9 @@ func (c CPU) Validate() error {
 	}
 	if !(c.MaxVCPU > 0) {
 		return fmt.Errorf("cpu.maxVCPU: %v must be > 0", c.MaxVCPU)
+	}
+	if !(c.BurstPeriodMs >= 0) || math.IsInf(c.BurstPeriodMs, 0) {
+		return fmt.Errorf("cpu.burstPeriodMs: %v must be a finite number >= 0", c.BurstPeriodMs)
 	}
 	if c.MinCores < 1 {
 		return fmt.Errorf("cpu.minCores: %d must be >= 1", c.MinCores)

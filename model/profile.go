@@ -154,6 +154,13 @@ type WorkParams struct {
 	SerialCPUMs float64 `json:"serialCPUMs"` // single-threaded phase, vCPU-ms
 	TailCPUMs   float64 `json:"tailCPUMs"`   // after the task returned, vCPU-ms
 	MemoryMB    float64 `json:"memoryMB"`    // resident while running, MB
+	// ColdCPUMs is extra single-threaded demand, vCPU-ms, the first time
+	// the descriptor runs in an execution environment, before its serial
+	// phase: loading and compiling the work's code (the burn workers'
+	// script) that later runs in the same environment reuse. The
+	// calibration traces show it as cold invocations of the burn tasks
+	// being slower than cold invocations of tasks that only sleep.
+	ColdCPUMs float64 `json:"coldCPUMs,omitempty"`
 }
 
 //go:embed default_profile.json
@@ -280,7 +287,7 @@ func (p Profile) Validate() error {
 		if w.Threads < 1 {
 			return fmt.Errorf("work[%q].threads: %d must be >= 1", name, w.Threads)
 		}
-		for field, v := range map[string]float64{"cpuMs": w.CPUMs, "serialCPUMs": w.SerialCPUMs, "tailCPUMs": w.TailCPUMs, "memoryMB": w.MemoryMB} {
+		for field, v := range map[string]float64{"cpuMs": w.CPUMs, "serialCPUMs": w.SerialCPUMs, "tailCPUMs": w.TailCPUMs, "memoryMB": w.MemoryMB, "coldCPUMs": w.ColdCPUMs} {
 			if err := nonNegative(fmt.Sprintf("work[%q].%s", name, field), v); err != nil {
 				return err
 			}
