@@ -163,7 +163,7 @@ func (f *Fusionize) Next(ctx context.Context, history []Trial) (Decision, error)
 	if s, reason, ok := f.memoryStep(history, last, name); ok {
 		return Decision{Next: s, Reason: reason}, nil
 	}
-	bi, bm := best(history)
+	bi, bm := Best(history)
 	if bi < 0 {
 		return Decision{}, fmt.Errorf("no setup has root invocations: %w", ErrNoTraces)
 	}

@@ -45,7 +45,7 @@ func deploymentKey(s *fusionsim.Setup) string {
 // billed duration (the prototype's criterion; the earliest wins ties),
 // redeployed under name.
 func finishBest(history []Trial, name fusionsim.TraceName, why string) (Decision, error) {
-	bi, bm := best(history)
+	bi, bm := Best(history)
 	if bi < 0 {
 		return Decision{Done: true, Reason: why + "; no setup has root invocations"}, nil
 	}

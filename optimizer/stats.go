@@ -55,10 +55,11 @@ func medianRootBilledMs(recs []trace.Record) (ms float64, ok bool) {
 	return median(xs), true
 }
 
-// best returns the index of the trial with the lowest median root billed
-// duration; the earliest trial wins ties (the published runs redeployed the
-// first of several setups with equal medians). -1 when no trial has roots.
-func best(history []Trial) (int, float64) {
+// Best returns the index of the trial with the lowest median root billed
+// duration, the prototype's best setup, and that median in ms; the earliest
+// trial wins ties (the published runs redeployed the first of several setups
+// with equal medians). -1 when no trial has root invocations.
+func Best(history []Trial) (int, float64) {
 	bi, bm := -1, 0.0
 	for i, t := range history {
 		m, ok := medianRootBilledMs(t.Records)

@@ -68,15 +68,31 @@ func (s *Sweep) Setups() ([]*fusionsim.Setup, int, int, error) {
 	if limit == 0 {
 		limit = DefaultMaxSetups
 	}
-	var out []*fusionsim.Setup
+	// Count first: per-function sweeps grow as sizes^functions.
+	total := 0
 	for _, r := range rules {
-		if !s.PerFunctionMemory && len(out)+len(s.MemorySizesMB) > limit {
-			return nil, 0, 0, fmt.Errorf("%w: sweep of %s: %d rule setups x %d memory sizes is more than %d setups", ErrConfig, s.App.Name, len(rules), len(s.MemorySizesMB), limit)
-		}
-		for _, v := range MemoryVariants(s.App, r, s.MemorySizesMB, s.PerFunctionMemory) {
-			if len(out) >= limit {
-				return nil, 0, 0, fmt.Errorf("%w: sweep of %s with per-function memory: more than %d setups (%d rule setups, %d sizes each function); use fewer sizes or one size for all", ErrConfig, s.App.Name, limit, len(rules), len(s.MemorySizesMB))
+		n := len(s.MemorySizesMB)
+		if s.PerFunctionMemory {
+			n = 1
+			for range Layout(s.App, r) {
+				n *= len(s.MemorySizesMB)
+				if n > limit {
+					break
+				}
 			}
+		}
+		total += n
+		if total > limit {
+			what := fmt.Sprintf("%d rule setups x %d memory sizes", len(rules), len(s.MemorySizesMB))
+			if s.PerFunctionMemory {
+				what = fmt.Sprintf("%d rule setups, each function at each of %d memory sizes", len(rules), len(s.MemorySizesMB))
+			}
+			return nil, 0, 0, fmt.Errorf("%w: sweep of %s: %s is more than %d setups", ErrConfig, s.App.Name, what, limit)
+		}
+	}
+	out := make([]*fusionsim.Setup, 0, total)
+	for _, r := range rules {
+		for _, v := range MemoryVariants(s.App, r, s.MemorySizesMB, s.PerFunctionMemory) {
 			v.TraceName = fusionsim.NewTraceName("sweep" + strconv.Itoa(len(out)))
 			out = append(out, v)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/optimizer"
 	"github.com/fusionsim/fusionsim/progress"
 	"github.com/fusionsim/fusionsim/results"
 	"github.com/fusionsim/fusionsim/trace"
@@ -61,6 +62,8 @@ type runFlags struct {
 	grouping    bool
 	quiet       bool
 	progress    bool
+	optimizer   string
+	maxIter     int
 }
 
 func (f *runFlags) define(fs *flag.FlagSet) {
@@ -85,6 +88,8 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.grouping, "prototype-grouping", false, "extract traces as the prototype did: one record per (trace, function), so IoT's two AS invocations of a request count as one (to compare with the published traces)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress and no table: only errors")
 	fs.BoolVar(&f.progress, "progress", false, "show progress on stderr even when it is not a terminal")
+	fs.StringVar(&f.optimizer, "optimizer", "", "without --setup, the `OPTIMIZER` that chooses each setup from the traces of the previous ones: "+strings.Join(optimizer.Names, ", ")+", or none (default: fusionize, Fusionize++ with --memory-sizes as its list, default the workload's published one; none when --memory-sizes is given without --optimizer or the workload has one task)")
+	fs.IntVar(&f.maxIter, "max-iterations", 0, "stop the optimizer after this many iterations (default: when it is done)")
 }
 
 func runUsage(fs *flag.FlagSet) func() {
@@ -97,9 +102,11 @@ func runUsage(fs *flag.FlagSet) func() {
 		fmt.Fprintln(w, "row per setup), manifest.json, traces/, configuration/, responses/, logs/,")
 		fmt.Fprintln(w, "figures/. Prints the summary table.")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Setups: --setup runs the given ones; without it a one-function workload (sieve) or")
-		fmt.Fprintln(w, "--memory-sizes runs a memory sweep of the remote setup, any other the workload's")
-		fmt.Fprintln(w, "remote setup (every task its own function, 128 MB).")
+		fmt.Fprintln(w, "Setups: --setup runs the given ones; without it an optimizer chooses them (--optimizer,")
+		fmt.Fprintln(w, "default fusionize: the Fusionize++ loop from the all-remote setup until it is done,")
+		fmt.Fprintln(w, "setups named by the Unix time on the platform's clock); a one-function workload (sieve)")
+		fmt.Fprintln(w, "or --memory-sizes alone runs a memory sweep of the remote setup; --optimizer none the")
+		fmt.Fprintln(w, "workload's remote setup (every task its own function, 128 MB).")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Latency columns: median_ms/p95_ms/p99_ms are the root invocation's internalDuration")
 		fmt.Fprintln(w, "(the prototype's latency); e2e_* the client-side latency with gateway and cold start.")
@@ -128,6 +135,7 @@ var loadFlags = map[string][]string{
 type plan struct {
 	workload workloads.Workload
 	planner  experiment.Planner
+	clock    *settableClock // the optimizer's clock, set to the platform's
 	load     load.Spec
 	entry    fusionsim.Route
 	profile  model.Profile
@@ -254,6 +262,12 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	p.load = spec
 
 	// The setups.
+	if len(f.setups) > 0 && set["optimizer"] {
+		return nil, usageError("--optimizer %q: an optimizer chooses the setups itself; it cannot be combined with --setup", f.optimizer)
+	}
+	if f.maxIter < 0 {
+		return nil, usageError("--max-iterations %d: must be >= 0", f.maxIter)
+	}
 	var names []string
 	if f.setupNames != "" {
 		if len(f.setups) == 0 {
@@ -293,6 +307,11 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 			}
 		}
 		p.planner = experiment.Fixed(setups)
+	case f.optimizer != "none" && (f.optimizer != "" || (sizes == nil && !w.OneFunction())):
+		p.planner, p.clock, err = optimizerPlanner(f.optimizer, w, sizes, f.seed, f.maxIter)
+		if err != nil {
+			return nil, usageError("--optimizer %q: %v", f.optimizer, err)
+		}
 	default:
 		p.planner, err = defaultPlanner(w, sizes)
 		if err != nil {
@@ -366,6 +385,9 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		return err
 	}
 	defer em.Close()
+	if p.clock != nil {
+		p.clock.now = em.Now
+	}
 	arrivals, err := p.load.Arrivals()
 	if err != nil {
 		return usageError("--load %s: %v", p.load.Kind, err)
@@ -409,6 +431,9 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 			return err
 		}
 		fmt.Fprintf(stdout, "\n%s: %s, %s\nresults in %s\n", p.workload.Name(), p.load, setupList(res), p.out)
+		if p.clock != nil {
+			fmt.Fprintf(stdout, "optimizer: %s\n", res.Reason)
+		}
 	}
 	return runErr
 }

@@ -51,7 +51,7 @@ func readSummary(t *testing.T, dir string) map[string]results.Row {
 
 func TestIoTConstantLoad(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "iot")
-	out := mustSimulate(t, "--workload", "iot", "--load", "constant", "--rps", "10", "--duration", "100s", "--seed", "1", "--out", dir)
+	out := mustSimulate(t, "--workload", "iot", "--optimizer", "none", "--load", "constant", "--rps", "10", "--duration", "100s", "--seed", "1", "--out", dir)
 	rows := readSummary(t, dir)
 	r, ok := rows["remote"]
 	if !ok || len(rows) != 1 {
@@ -184,11 +184,11 @@ func TestOtherLoads(t *testing.T) {
 	base := t.TempDir()
 	replay := filepath.Join(base, "arrivals.csv")
 	os.WriteFile(replay, []byte("offset_s\n0\n0.5\n1\n"), 0o644)
-	mustSimulate(t, "--workload", "split", "--replay", replay, "--out", filepath.Join(base, "r"), "--quiet")
+	mustSimulate(t, "--workload", "split", "--optimizer", "none", "--replay", replay, "--out", filepath.Join(base, "r"), "--quiet")
 	if r := readSummary(t, filepath.Join(base, "r"))["remote"]; r.Requests != 3 {
 		t.Errorf("replay: %d requests, want 3", r.Requests)
 	}
-	mustSimulate(t, "--workload", "iot", "--load", "bursty", "--out", filepath.Join(base, "b"), "--quiet")
+	mustSimulate(t, "--workload", "iot", "--optimizer", "none", "--load", "bursty", "--out", filepath.Join(base, "b"), "--quiet")
 	if r := readSummary(t, filepath.Join(base, "b"))["remote"]; r.Requests != 376 {
 		t.Errorf("bursty: %d requests, want 376", r.Requests)
 	}

@@ -1,0 +1,475 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/experiment"
+	"github.com/fusionsim/fusionsim/load"
+	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/optimizer"
+	"github.com/fusionsim/fusionsim/progress"
+	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+func init() {
+	register(command{
+		name:    "compare",
+		summary: "run several optimizers on the same workload and seeds and compare them with the exhaustive Pareto front",
+		run:     runCompare,
+	})
+}
+
+func compareUsage(fs *flag.FlagSet) func() {
+	return func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: simulate compare --workload NAME [flags]")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Runs each optimizer on the emulated platform with the same seed and prints a table:")
+		fmt.Fprintln(w, "the final setup, its median and p95 latency (root internalDuration, the published")
+		fmt.Fprintln(w, "figure) and price per million requests, the iterations and requests spent, and how")
+		fmt.Fprintln(w, "much slower and more expensive it is than the nearest setup of the Pareto front of")
+		fmt.Fprintln(w, "(median latency, cost) that the exhaustive sweep finds.")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "fusionize, partitions and random run the closed loop of \"simulate run\": deploy,")
+		fmt.Fprintln(w, "--rps for --duration, traces extracted from the logs, next setup. partitions and")
+		fmt.Fprintln(w, "random get --budget iterations (default: as many as fusionize used).")
+		fmt.Fprintln(w, "exhaustive evaluates every rule setup at every memory size in parallel with a")
+		fmt.Fprintln(w, "lighter load for speed: --sweep-requests requests per setup at --rps, figures from")
+		fmt.Fprintln(w, "the emulator's own accounting with the logs off. The final setups of the other")
+		fmt.Fprintln(w, "optimizers are evaluated the same way (same load, same per-setup seed), so the")
+		fmt.Fprintln(w, "table's figures and distances compare like with like.")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Example:")
+		fmt.Fprintln(w, "  simulate compare --workload iot --optimizers fusionize,partitions,exhaustive,random --out results/compare-iot")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Flags:")
+		fs.PrintDefaults()
+	}
+}
+
+// compareRow is one optimizer's line of the comparison.
+type compareRow struct {
+	Optimizer  string
+	Final      string // Describe of the final setup
+	Metrics    optimizer.Metrics
+	Iterations int
+	Requests   int
+	Reason     string
+	Distance   *optimizer.Distance
+	Seconds    float64 // wall time spent (not part of the CSV: it varies)
+}
+
+func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wl := fs.String("workload", "", "the application: "+strings.Join(workloads.Names(), ", ")+" (required)")
+	opts := fs.String("optimizers", "fusionize,partitions,exhaustive,random", "comma-separated optimizers to compare: "+strings.Join(optimizer.Names, ", "))
+	seed := fs.Uint64("seed", 1, "seed of every emulator and of random search")
+	rps := fs.Float64("rps", 10, "arrival rate of every load, requests/s")
+	duration := fs.Duration("duration", 100*time.Second, "load of each closed-loop iteration (virtual time)")
+	sizesFlag := fs.String("memory-sizes", "", "comma-separated memory sizes in MB (default: the workload's published list; iot 128,768,1024,1536,1650,2048)")
+	budget := fs.Int("budget", 0, "iterations of partitions and random (default: as many as fusionize used, else 12)")
+	maxIter := fs.Int("max-iterations", 100, "stop a closed loop after this many iterations")
+	sweepRequests := fs.Int("sweep-requests", 100, "requests per setup in the exhaustive sweep and in evaluating the final setups, sent at --rps")
+	perFunction := fs.Bool("per-function-memory", false, "exhaustive: every combination of sizes over the functions (grows fast: refused above 200,000 setups)")
+	workers := fs.Int("workers", 0, "exhaustive: setups evaluated in parallel (default: the number of CPUs)")
+	out := fs.String("out", "", "also write compare.csv, front.csv and sweep.csv into `DIR`")
+	profileFile := fs.String("profile", "", "platform profile `FILE` (default: the embedded profile)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	fs.Usage = compareUsage(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	if *wl == "" {
+		return usageError("--workload is required (%s)", strings.Join(workloads.Names(), ", "))
+	}
+	w, err := workloads.Get(*wl)
+	if err != nil {
+		return usageError("--workload %q: %v", *wl, err)
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range strings.Split(*opts, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !contains(optimizer.Names, n) {
+			return usageError("--optimizers %q: unknown optimizer %q (optimizers: %s)", *opts, n, strings.Join(optimizer.Names, ", "))
+		}
+		if seen[n] {
+			return usageError("--optimizers %q: %s twice", *opts, n)
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return usageError("--optimizers %q: no optimizer", *opts)
+	}
+	if !(*rps > 0) || math.IsInf(*rps, 0) {
+		return usageError("--rps %v: must be a number > 0 (requests/s)", *rps)
+	}
+	if *duration <= 0 {
+		return usageError("--duration %v: must be > 0", *duration)
+	}
+	if *budget < 0 || *maxIter < 1 || *sweepRequests < 1 || *workers < 0 {
+		return usageError("--budget %d, --max-iterations %d, --sweep-requests %d, --workers %d: budget and workers must be >= 0, the others >= 1", *budget, *maxIter, *sweepRequests, *workers)
+	}
+	sizes := defaultMemorySizes(w)
+	if *sizesFlag != "" {
+		if sizes, err = optimizer.ParseSizes(*sizesFlag); err != nil {
+			return usageError("--memory-sizes %q: %v", *sizesFlag, err)
+		}
+	}
+	prof := model.Default()
+	if *profileFile != "" {
+		if prof, err = model.Load(*profileFile); err != nil {
+			return usageError("--profile %q: %v", *profileFile, err)
+		}
+	}
+	bar := progress.New(stderr, progress.Auto(stderr, !*quiet, time.Now))
+	if *quiet {
+		bar = progress.New(stderr, progress.Options{})
+	}
+
+	loopArrivals, err := load.Constant(*rps, *duration)
+	if err != nil {
+		return usageError("--rps %v --duration %v: %v", *rps, *duration, err)
+	}
+	load.WithEvent(loopArrivals, w.Event)
+	sweepArrivals, err := load.Constant(*rps, time.Duration(float64(*sweepRequests)/(*rps)*float64(time.Second)))
+	if err != nil {
+		return usageError("--sweep-requests %d: %v", *sweepRequests, err)
+	}
+	sweepArrivals = sweepArrivals[:min(len(sweepArrivals), *sweepRequests)]
+	load.WithEvent(sweepArrivals, w.Event)
+	eval := &optimizer.EmulatorEvaluator{App: w.App, Profile: prof, Arrivals: sweepArrivals}
+
+	// The closed loops: fusionize first, its iteration count is the others'
+	// default budget.
+	var rows []*compareRow
+	finals := map[string]*fusionsim.Setup{}
+	order := names
+	// The emulators allocate much short-lived garbage: collecting less often
+	// makes the comparison about a third faster, for a heap of tens of MB.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	loopBudget := *budget
+	runLoop := func(n string, b int, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
+		if b == 0 {
+			b = 12
+		}
+		start := time.Now()
+		row, final, err := closedLoop(ctx, w, prof, n, sizes, b, *seed, *maxIter, loopArrivals, bar)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", n, err)
+		}
+		row.Seconds = time.Since(start).Seconds()
+		return row, final, nil
+	}
+	if seen["fusionize"] {
+		row, final, err := runLoop("fusionize", 0, bar)
+		if err != nil {
+			return err
+		}
+		if *budget == 0 {
+			loopBudget = row.Iterations
+		}
+		rows = append(rows, row)
+		finals["fusionize"] = final
+	}
+	// The other closed loops are independent (each its own emulator and
+	// seed): run them side by side, progress as one line each at the end.
+	var others []string
+	for _, n := range order {
+		if n != "fusionize" && n != "exhaustive" {
+			others = append(others, n)
+		}
+	}
+	type loopOut struct {
+		row   *compareRow
+		final *fusionsim.Setup
+		err   error
+	}
+	outs := make([]loopOut, len(others))
+	var wg sync.WaitGroup
+	for i, n := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i].row, outs[i].final, outs[i].err = runLoop(n, loopBudget, nil)
+		}()
+	}
+	wg.Wait()
+	for i, n := range others {
+		if outs[i].err != nil {
+			return outs[i].err
+		}
+		r := outs[i].row
+		bar.Printf("%s: %d iterations, %d requests: %s\n", n, r.Iterations, r.Requests, r.Reason)
+		rows = append(rows, r)
+		finals[n] = outs[i].final
+	}
+
+	var sweep *optimizer.SweepResult
+	if seen["exhaustive"] {
+		start := time.Now()
+		sw := &optimizer.Sweep{App: w.App, MemorySizesMB: sizes, PerFunctionMemory: *perFunction, Workers: *workers, Seed: *seed, Evaluator: eval}
+		setups, assignments, rules, err := sw.Setups()
+		if err != nil {
+			return usageError("exhaustive: %v", err)
+		}
+		bar.Printf("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, emulator accounting, logs off\n",
+			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), len(sweepArrivals), *rps)
+		bar.Begin("exhaustive", len(setups))
+		sw.Progress = bar.Update
+		sweep, err = sw.Run(ctx)
+		bar.End("")
+		if err != nil {
+			return err
+		}
+		bestIdx := -1
+		for i, p := range sweep.Front {
+			if bestIdx < 0 || p.MedianRootBilledMs < sweep.Front[bestIdx].MedianRootBilledMs ||
+				p.MedianRootBilledMs == sweep.Front[bestIdx].MedianRootBilledMs && p.CostPerRequestUSD < sweep.Front[bestIdx].CostPerRequestUSD {
+				bestIdx = i
+			}
+		}
+		row := &compareRow{Optimizer: "exhaustive", Iterations: len(sweep.Points), Requests: len(sweep.Points) * len(sweepArrivals),
+			Reason: fmt.Sprintf("Pareto front of %d setups; the front's lowest median root billed duration", len(sweep.Front)), Seconds: time.Since(start).Seconds()}
+		if bestIdx >= 0 {
+			row.Final, row.Metrics = sweep.Front[bestIdx].Label, sweep.Front[bestIdx].Metrics
+		}
+		rows = append(rows, row)
+	}
+
+	// The final setups under the sweep's load and seeds, and their distance
+	// to the front.
+	for _, row := range rows {
+		if row.Optimizer == "exhaustive" {
+			d := optimizer.Distance{}
+			row.Distance = &d
+			continue
+		}
+		final := finals[row.Optimizer]
+		if final == nil {
+			continue
+		}
+		m, err := eval.Evaluate(ctx, final, optimizer.SeedFor(*seed, final))
+		if err != nil {
+			return fmt.Errorf("%s: evaluating its final setup: %w", row.Optimizer, err)
+		}
+		row.Metrics = m
+		if sweep != nil {
+			if d, ok := optimizer.DistanceTo(optimizer.Point{Metrics: m}, sweep.Front); ok {
+				row.Distance = &d
+			}
+		}
+	}
+	// Rows in the order asked for.
+	sorted := make([]*compareRow, 0, len(rows))
+	for _, n := range names {
+		for _, r := range rows {
+			if r.Optimizer == n {
+				sorted = append(sorted, r)
+			}
+		}
+	}
+	printComparison(stdout, w, sorted, sweep, len(loopArrivals), len(sweepArrivals), *rps)
+	if *out != "" {
+		if err := writeComparison(*out, sorted, sweep); err != nil {
+			return fmt.Errorf("--out %q: %w", *out, err)
+		}
+		fmt.Fprintf(stdout, "\nwritten to %s\n", *out)
+	}
+	return nil
+}
+
+func perFunctionNote(on bool) string {
+	if on {
+		return " per function"
+	}
+	return ", one size for all functions"
+}
+
+// defaultMemorySizes is the memory size list of a workload's published runs.
+func defaultMemorySizes(w workloads.Workload) []int {
+	switch {
+	case w.MemorySizes != nil:
+		return w.MemorySizes
+	case w.Name() == "split":
+		return optimizer.SplitMemorySizesMB
+	}
+	return optimizer.IoTMemorySizesMB
+}
+
+// recordingPlanner remembers the optimizer's last decision.
+type recordingPlanner struct {
+	optimizer.Planner
+	done  bool
+	final *fusionsim.Setup
+}
+
+func (p *recordingPlanner) Next(ctx context.Context, h []experiment.Iteration) (*fusionsim.Setup, bool, string, error) {
+	s, done, reason, err := p.Planner.Next(ctx, h)
+	p.done, p.final = done, s
+	return s, done, reason, err
+}
+
+// closedLoop runs one optimizer in the closed loop on a fresh emulator.
+func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, name string, sizes []int, budget int, seed uint64, maxIter int, arrivals []fusionsim.Arrival, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
+	sink := emulator.NewMemorySink()
+	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed, Log: sink, Progress: bar.Update})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer em.Close()
+	opt, err := optimizer.New(name, optimizer.Config{App: w.App, MemorySizesMB: sizes, Budget: budget, Seed: seed, Clock: em.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	pl := &recordingPlanner{Planner: optimizer.Planner{Optimizer: opt, MaxIterations: maxIter}}
+	res, err := experiment.Run(ctx, experiment.Config{
+		Platform: em, App: w.App, Planner: pl,
+		Load:          func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
+		Pricing:       prof.Pricing,
+		Trace:         trace.Options{},
+		LogsRead:      sink.Reset,
+		Progress:      bar,
+		MaxIterations: maxIter + 1,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	row := &compareRow{Optimizer: name, Iterations: len(res.Iterations), Reason: res.Reason}
+	for _, it := range res.Iterations {
+		row.Requests += len(it.Responses)
+	}
+	final := pl.final
+	if final == nil && len(res.Iterations) > 0 {
+		// Stopped without a final word: the best iteration so far.
+		hist := optimizer.Trials(res.Iterations)
+		best, _ := optimizer.Best(hist)
+		if best >= 0 {
+			final = hist[best].Setup
+		}
+	}
+	if final != nil {
+		row.Final = optimizer.Describe(w.App, final)
+	}
+	if bar != nil {
+		bar.Printf("%s: %d iterations, %d requests: %s\n", name, row.Iterations, row.Requests, res.Reason)
+	}
+	return row, final, nil
+}
+
+func printComparison(out io.Writer, w workloads.Workload, rows []*compareRow, sweep *optimizer.SweepResult, loopRequests, sweepRequests int, rps float64) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "optimizer\tfinal setup\tmedian_ms\tp95_ms\tusd_per_million\titerations\trequests\tslower_pct\tcostlier_pct\tnearest optimal setup")
+	for _, r := range rows {
+		slower, costlier, nearest := "-", "-", "-"
+		if r.Distance != nil {
+			slower, costlier = fmt.Sprintf("%.1f", r.Distance.SlowerPct), fmt.Sprintf("%.1f", r.Distance.CostlierPct)
+			nearest = r.Distance.Nearest.Label
+			if r.Optimizer == "exhaustive" {
+				nearest = "(on the front)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Optimizer, r.Final, num(r.Metrics.MedianLatencyMs, 1), num(r.Metrics.P95LatencyMs, 1),
+			num(r.Metrics.CostPerRequestUSD*1e6, 2), r.Iterations, r.Requests, slower, costlier, nearest)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\n%s. Latency: root internalDuration (the published figure). Figures of every row: %d requests at %v/s\n", w.Name(), sweepRequests, rps)
+	fmt.Fprintf(out, "per setup on a fresh emulator, from the emulator's own accounting (logs off), seeds derived from --seed\n")
+	fmt.Fprintf(out, "and the setup. Closed loops: %d requests per iteration, traces from the logs.\n", loopRequests)
+	for _, r := range rows {
+		fmt.Fprintf(out, "  %s: %s\n", r.Optimizer, r.Reason)
+	}
+	if sweep == nil {
+		return
+	}
+	fmt.Fprintf(out, "\nPareto front of (median latency, cost per request): %d of %d setups\n", len(sweep.Front), len(sweep.Points))
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "setup\tmedian_ms\tp95_ms\tusd_per_million")
+	for _, p := range sweep.Front {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Label, num(p.MedianLatencyMs, 1), num(p.P95LatencyMs, 1), num(p.CostPerRequestUSD*1e6, 2))
+	}
+	tw.Flush()
+}
+
+func num(v float64, decimals int) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+func writeComparison(dir string, rows []*compareRow, sweep *optimizer.SweepResult) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var recs [][]string
+	recs = append(recs, []string{"optimizer", "final_setup", "median_ms", "p95_ms", "usd_per_million", "iterations", "requests", "slower_pct", "costlier_pct", "nearest_optimal_setup", "reason"})
+	for _, r := range rows {
+		slower, costlier, nearest := "", "", ""
+		if r.Distance != nil {
+			slower, costlier, nearest = num(r.Distance.SlowerPct, 3), num(r.Distance.CostlierPct, 3), r.Distance.Nearest.Label
+		}
+		recs = append(recs, []string{r.Optimizer, r.Final, num(r.Metrics.MedianLatencyMs, 3), num(r.Metrics.P95LatencyMs, 3), num(r.Metrics.CostPerRequestUSD*1e6, 4),
+			strconv.Itoa(r.Iterations), strconv.Itoa(r.Requests), slower, costlier, nearest, r.Reason})
+	}
+	if err := writeCSVFile(filepath.Join(dir, "compare.csv"), recs); err != nil {
+		return err
+	}
+	if sweep == nil {
+		return nil
+	}
+	points := func(ps []optimizer.Point) [][]string {
+		out := [][]string{{"setup", "median_ms", "p95_ms", "usd_per_million", "median_root_billed_ms", "requests", "errors"}}
+		for _, p := range ps {
+			out = append(out, []string{p.Label, num(p.MedianLatencyMs, 3), num(p.P95LatencyMs, 3), num(p.CostPerRequestUSD*1e6, 4), num(p.MedianRootBilledMs, 1), strconv.Itoa(p.Requests), strconv.Itoa(p.Errors)})
+		}
+		return out
+	}
+	if err := writeCSVFile(filepath.Join(dir, "front.csv"), points(sweep.Front)); err != nil {
+		return err
+	}
+	return writeCSVFile(filepath.Join(dir, "sweep.csv"), points(sweep.Points))
+}
+
+// writeCSVFile writes records atomically.
+func writeCSVFile(path string, recs [][]string) error {
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	if err := cw.WriteAll(recs); err != nil {
+		return err
+	}
+	return trace.WriteFileAtomic(path, []byte(b.String()))
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
