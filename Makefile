@@ -34,5 +34,11 @@ bench:
 e2e:
 	GO=$(GO) scripts/e2e.sh
 
+## fuzz: the log-line parser and the configuration reader, FUZZTIME each (default 60s)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./trace -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./trace -run '^$$' -fuzz '^FuzzParseConfigData$$' -fuzztime $(FUZZTIME)
+
 clean:
 	rm -rf bin/
