@@ -477,3 +477,17 @@ func TestNestedLocalAsync(t *testing.T) {
 		t.Fatalf("duration %v, want 500ms", d)
 	}
 }
+
+// The 202 of an async client request carries the request id the invocation
+// logs under.
+func TestAsyncRequestID(t *testing.T) {
+	app := newApp("A", taskMap{"A": sleepTask(ms(10))})
+	h := newHarness(t, app, testProfile(), setupOf(app, "s"), nil)
+	resps := h.run("A-128", at(0))
+	if resps[0].StatusCode != 202 || resps[0].RequestID == "" || resps[0].RequestID != h.records[0].RequestID {
+		t.Fatalf("202 request id %q, invocation %q", resps[0].RequestID, h.records[0].RequestID)
+	}
+	if l := h.linesWith("fusion-function-A-128", "START RequestId: "+resps[0].RequestID); len(l) != 1 {
+		t.Fatalf("START line: %v", h.lines("fusion-function-A-128"))
+	}
+}

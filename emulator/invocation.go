@@ -20,6 +20,11 @@ type request struct {
 	queued  time.Duration // when the event was first sent (async event age)
 	// throttled and failed count the retries of an async event.
 	throttled, failed int
+	// rid, when set, is the request id of an async client request, drawn when
+	// it was accepted (Lambda answers the 202 with it). Retries after a
+	// function error get new ids, so that every invocation in the logs has
+	// its own.
+	rid *[2]uint64
 	// caller receives a sync request's result when the invocation ends (or
 	// at once when it is throttled). nil for async requests.
 	caller responder
@@ -92,7 +97,11 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 	if inv.cold {
 		em.stats.ColdStarts++
 	}
-	inv.rid = [2]uint64{em.rng.Uint64(), em.rng.Uint64()}
+	if req.rid != nil && req.failed == 0 {
+		inv.rid = *req.rid // announced to the client with the 202
+	} else {
+		inv.rid = [2]uint64{em.rng.Uint64(), em.rng.Uint64()}
+	}
 	inv.traceID = req.traceID
 	if inv.traceID == "" {
 		inv.root = true

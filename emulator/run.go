@@ -119,8 +119,9 @@ func (em *Emulator) Submit(route fusionsim.Route, ev fusionsim.Event, onResponse
 	ack := model.Ms(remote.AsyncAck.LatencyMs.Sample(em.rng))
 	dispatch := model.Ms(remote.AsyncDispatch.LatencyMs.Sample(em.rng))
 	req := em.newRequest(fn, ev, "", 0, false, t)
+	req.rid = &[2]uint64{em.rng.Uint64(), em.rng.Uint64()}
 	em.k.after(in+ack, func() {
-		onResponse(fusionsim.Response{Sent: sent, Received: em.Now(), StatusCode: http.StatusAccepted})
+		onResponse(fusionsim.Response{Sent: sent, Received: em.Now(), StatusCode: http.StatusAccepted, RequestID: formatUUID(req.rid[0], req.rid[1])})
 	})
 	em.k.after(in+dispatch, func() { em.arrive(req) })
 }
