@@ -1,0 +1,171 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/aws/handler"
+)
+
+// Run sends one request per arrival to route's function in real time and
+// waits, through the logs, until every invocation since the start has ended
+// (see the package documentation). Errors of single requests are in the
+// responses.
+func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival) ([]fusionsim.Response, error) {
+	p.mu.Lock()
+	setup, deployment := p.setup, p.deployment
+	id := route.Function()
+	p.entries[id] = true
+	p.mu.Unlock()
+	if setup == nil {
+		return nil, fusionsim.ErrNotDeployed
+	}
+	if _, ok := p.cfg.App.Tasks[id.Task]; !ok {
+		return nil, fmt.Errorf("%w: route %s: %q is not a task of %s", fusionsim.ErrUnknownFunction, route, id.Task, p.cfg.App.Name)
+	}
+	// A route other than the setup's entry route may reach functions the
+	// deployment does not have yet.
+	ids, err := Functions(p.cfg.App, setup, id)
+	if err != nil {
+		return nil, err
+	}
+	var missing []fusionsim.FunctionID
+	p.mu.Lock()
+	for _, f := range ids {
+		if !p.current[f] {
+			missing = append(missing, f)
+		}
+	}
+	p.mu.Unlock()
+	for _, f := range missing {
+		if err := p.cfg.checkMemory(f); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.forEach(ctx, missing, func(f fusionsim.FunctionID) error {
+		return p.deployFunction(ctx, f, setup, deployment)
+	}); err != nil {
+		return nil, err
+	}
+	name := handler.FunctionName(p.cfg.Prefix, id)
+	start := time.Now()
+	resps := make([]fusionsim.Response, len(arrivals))
+	var (
+		mu      sync.Mutex
+		done    int
+		coldErr error
+	)
+	send := func(i int) {
+		a := arrivals[i]
+		if a.ColdBefore {
+			if err := p.ForceCold(ctx); err != nil {
+				mu.Lock()
+				coldErr = errors.Join(coldErr, err)
+				mu.Unlock()
+			}
+		}
+		sent := time.Now()
+		r := handler.Invoke(ctx, p.cl.lambda, name, route.Sync, a.Event, nil)
+		resps[i] = fusionsim.Response{
+			Sent: sent, Received: time.Now(), StatusCode: r.StatusCode, RequestID: r.RequestID, Result: r.Result, Err: r.Err,
+		}
+		mu.Lock()
+		done++
+		n := done
+		mu.Unlock()
+		if p.cfg.Progress != nil {
+			p.cfg.Progress(n, len(arrivals))
+		}
+	}
+	// A chain is an open-loop arrival and the AfterPrevious arrivals that
+	// follow it; each chain runs on its own goroutine.
+	var wg sync.WaitGroup
+	for i := 0; i < len(arrivals); {
+		j := i + 1
+		for j < len(arrivals) && arrivals[j].AfterPrevious {
+			j++
+		}
+		wg.Add(1)
+		go func(first, end int) {
+			defer wg.Done()
+			if !sleepUntil(ctx, start.Add(arrivals[first].At)) {
+				return
+			}
+			send(first)
+			for k := first + 1; k < end; k++ {
+				if !sleepFor(ctx, arrivals[k].At) {
+					return
+				}
+				send(k)
+			}
+		}(i, j)
+		i = j
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if coldErr != nil {
+		return resps, fmt.Errorf("forcing cold starts: %w", coldErr)
+	}
+	invoked := 0
+	for _, r := range resps {
+		var fe *fusionsim.FunctionError
+		if r.Err == nil || errors.As(r.Err, &fe) {
+			invoked++
+		}
+	}
+	if err := p.settle(ctx, start, invoked); err != nil {
+		return resps, err
+	}
+	return resps, nil
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool { return sleepFor(ctx, time.Until(t)) }
+
+func sleepFor(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// settle waits until the logs since from show at least min invocations and
+// every invocation that started has ended, with no change for Settle.Quiet.
+func (p *Platform) settle(ctx context.Context, from time.Time, min int) error {
+	s := p.cfg.Settle
+	deadline := time.Now().Add(s.Max)
+	lastStarted, lastOpen := -1, -1
+	stableSince := time.Now()
+	for {
+		started, open, err := p.openInvocations(ctx, from)
+		if err != nil {
+			return fmt.Errorf("waiting for the invocations to end: %w", err)
+		}
+		if started != lastStarted || open != lastOpen {
+			lastStarted, lastOpen, stableSince = started, open, time.Now()
+		}
+		if started >= min && open == 0 && time.Since(stableSince) >= s.Quiet {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			p.notice("still %d of %d invocation(s) without REPORT (or fewer than the %d requests) after %v: going on; they will count as incomplete",
+				open, started, min, s.Max)
+			return nil
+		}
+		if !sleepFor(ctx, s.Poll) {
+			return ctx.Err()
+		}
+	}
+}
