@@ -107,13 +107,13 @@ func TestRuleSetupsIoT(t *testing.T) {
 // depend on the number of workers.
 func TestSweepEmulatorDeterministic(t *testing.T) {
 	w := workload(t, "split")
-	arr, err := load.Constant(10, 3*time.Second)
+	arr, err := load.Constant(10, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := &EmulatorEvaluator{App: w.App, Arrivals: arr}
 	var runs [][]Point
-	for _, workers := range []int{1, 2, 5} {
+	for _, workers := range []int{1, 3} {
 		sw := &Sweep{App: w.App, MemorySizesMB: []int{128, 1536}, Seed: 42, Evaluator: ev, Workers: workers}
 		res, err := sw.Run(context.Background())
 		if err != nil {
@@ -132,7 +132,7 @@ func TestSweepEmulatorDeterministic(t *testing.T) {
 		}
 	}
 	p := runs[0][0]
-	if p.Requests != 30 || p.Errors != 0 || p.Invocations != 30*7 || !(p.MedianLatencyMs > 1000) || !(p.CostPerRequestUSD > 0) {
+	if p.Requests != 20 || p.Errors != 0 || p.Invocations != 20*7 || !(p.MedianLatencyMs > 1000) || !(p.CostPerRequestUSD > 0) {
 		t.Errorf("all-remote split at 128 MB: %+v", p.Metrics)
 	}
 }
@@ -214,5 +214,32 @@ func TestListSearches(t *testing.T) {
 	sort.Strings(names)
 	if strings.Join(names, ",") != "exhaustive,fusionize,partitions,random" {
 		t.Error(names)
+	}
+}
+
+// TestMemoryVariants: one size for all functions, or every combination over
+// the functions the setup deploys, each reaching its function by every rule.
+func TestMemoryVariants(t *testing.T) {
+	app := workload(t, "split").App
+	s := PartitionSetup(app, Partition{{"A", "B", "D", "E"}, {"C"}, {"F"}, {"G"}}, fusionsim.NewTraceName("p"))
+	uniform := MemoryVariants(app, s, []int{128, 1024}, false)
+	if len(uniform) != 2 || Describe(app, uniform[1]) != "A+B+D+E:1024,C:1024,F:1024,G:1024" {
+		t.Errorf("uniform: %d, %s", len(uniform), Describe(app, uniform[1]))
+	}
+	per := MemoryVariants(app, s, []int{128, 1024, 1536}, true)
+	seen := map[string]bool{}
+	for _, v := range per {
+		d := Describe(app, v)
+		seen[d] = true
+		if got := v.Rules["G"]["C"].Sync.URL; !strings.HasPrefix(got, "SYNC-C-") {
+			t.Errorf("%s: rules[G][C].sync.url %q has no size", d, got)
+		}
+	}
+	if len(per) != 81 || len(seen) != 81 || !seen["A+B+D+E:1536,C:128,F:1024,G:1536"] {
+		t.Errorf("per function: %d variants, %d distinct", len(per), len(seen))
+	}
+	sw := &Sweep{App: workload(t, "iot").App, MemorySizesMB: IoTMemorySizesMB, PerFunctionMemory: true}
+	if _, _, _, err := sw.Setups(); err == nil || !strings.Contains(err.Error(), "more than 200000 setups") {
+		t.Errorf("IoT per function at 6 sizes: %v", err)
 	}
 }
