@@ -154,6 +154,19 @@ func (f *Fusionize) Next(ctx context.Context, history []Trial) (Decision, error)
 	if last.Setup == nil {
 		return Decision{}, fmt.Errorf("setup %s: no rules", last.Name)
 	}
+	// After the final redeploy the run is over: asked again, the optimizer
+	// would start the memory choice anew.
+	if n := len(history); n >= 2 && len(history[n-2].Records) > 0 {
+		if prev, err := f.decide(history[:n-1], name); err == nil && prev.Done && sameDeployment(prev.Next, last.Setup) {
+			return Decision{Done: true, Reason: fmt.Sprintf("already done: setup %s is the final redeploy (%s)", last.Name, prev.Reason)}, nil
+		}
+	}
+	return f.decide(history, name)
+}
+
+// decide is Next for a non-empty history.
+func (f *Fusionize) decide(history []Trial, name fusionsim.TraceName) (Decision, error) {
+	last := history[len(history)-1]
 	if len(last.Records) == 0 {
 		return Decision{}, fmt.Errorf("setup %s, the last one deployed: %w to decide on", last.Name, ErrNoTraces)
 	}

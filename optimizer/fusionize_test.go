@@ -222,3 +222,25 @@ func TestFusionizeRules(t *testing.T) {
 		t.Fatalf("split off: %s (%s)", mustJSON(t, got), d.Reason)
 	}
 }
+
+// TestFusionizeAfterTheEnd: asked again after its final redeploy ran, the
+// optimizer stays done instead of starting the memory choice anew.
+func TestFusionizeAfterTheEnd(t *testing.T) {
+	cfgs, recs := readRun(t, filepath.Join("testdata", publishedRuns[1]))
+	trials, err := TrialsFromConfigs(cfgs, recs, "1675351296")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := &Fusionize{Tasks: []string{"A", "B", "C", "D", "E", "F", "G"}, MemorySizesMB: SplitMemorySizesMB, Clock: at("1675351811")}
+	d, err := opt.Next(context.Background(), trials)
+	if err != nil || !d.Done {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	// The redeploy ran: give it the records of the setup it copies.
+	trials = append(trials, Trial{Name: d.Next.Name(), Setup: d.Next, Records: recs["1675346654"]})
+	opt.Clock = at("1675352000")
+	d2, err := opt.Next(context.Background(), trials)
+	if err != nil || !d2.Done || d2.Next != nil || !strings.Contains(d2.Reason, "already done") {
+		t.Errorf("after the redeploy: %+v, %v", d2, err)
+	}
+}
