@@ -91,7 +91,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	workers := fs.Int("workers", 0, "exhaustive: setups evaluated in parallel (default: the number of CPUs)")
 	out := fs.String("out", "", "also write compare.csv, front.csv and sweep.csv into `DIR`")
 	profileFile := fs.String("profile", "", "platform profile `FILE` (default: the embedded profile)")
-	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	quiet := fs.Bool("quiet", false, "nothing on stderr but errors")
+	showProgress := fs.Bool("progress", false, "draw progress bars on stderr even when it is not a terminal (on a terminal they are drawn anyway)")
 	fs.Usage = compareUsage(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -146,9 +147,18 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return usageError("--profile %q: %v", *profileFile, err)
 		}
 	}
-	bar := progress.New(stderr, progress.Auto(stderr, !*quiet, time.Now))
+	bar := progress.New(stderr, progress.Auto(stderr, *showProgress && !*quiet, time.Now))
 	if *quiet {
 		bar = progress.New(stderr, progress.Options{})
+	}
+	// note prints a line on stderr: above the bar, or plainly without one.
+	note := func(format string, args ...any) {
+		switch {
+		case bar.Enabled():
+			bar.Printf(format, args...)
+		case !*quiet:
+			fmt.Fprintf(stderr, format, args...)
+		}
 	}
 
 	loopArrivals, err := load.Constant(*rps, *duration)
@@ -185,6 +195,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		row.Seconds = time.Since(start).Seconds()
 		return row, final, nil
 	}
+	note("%s: closed loops at %v requests/s for %v per iteration; exhaustive sweep at %d requests per setup\n", w.Name(), *rps, *duration, len(sweepArrivals))
 	if seen["fusionize"] {
 		row, final, err := runLoop("fusionize", 0, bar)
 		if err != nil {
@@ -193,6 +204,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *budget == 0 {
 			loopBudget = row.Iterations
 		}
+		note("fusionize: %d iterations, %d requests in %.1f s: %s\n", row.Iterations, row.Requests, row.Seconds, row.Reason)
 		rows = append(rows, row)
 		finals["fusionize"] = final
 	}
@@ -224,7 +236,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return outs[i].err
 		}
 		r := outs[i].row
-		bar.Printf("%s: %d iterations, %d requests: %s\n", n, r.Iterations, r.Requests, r.Reason)
+		note("%s: %d iterations, %d requests in %.1f s: %s\n", n, r.Iterations, r.Requests, r.Seconds, r.Reason)
 		rows = append(rows, r)
 		finals[n] = outs[i].final
 	}
@@ -237,7 +249,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return usageError("exhaustive: %v", err)
 		}
-		bar.Printf("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, emulator accounting, logs off\n",
+		note("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, emulator accounting, logs off\n",
 			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), len(sweepArrivals), *rps)
 		bar.Begin("exhaustive", len(setups))
 		sw.Progress = bar.Update
@@ -246,6 +258,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+		note("exhaustive: %d setups evaluated in %.1f s, %d on the Pareto front\n", len(sweep.Points), time.Since(start).Seconds(), len(sweep.Front))
 		bestIdx := -1
 		for i, p := range sweep.Front {
 			if bestIdx < 0 || p.MedianRootBilledMs < sweep.Front[bestIdx].MedianRootBilledMs ||
@@ -374,9 +387,6 @@ func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, n
 	}
 	if final != nil {
 		row.Final = optimizer.Describe(w.App, final)
-	}
-	if bar != nil {
-		bar.Printf("%s: %d iterations, %d requests: %s\n", name, row.Iterations, row.Requests, res.Reason)
 	}
 	return row, final, nil
 }
