@@ -22,10 +22,10 @@ type RuntimeAPI struct {
 	// FunctionArn is sent as Lambda-Runtime-Invoked-Function-Arn.
 	FunctionArn string
 
-	events chan *runtimeInvocation
-	mu     sync.Mutex
-	open   map[string]*runtimeInvocation
-	initMu sync.Mutex
+	events  chan *runtimeInvocation
+	mu      sync.Mutex
+	open    map[string]*runtimeInvocation
+	initMu  sync.Mutex
 	initErr string
 }
 
