@@ -136,10 +136,39 @@ func TestOptimizeAndOptimizerFlagErrors(t *testing.T) {
 			t.Errorf("%v: %v is not a usage error", tc.args, err)
 		}
 	}
-	// The last setup of the published run has no traces: a plain error
-	// that says what to do.
-	_, err := simulate(t, "optimize", "--traces", split)
+	// The last setup of the published run is the final redeploy: done.
+	out, err := simulate(t, "optimize", "--traces", split)
+	if err != nil || !strings.HasPrefix(out, "done: already done: setup 1675351811 is the final redeploy") {
+		t.Errorf("the whole published run: %q, %v", out, err)
+	}
+	// Without the traces of the last two setups: a plain error that says
+	// what to do.
+	cut := filepath.Join(base, "cut")
+	copyTree(t, split, cut)
+	os.Remove(filepath.Join(cut, "1675351296.json.gz"))
+	os.Remove(filepath.Join(cut, "1675351296.json"))
+	_, err = simulate(t, "optimize", "--traces", cut)
 	if err == nil || !strings.Contains(err.Error(), "--until NAME") {
 		t.Errorf("no traces of the last setup: %v", err)
+	}
+}
+
+// copyTree copies the files of dir (and its configuration/) into to.
+func copyTree(t *testing.T, dir, to string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(to, rel)), 0o755)
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
