@@ -11,12 +11,12 @@ import (
 // CPU bursts (model.CPU.BurstPeriodMs = 20): at 128 MB the share is
 // 128/1769 = 0.0724 vCPU and the quota 0.0724 x 20 = 1.447 vCPU-ms. Work
 // that the quota covers runs at full core speed; longer work runs at full
-// speed until the quota is spent, then at the share; a pause refills it.
+// speed until the quota is spent, then at the share; a pause refills it
+// (at the share's rate: 30 ms refill 2.2 vCPU-ms, more than the quota).
 func TestCPUBursts(t *testing.T) {
 	share := 128.0 / 1769
 	quota := share * 20 // vCPU-ms
-	// Full speed on one thread drains the quota at 1 - share per ms.
-	full := quota / (1 - share) // ms of full speed on one thread
+	full := quota       // ms of full speed on one thread: it spends the quota 1:1
 	msf := func(v float64) time.Duration { return time.Duration(math.Ceil(v * 1e6)) }
 	for _, c := range []struct {
 		name  string

@@ -7,32 +7,31 @@ import (
 	"github.com/fusionsim/fusionsim/model"
 )
 
-// model.WorkParams.ColdCPUMs is paid the first time a work descriptor runs
-// in an environment: at 1769 MB (one vCPU) the first request spends 5 + 10
-// ms, the second, in the same environment, 10 ms; another descriptor pays
-// its own.
-func TestColdWorkOncePerEnvironment(t *testing.T) {
+// model.WorkParams.ColdCPUMs is added to the parallel phase of every work
+// that runs in the first invocation of an environment: at 1769 MB (one
+// vCPU) a cold request spends 2 x (10 + 5) ms on two works, the next one,
+// in the same environment, 2 x 10 ms. Two threads at 3538 MB halve it.
+func TestColdWorkInFirstInvocation(t *testing.T) {
 	app := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
-		ctx.Spend(fusionsim.Work{Name: in.String("work"), CPUMs: 1, Threads: 1})
+		ctx.Spend(fusionsim.Work{Name: "w", CPUMs: 1, Threads: 1})
+		ctx.Spend(fusionsim.Work{Name: "w", CPUMs: 1, Threads: 1})
 		return nil, nil
 	}})
-	prof := testProfile()
-	prof.Work = map[string]model.WorkParams{
-		"w": {CPUMs: 10, Threads: 1, ColdCPUMs: 5},
-		"v": {CPUMs: 10, Threads: 1, ColdCPUMs: 3},
-	}
-	h := newHarness(t, app, prof, setupOf(app, "s"), nil)
-	ev := func(w string) fusionsim.Event { return fusionsim.Event{"work": w} }
-	h.run("SYNC-A-1769",
-		fusionsim.Arrival{Event: ev("w")},
-		fusionsim.Arrival{At: ms(1000), Event: ev("w")},
-		fusionsim.Arrival{At: ms(2000), Event: ev("v")},
-		fusionsim.Arrival{At: ms(3000), Event: ev("v")},
-	)
-	want := []int{15, 10, 13, 10}
-	for i, r := range h.recordsOf("A") {
-		if r.Duration != ms(want[i]) {
-			t.Errorf("request %d: duration %v, want %d ms", i, r.Duration, want[i])
+	for _, c := range []struct {
+		route      string
+		threads    int
+		cold, warm int // ms
+	}{
+		{"SYNC-A-1769", 1, 30, 20},
+		{"SYNC-A-3538", 2, 15, 10},
+	} {
+		prof := testProfile()
+		prof.Work = map[string]model.WorkParams{"w": {CPUMs: 10, Threads: c.threads, ColdCPUMs: 5}}
+		h := newHarness(t, app, prof, setupOf(app, "s"), nil)
+		h.run(c.route, at(0), at(ms(1000)))
+		a := h.recordsOf("A")
+		if !a[0].Cold || a[1].Cold || a[0].Duration != ms(c.cold) || a[1].Duration != ms(c.warm) {
+			t.Errorf("%s: durations %v (cold %v), %v (cold %v); want %d ms cold, %d ms warm", c.route, a[0].Duration, a[0].Cold, a[1].Duration, a[1].Cold, c.cold, c.warm)
 		}
 	}
 }

@@ -25,10 +25,10 @@ type cpuJob struct {
 // min(threads, cores, share).
 //
 // With CPU bursts (model.CPU.BurstPeriodMs) the processor also keeps a
-// quota of vCPU-ns, a token bucket that fills at the share's rate up to
+// quota of vCPU-ns that refills at the share's rate while no job runs, up to
 // burstCap: while quota is left the jobs share the cores, not the share,
-// and the quota drains by what they use beyond the share; once it is spent
-// they share the share again until it refills.
+// and the quota drains by all they use; once it is spent they share the
+// share until the environment is idle again.
 type processor struct {
 	em       *Emulator
 	capacity float64 // vCPUs: min(share, cores)
@@ -114,7 +114,12 @@ func (p *processor) advance() {
 			used += j.rate
 		}
 		if p.burstCap > 0 {
-			p.tokens = math.Min(p.burstCap, math.Max(0, p.tokens+(p.share-used)*dt))
+			switch {
+			case len(p.jobs) == 0:
+				p.tokens = math.Min(p.burstCap, p.tokens+p.share*dt)
+			case p.tokens > 0:
+				p.tokens = math.Max(0, p.tokens-used*dt)
+			}
 		}
 	}
 	p.last = now
@@ -177,8 +182,8 @@ func (p *processor) schedule() {
 		}
 		used += j.rate
 	}
-	if p.bursting() && used > p.share {
-		if t := p.tokens / (used - p.share); t < soonest {
+	if p.bursting() && used > 0 {
+		if t := p.tokens / used; t < soonest {
 			soonest = t
 		}
 	}

@@ -70,9 +70,10 @@ type environment struct {
 	// connected and storageConnected: the first remote call and the first
 	// storage operation (which pay the FirstConnection costs) have happened.
 	connected, storageConnected bool
-	// warmWork holds the work descriptors that have run here (their
-	// model.WorkParams.ColdCPUMs is paid once per environment).
-	warmWork map[string]bool
+	// connecting: a remote call is setting up the first connection; waiting
+	// are the calls started meanwhile, sent once it is up.
+	connecting bool
+	waiting    []*remoteCall
 }
 
 // to moves the environment to state s if the lifecycle allows it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/model"
 )
 
 // request is one invocation request on its way to a function.
@@ -82,6 +83,17 @@ type invocation struct {
 
 	hctx, ectx taskCtx // the handler's and the entry task's contexts
 
+	t0       time.Duration   // start of the event, as the handler measured it
+	timeBase int64           // the handler's time-base, ms
+	res      fusionsim.Event // the entry task's result and error
+	err      error
+	handled  bool // the entry task and all it started have finished
+
+	// netZ is the invocation's normal draw that correlates its remote
+	// calls' latencies (model.Remote.LatencyCorrelation).
+	netZ     float64
+	haveNetZ bool
+
 	asyncErr error // first error of a local async call, raised at the end
 	dead     bool  // killed by the platform (timeout, out of memory)
 	reason   error // why it was killed
@@ -108,7 +120,7 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 		inv.traceID = em.setup.Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
 	}
 	em.watchTimeout(inv)
-	em.spawn(inv, nil) // nil: the job is inv.handle
+	inv.begin()
 }
 
 // timeoutQueue holds running invocations in start order. Every function has
@@ -155,45 +167,122 @@ func (em *Emulator) checkTimeouts() {
 	t.q, t.head, t.armed = t.q[:0], 0, false
 }
 
-// handle is the fusion handler (runs on a coroutine).
+// The fusion handler of an invocation runs in three phases. Its own
+// overheads before and after the entry task (Handler.EventStartToInvokeLocal,
+// ColdStart.FirstEvent, Handler.AfterHandler) run as kernel steps (see fire),
+// which keeps coroutine switches off the hot path; the entry task and
+// everything it calls run on a coroutine (handle).
+const (
+	invTail         = iota // a tail CPU job of the invocation completed
+	invStartCPU            // CPU part of EventStartToInvokeLocal done
+	invStartLatency        // its latency done
+	invFirstCPU            // CPU part of FirstEvent done (cold starts)
+	invFirstLatency        // its latency done
+	invAfterCPU            // CPU part of AfterHandler done
+	invAfterLatency        // its latency done: the invocation ends
+)
+
+// begin starts the handler (from the kernel, when the event arrives in env).
+func (inv *invocation) begin() {
+	em := inv.em
+	em.logStart(inv)
+	em.logInit(inv)
+	inv.t0 = em.k.now
+	if inv.cold {
+		em.logMs(inv, fusionsim.MsgColdstartToEvent, em.msBetween(inv.env.initStart, inv.t0))
+	}
+	if !inv.addMemory(em.profile.Handler.InvocationMemoryMB) {
+		inv.kill(fusionsim.ErrOutOfMemory)
+		return
+	}
+	inv.cost(&em.profile.Handler.EventStartToInvokeLocal, invStartCPU)
+}
+
+// cost runs the CPU part of c in the environment, then fires cpuStep, whose
+// handler waits for the latency part and fires cpuStep+1.
+func (inv *invocation) cost(c *model.Cost, cpuStep uint64) {
+	if c.CPUMs > 0 {
+		inv.env.cpu.runThen(c.CPUMs, 1, inv, cpuStep)
+		return
+	}
+	inv.fire(inv.em, cpuStep)
+}
+
+// latency waits for the latency part of c, then fires step.
+func (inv *invocation) latency(c *model.Cost, step uint64) {
+	em := inv.em
+	if c.LatencyMs.IsZero() {
+		inv.fire(em, step)
+		return
+	}
+	em.k.push(event{at: em.k.now + model.Ms(c.LatencyMs.Sample(em.rng)), act: inv, arg: step})
+}
+
+// fire advances the invocation's kernel steps.
+func (inv *invocation) fire(em *Emulator, step uint64) {
+	if step == invTail {
+		inv.tails--
+		inv.poke()
+		return
+	}
+	if inv.dead || inv.ended {
+		return
+	}
+	p := &em.profile
+	switch step {
+	case invStartCPU:
+		inv.latency(&p.Handler.EventStartToInvokeLocal, invStartLatency)
+	case invStartLatency:
+		if inv.cold {
+			inv.cost(&p.ColdStart.FirstEvent, invFirstCPU)
+			return
+		}
+		inv.startTask()
+	case invFirstCPU:
+		inv.latency(&p.ColdStart.FirstEvent, invFirstLatency)
+	case invFirstLatency:
+		inv.startTask()
+	case invAfterCPU:
+		inv.latency(&p.Handler.AfterHandler, invAfterLatency)
+	case invAfterLatency:
+		em.logMs(inv, fusionsim.MsgOverheadEvent, em.msBetween(inv.t0, em.k.now)-inv.timeBase)
+		inv.releaseMemory(p.Handler.InvocationMemoryMB)
+		if inv.err != nil {
+			em.logError(inv, inv.err)
+		}
+		inv.end(inv.res, inv.err, inv.timeBase)
+	}
+}
+
+// startTask logs the handler's start-up overhead and runs the entry task on
+// a coroutine.
+func (inv *invocation) startTask() {
+	em := inv.em
+	em.logMs(inv, fusionsim.MsgEventStartToInvokeLocal, em.msBetween(inv.t0, em.k.now))
+	em.spawn(inv, nil) // nil: the job is inv.handle
+}
+
+// handle runs the entry task (on a coroutine), waits for everything it
+// started, and logs the handler's time; AfterHandler follows as kernel steps
+// once the coroutine has finished (coroutineDone).
 func (inv *invocation) handle() {
 	em := inv.em
 	entry := inv.fn.id.Task
-	em.logStart(inv)
-	em.logInit(inv)
-	t0 := em.k.now
-	if inv.cold {
-		em.logMs(inv, fusionsim.MsgColdstartToEvent, em.msBetween(inv.env.initStart, t0))
-	}
-	inv.useMemory(em.profile.Handler.InvocationMemoryMB)
 	// The handler's context sits one call above the entry task, so that the
 	// entry task runs at the request's depth.
 	inv.hctx = taskCtx{inv: inv, task: entry, depth: inv.req.depth - 1}
-	ctx := &inv.hctx
-	ctx.spendCost(em.profile.Handler.EventStartToInvokeLocal)
-	if inv.cold {
-		ctx.spendCost(em.profile.ColdStart.FirstEvent)
-	}
-	em.logMs(inv, fusionsim.MsgEventStartToInvokeLocal, em.msBetween(t0, em.k.now))
-
-	t1 := em.k.now
 	inv.ectx = taskCtx{inv: inv, task: entry, depth: inv.req.depth}
-	res, err := ctx.runTask(&inv.ectx, inv.req.event)
+	t1 := em.k.now
+	res, err := inv.hctx.runTask(&inv.ectx, inv.req.event)
 	em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: entry, Time: em.msBetween(t1, em.k.now)})
 	inv.drain(false) // the prototype awaited every promise before returning
 	if err == nil {
 		err = inv.asyncErr
 	}
-	timeBase := em.msBetween(t0, em.k.now)
-	em.logMs(inv, fusionsim.MsgTimeBase, timeBase)
+	inv.timeBase = em.msBetween(inv.t0, em.k.now)
+	em.logMs(inv, fusionsim.MsgTimeBase, inv.timeBase)
 	inv.drain(true)
-	ctx.spendCost(em.profile.Handler.AfterHandler)
-	em.logMs(inv, fusionsim.MsgOverheadEvent, em.msBetween(t0, em.k.now)-timeBase)
-	inv.releaseMemory(em.profile.Handler.InvocationMemoryMB)
-	if err != nil {
-		em.logError(inv, err)
-	}
-	inv.end(res, err, timeBase)
+	inv.res, inv.err, inv.handled = res, err, true
 }
 
 // drain blocks the handler until no other coroutine of the invocation runs
@@ -218,18 +307,16 @@ func (inv *invocation) poke() {
 	}
 }
 
-// fire runs when a tail CPU job of the invocation completes.
-func (inv *invocation) fire(*Emulator, uint64) {
-	inv.tails--
-	inv.poke()
-}
-
 // coroutineDone runs (in the kernel) when one of its coroutines finished.
 func (inv *invocation) coroutineDone() {
 	if inv.dead {
 		if inv.coros == 0 && !inv.ended {
 			inv.endKilled()
 		}
+		return
+	}
+	if inv.handled && inv.coros == 0 {
+		inv.cost(&inv.em.profile.Handler.AfterHandler, invAfterCPU)
 		return
 	}
 	inv.poke()
@@ -292,12 +379,26 @@ func (inv *invocation) kill(reason error) {
 			inv.em.k.push(event{at: inv.em.k.now, act: c, arg: c.token})
 		}
 	}
+	if inv.coros == 0 {
+		// Killed between the handler's phases: nothing to unwind.
+		inv.endKilled()
+	}
 }
 
 // useMemory adds mb to the environment's resident memory; beyond the
 // function's memory size the invocation is killed (Runtime.OutOfMemory).
 // It runs on the invocation's coroutine.
 func (inv *invocation) useMemory(mb float64) {
+	if !inv.addMemory(mb) {
+		inv.kill(fusionsim.ErrOutOfMemory)
+		panic(killSignal{})
+	}
+}
+
+// addMemory adds mb to the environment's resident memory and reports whether
+// it still fits in the function's memory size (if not, it counts an
+// out-of-memory error; the caller kills the invocation).
+func (inv *invocation) addMemory(mb float64) bool {
 	env := inv.env
 	env.residentMB += mb
 	if env.residentMB > env.peakMB {
@@ -305,9 +406,9 @@ func (inv *invocation) useMemory(mb float64) {
 	}
 	if env.residentMB > float64(inv.fn.memoryMB) {
 		inv.em.stats.OutOfMemory++
-		inv.kill(fusionsim.ErrOutOfMemory)
-		panic(killSignal{})
+		return false
 	}
+	return true
 }
 
 func (inv *invocation) releaseMemory(mb float64) { inv.env.residentMB -= mb }

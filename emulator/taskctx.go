@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -173,12 +174,23 @@ func (t *taskCtx) startRemote(rule fusionsim.Rule, task string, in fusionsim.Eve
 	if sync {
 		cpu = em.profile.Remote.SyncRequest.CPUMs
 	}
-	if !inv.env.connected {
-		// Until the first connection is up, every call opens its own.
+	env := inv.env
+	fc := &em.profile.Remote.FirstConnection
+	switch {
+	case env.connected:
+	case fc.CPUMs == 0 && fc.LatencyMs.IsZero():
+		env.connected = true // nothing to set up
+	case env.connecting:
+		// The first connection is being set up: send once it is up.
+		rc.cpu = cpu
+		env.waiting = append(env.waiting, rc)
+		return &rc.future
+	default:
+		env.connecting = true
 		rc.firstConn = true
-		cpu += em.profile.Remote.FirstConnection.CPUMs
+		cpu += fc.CPUMs
 	}
-	inv.env.cpu.runThen(cpu, 1, rc, rcSend)
+	env.cpu.runThen(cpu, 1, rc, rcSend)
 	return &rc.future
 }
 
@@ -197,25 +209,48 @@ type remoteCall struct {
 	req   *request
 	res   fusionsim.Event
 	err   error
-	// firstConn: a remote call started before the environment had a
-	// connection (its first, and any started while the first was still
-	// connecting), which pays Remote.FirstConnection. The environment counts
-	// as connected once such a call's request has gone through (sync: it
-	// reached the callee; async: it was acknowledged).
+	// firstConn: the environment's first remote call, which pays
+	// Remote.FirstConnection. The environment counts as connected once its
+	// request has gone through (sync: it reached the callee; async: it was
+	// acknowledged); calls started before wait for that (the client
+	// library's set-up, which they share), then go as usual.
 	firstConn bool
+	// cpu is the caller's CPU demand to send a call that waits for the
+	// first connection.
+	cpu float64
 }
 
-// connected marks the caller's environment as connected after a
-// first-connection call went through.
+// connected marks the caller's environment as connected after the first
+// connection's call went through, and sends the calls that waited for it.
 func (rc *remoteCall) connected() {
-	if rc.firstConn {
-		rc.inv.env.connected = true
+	if !rc.firstConn {
+		return
 	}
+	env := rc.inv.env
+	env.connected, env.connecting = true, false
+	for _, w := range env.waiting {
+		if !w.inv.dead && !w.inv.ended {
+			env.cpu.runThen(w.cpu, 1, w, rcSend)
+		}
+	}
+	clear(env.waiting)
+	env.waiting = env.waiting[:0]
 }
 
-// sendLatency draws the latency to the callee (or to the acknowledgement).
+// sendLatency draws the latency to the callee (or to the acknowledgement),
+// correlated with the invocation's other calls when the profile says so.
 func (rc *remoteCall) sendLatency(em *Emulator, c *model.Cost) time.Duration {
-	d := model.Ms(c.LatencyMs.Sample(em.rng))
+	var d time.Duration
+	if corr := em.profile.Remote.LatencyCorrelation; corr > 0 {
+		inv := rc.inv
+		if !inv.haveNetZ {
+			inv.netZ, inv.haveNetZ = em.rng.NormFloat64(), true
+		}
+		z := math.Sqrt(corr)*inv.netZ + math.Sqrt(1-corr)*em.rng.NormFloat64()
+		d = model.Ms(c.LatencyMs.Quantile(z))
+	} else {
+		d = model.Ms(c.LatencyMs.Sample(em.rng))
+	}
 	if rc.firstConn {
 		d += model.Ms(em.profile.Remote.FirstConnection.LatencyMs.Sample(em.rng))
 	}
@@ -288,7 +323,7 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
-	cold := em.coldWork(inv.env, w.Name)
+	cold := em.coldWork(inv, w.Name)
 	w = em.applyProfile(w)
 	if em.cfg.ExecuteWork && w.Run != nil {
 		w.Run()
@@ -297,33 +332,25 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 		inv.useMemory(w.MemoryMB)
 		defer inv.releaseMemory(w.MemoryMB)
 	}
-	if cold > 0 {
-		em.cpuWait(inv, cold, 1, false)
-	}
 	if w.SerialCPUMs > 0 {
 		em.cpuWait(inv, w.SerialCPUMs, 1, false)
 	}
-	if w.CPUMs > 0 {
-		em.cpuWait(inv, w.CPUMs, w.Threads, w.Threads > 1)
+	if w.CPUMs+cold > 0 {
+		em.cpuWait(inv, w.CPUMs+cold, w.Threads, w.Threads > 1)
 	}
 	if w.TailCPUMs > 0 {
 		inv.tails++
-		inv.env.cpu.runThen(w.TailCPUMs, 1, inv, 0)
+		inv.env.cpu.runThen(w.TailCPUMs, 1, inv, invTail)
 	}
 }
 
-// coldWork returns the profile's ColdCPUMs of the work descriptor name the
-// first time it runs in env, and 0 afterwards.
-func (em *Emulator) coldWork(env *environment, name string) float64 {
-	p, ok := em.profile.Work[name]
-	if !ok || p.ColdCPUMs <= 0 || env.warmWork[name] {
+// coldWork returns the profile's ColdCPUMs of the work descriptor name in
+// the first invocation of an environment (a cold start), else 0.
+func (em *Emulator) coldWork(inv *invocation, name string) float64 {
+	if !inv.cold {
 		return 0
 	}
-	if env.warmWork == nil {
-		env.warmWork = make(map[string]bool)
-	}
-	env.warmWork[name] = true
-	return p.ColdCPUMs
+	return em.profile.Work[name].ColdCPUMs
 }
 
 // applyProfile replaces a work descriptor's figures with the profile's.

@@ -25,14 +25,14 @@ type CPU struct {
 	// BurstPeriodMs is the period of the CPU quota, ms (0: no bursts).
 	// Lambda enforces the share with Linux CFS bandwidth control: in each
 	// period an environment may use share x period of CPU time, on as many
-	// cores as it has threads, and waits for the next period once it is
-	// spent. The emulator approximates this with a token bucket: quota
-	// accrues at the share's rate up to share x BurstPeriodMs vCPU-ms, and
-	// while any is left the environment's threads run at full core speed.
-	// Short CPU work after an idle phase (a request's parsing, an SDK
-	// call) thus takes about its demand in time at every memory size with
-	// a quota above it, while long work (a burn loop) runs at the share.
-	// Fitted on the calibration traces; see Burst.
+	// cores as it has threads, and is throttled once it is spent. The
+	// emulator approximates this with a quota of share x BurstPeriodMs
+	// vCPU-ms that refills at the share's rate while the environment runs
+	// no CPU work and that its threads spend at full core speed. Short CPU
+	// work after an idle phase (a request's parsing, an SDK call) thus
+	// takes about its demand in time at every memory size whose quota
+	// covers it, while long work (a burn loop) runs at the share after its
+	// first quota. Fitted on the calibration traces; see Burst.
 	BurstPeriodMs float64 `json:"burstPeriodMs,omitempty"`
 }
 

@@ -68,6 +68,36 @@ func (d Dist) Sample(r *rand.Rand) float64 {
 	return v
 }
 
+// Quantile returns the value of the distribution at the standard normal
+// quantile z (its Φ(z)-quantile): a draw made from a given normal z, so that
+// draws can be correlated through their z (a Gaussian copula). Offset and
+// the clamp at zero apply as in Sample.
+func (d Dist) Quantile(z float64) float64 {
+	u := 0.5 * (1 + math.Erf(z/math.Sqrt2)) // Φ(z)
+	var v float64
+	switch d.Kind {
+	case KindNone:
+	case KindConst:
+		v = d.Value
+	case KindUniform:
+		v = d.Min + u*(d.Max-d.Min)
+	case KindNormal:
+		v = d.Mean + d.Std*z
+	case KindLogNormal:
+		v = d.Median * math.Exp(d.Sigma*z)
+	case KindExponential:
+		v = -d.Mean * math.Log1p(-math.Min(u, 1-1e-16))
+	case KindEmpirical:
+		i := int(u * float64(len(d.Values)))
+		v = d.Values[min(max(i, 0), len(d.Values)-1)]
+	}
+	v += d.Offset
+	if v < 0 {
+		return 0
+	}
+	return v
+}
+
 // Expected is the distribution's mean (ignoring the clamp at zero).
 func (d Dist) Expected() float64 {
 	var v float64

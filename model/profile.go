@@ -92,6 +92,14 @@ type Remote struct {
 	// (TLS handshake, HTTP client set-up): its CPU before sending, its latency
 	// on the way.
 	FirstConnection Cost `json:"firstConnection"`
+	// LatencyCorrelation (0 to 1) correlates the sending latencies
+	// (SyncRequest, AsyncAck) of the remote calls one invocation makes: each
+	// draw is the distribution's quantile at z = sqrt(c) z_inv + sqrt(1-c)
+	// z_call, with standard normal z_inv drawn once per invocation (a
+	// Gaussian copula; c is the correlation of the z). The calibration
+	// traces show it: the three concurrent acks of IoT's entry correlate.
+	// 0 draws them independently.
+	LatencyCorrelation float64 `json:"latencyCorrelation,omitempty"`
 }
 
 // Storage models the table store (DynamoDB in the prototype); CPU parts run
@@ -154,12 +162,13 @@ type WorkParams struct {
 	SerialCPUMs float64 `json:"serialCPUMs"` // single-threaded phase, vCPU-ms
 	TailCPUMs   float64 `json:"tailCPUMs"`   // after the task returned, vCPU-ms
 	MemoryMB    float64 `json:"memoryMB"`    // resident while running, MB
-	// ColdCPUMs is extra single-threaded demand, vCPU-ms, the first time
-	// the descriptor runs in an execution environment, before its serial
-	// phase: loading and compiling the work's code (the burn workers'
-	// script) that later runs in the same environment reuse. The
-	// calibration traces show it as cold invocations of the burn tasks
-	// being slower than cold invocations of tasks that only sleep.
+	// ColdCPUMs is extra demand of the parallel phase, vCPU-ms, when the
+	// work runs in the first invocation of an execution environment (a
+	// cold start): its threads load and compile the work's code, which
+	// later invocations find compiled. The calibration traces show it as
+	// cold invocations of the burn tasks being slower than cold
+	// invocations of tasks that only sleep, by about the same demand on
+	// two threads at every memory size.
 	ColdCPUMs float64 `json:"coldCPUMs,omitempty"`
 }
 
@@ -262,6 +271,9 @@ func (p Profile) Validate() error {
 		if err := x.c.Validate(x.name); err != nil {
 			return err
 		}
+	}
+	if c := p.Remote.LatencyCorrelation; !(c >= 0 && c <= 1) {
+		return fmt.Errorf("remote.latencyCorrelation: %v must be between 0 and 1", c)
 	}
 	l := p.Limits
 	for name, v := range map[string]int{"limits.accountConcurrency": l.AccountConcurrency, "limits.scalingBurst": l.ScalingBurst, "limits.maxCallDepth": l.MaxCallDepth} {
