@@ -152,7 +152,11 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		bar = progress.New(stderr, progress.Options{})
 	}
 	// note prints a line on stderr: above the bar, or plainly without one.
+	// The sweep runs beside the closed loops: mu guards the bar and stderr.
+	var mu sync.Mutex
 	note := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch {
 		case bar.Enabled():
 			bar.Printf(format, args...)
@@ -196,10 +200,52 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return row, final, nil
 	}
 	note("%s: closed loops at %v requests/s for %v per iteration; exhaustive sweep at %d requests per setup\n", w.Name(), *rps, *duration, len(sweepArrivals))
-	if seen["fusionize"] {
-		row, final, err := runLoop("fusionize", 0, bar)
+	// The exhaustive sweep starts first and runs in the background, on every
+	// CPU, while the closed loops (one goroutine each) go on.
+	var (
+		sweep      *optimizer.SweepResult
+		sweepErr   error
+		sweepStart = time.Now()
+		sweepTime  time.Duration
+		sweepDone  = make(chan struct{})
+	)
+	sweepCtx, cancelSweep := context.WithCancel(ctx)
+	defer cancelSweep()
+	if seen["exhaustive"] {
+		sw := &optimizer.Sweep{App: w.App, MemorySizesMB: sizes, PerFunctionMemory: *perFunction, Workers: *workers, Seed: *seed, Evaluator: eval}
+		setups, assignments, rules, err := sw.Setups()
 		if err != nil {
-			return err
+			return usageError("exhaustive: %v", err)
+		}
+		note("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, emulator accounting, logs off\n",
+			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), len(sweepArrivals), *rps)
+		mu.Lock()
+		bar.Begin("exhaustive", len(setups))
+		mu.Unlock()
+		sw.Progress = func(done, total int) {
+			mu.Lock()
+			bar.Update(done, total)
+			mu.Unlock()
+		}
+		go func() {
+			defer close(sweepDone)
+			sweep, sweepErr = sw.Run(sweepCtx)
+			sweepTime = time.Since(sweepStart)
+		}()
+	} else {
+		close(sweepDone)
+	}
+	// A closed loop's error stops the sweep too.
+	fail := func(err error) error {
+		cancelSweep()
+		<-sweepDone
+		return err
+	}
+
+	if seen["fusionize"] {
+		row, final, err := runLoop("fusionize", 0, nil)
+		if err != nil {
+			return fail(err)
 		}
 		if *budget == 0 {
 			loopBudget = row.Iterations
@@ -233,7 +279,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	wg.Wait()
 	for i, n := range others {
 		if outs[i].err != nil {
-			return outs[i].err
+			return fail(outs[i].err)
 		}
 		r := outs[i].row
 		note("%s: %d iterations, %d requests in %.1f s: %s\n", n, r.Iterations, r.Requests, r.Seconds, r.Reason)
@@ -241,24 +287,15 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		finals[n] = outs[i].final
 	}
 
-	var sweep *optimizer.SweepResult
+	<-sweepDone
+	mu.Lock()
+	bar.End("")
+	mu.Unlock()
+	if sweepErr != nil {
+		return sweepErr
+	}
 	if seen["exhaustive"] {
-		start := time.Now()
-		sw := &optimizer.Sweep{App: w.App, MemorySizesMB: sizes, PerFunctionMemory: *perFunction, Workers: *workers, Seed: *seed, Evaluator: eval}
-		setups, assignments, rules, err := sw.Setups()
-		if err != nil {
-			return usageError("exhaustive: %v", err)
-		}
-		note("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, emulator accounting, logs off\n",
-			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), len(sweepArrivals), *rps)
-		bar.Begin("exhaustive", len(setups))
-		sw.Progress = bar.Update
-		sweep, err = sw.Run(ctx)
-		bar.End("")
-		if err != nil {
-			return err
-		}
-		note("exhaustive: %d setups evaluated in %.1f s, %d on the Pareto front\n", len(sweep.Points), time.Since(start).Seconds(), len(sweep.Front))
+		note("exhaustive: %d setups evaluated in %.1f s (beside the closed loops), %d on the Pareto front\n", len(sweep.Points), sweepTime.Seconds(), len(sweep.Front))
 		bestIdx := -1
 		for i, p := range sweep.Front {
 			if bestIdx < 0 || p.MedianRootBilledMs < sweep.Front[bestIdx].MedianRootBilledMs ||
@@ -267,7 +304,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		row := &compareRow{Optimizer: "exhaustive", Iterations: len(sweep.Points), Requests: len(sweep.Points) * len(sweepArrivals),
-			Reason: fmt.Sprintf("Pareto front of %d setups; the front's lowest median root billed duration", len(sweep.Front)), Seconds: time.Since(start).Seconds()}
+			Reason: fmt.Sprintf("Pareto front of %d setups; the front's lowest median root billed duration", len(sweep.Front)), Seconds: sweepTime.Seconds()}
 		if bestIdx >= 0 {
 			row.Final, row.Metrics = sweep.Front[bestIdx].Label, sweep.Front[bestIdx].Metrics
 		}
