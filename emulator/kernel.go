@@ -2,12 +2,11 @@ package emulator
 
 import "time"
 
-// event is one entry of the kernel's queue: it calls act.fire(arg) or, when
-// act is nil, fn. Actors (coroutines, processors, calls in flight) avoid
+// event is something to do at a time: call act.fire(arg) or, when act is
+// nil, fn. Actors (coroutines, processors, calls in flight) avoid
 // allocating a closure per event.
 type event struct {
 	at  time.Duration
-	seq uint64
 	act actor
 	arg uint64
 	fn  func()
@@ -22,11 +21,27 @@ type actor interface {
 
 // kernel is the discrete-event scheduler: a virtual clock and a queue of
 // events ordered by (time, sequence number), so that events at the same time
-// run in the order they were scheduled.
+// run in the order they were scheduled. The heap holds pointer-free entries
+// (time, sequence, slot); the actors and functions wait in slots, so that
+// moving entries around the heap needs no GC write barriers.
 type kernel struct {
 	now   time.Duration
 	seq   uint64
-	queue []event // binary min-heap
+	queue []entry // binary min-heap
+	slots []slot
+	free  []int32 // unused slots
+}
+
+type entry struct {
+	at   time.Duration
+	seq  uint64
+	slot int32
+}
+
+type slot struct {
+	act actor
+	arg uint64
+	fn  func()
 }
 
 func (k *kernel) less(i, j int) bool {
@@ -41,26 +56,33 @@ func (k *kernel) push(ev event) {
 	if ev.at < k.now {
 		ev.at = k.now
 	}
+	var i int32
+	if n := len(k.free); n > 0 {
+		i = k.free[n-1]
+		k.free = k.free[:n-1]
+	} else {
+		i = int32(len(k.slots))
+		k.slots = append(k.slots, slot{})
+	}
+	k.slots[i] = slot{act: ev.act, arg: ev.arg, fn: ev.fn}
 	k.seq++
-	ev.seq = k.seq
-	k.queue = append(k.queue, ev)
-	i := len(k.queue) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !k.less(i, p) {
+	k.queue = append(k.queue, entry{at: ev.at, seq: k.seq, slot: i})
+	j := len(k.queue) - 1
+	for j > 0 {
+		p := (j - 1) / 2
+		if !k.less(j, p) {
 			break
 		}
-		k.queue[i], k.queue[p] = k.queue[p], k.queue[i]
-		i = p
+		k.queue[j], k.queue[p] = k.queue[p], k.queue[j]
+		j = p
 	}
 }
 
 func (k *kernel) pop() event {
 	q := k.queue
-	ev := q[0]
+	top := q[0]
 	n := len(q) - 1
 	q[0] = q[n]
-	q[n] = event{}
 	k.queue = q[:n]
 	i := 0
 	for {
@@ -78,6 +100,10 @@ func (k *kernel) pop() event {
 		k.queue[i], k.queue[m] = k.queue[m], k.queue[i]
 		i = m
 	}
+	sl := &k.slots[top.slot]
+	ev := event{at: top.at, act: sl.act, arg: sl.arg, fn: sl.fn}
+	*sl = slot{}
+	k.free = append(k.free, top.slot)
 	return ev
 }
 
