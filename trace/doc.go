@@ -32,8 +32,18 @@
 //
 // An invocation the platform killed (timeout, out of memory) before its
 // handler wrote time-base has internalDuration -1 and, when the END line's
-// time is known, that time as endTimestamp. Summaries leave such records out
-// of latency figures but count their billed time.
+// time is known (lines from a platform, or an export prefix), that time as
+// endTimestamp; from log files without times on END lines, its last FSMSG
+// line's. Summaries leave such records out of latency figures but count
+// their billed time.
+//
+// Reading logs by time window: an invocation whose first lines fall before
+// the window (neither START nor init seen) is counted as Partial, not as a
+// problem. Consecutive windows should be adjacent: the next one starts where
+// the previous one ended, so that no line is read twice.
+//
+// FSMSG lines in the emulator's canonical form take a fast path; anything
+// else valid JSON goes through encoding/json with the same result.
 //
 // Invocations without REPORT or without init, malformed lines and lines that
 // contradict their invocation are not turned into records: they are counted

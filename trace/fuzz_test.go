@@ -36,6 +36,19 @@ func FuzzParseLine(f *testing.F) {
 			}
 			return
 		}
+		if l.Kind == Message {
+			// The canonical fast path and encoding/json agree.
+			payload := strings.TrimPrefix(l.Text, fusionsim.MessageMarker)
+			var fast, slow Line
+			okFast := parseCanonical(&fast, payload)
+			errSlow := parseMessage(&slow, payload)
+			if okFast && errSlow != nil {
+				t.Fatalf("%q: the fast path accepts what encoding/json rejects: %v", payload, errSlow)
+			}
+			if okFast && !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%q:\nfast %+v\nslow %+v", payload, fast, slow)
+			}
+		}
 		var again string
 		switch l.Kind {
 		case Foreign:

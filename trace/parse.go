@@ -369,6 +369,9 @@ func parsePrefixed(l *Line, s string) error {
 		return nil
 	}
 	l.Kind = Message
+	if parseCanonical(l, payload) {
+		return nil
+	}
 	return parseMessage(l, payload)
 }
 

@@ -229,3 +229,31 @@ func TestParseLineRoundTrip(t *testing.T) {
 		t.Errorf("call: %v: got %+v", err, l)
 	}
 }
+
+// TestParseLineNonCanonical: FSMSG JSON written otherwise than the emulator
+// writes it (spaces, other key order, escapes, a numeric group) parses to
+// the same values as the canonical form.
+func TestParseLineNonCanonical(t *testing.T) {
+	prefix := "2022-02-14T11:06:40.698Z\t" + rid + "\tINFO\tFSMSG"
+	for _, pair := range [][2]string{
+		{`{"traceId":"1-I-128-ab","time":5,"sourceFunction":"I","type":"init","content":{"isRootInvocation":true,"isColdStart":false,"fusionGroup":"1","memoryAvail":"128"}}`,
+			`{ "type": "init", "time": 5, "traceId": "1-I-128-\u0061b", "sourceFunction": "I", "content": { "memoryAvail": 128, "fusionGroup": 1, "isColdStart": false, "isRootInvocation": true } }`},
+		{`{"traceId":"t","time":7,"sourceFunction":"CA","type":"call","content":{"local":false,"sync":true,"caller":"CA","called":"DJ","time":4261}}`,
+			`{"content":{"called":"DJ","caller":"CA","time":4261,"sync":true,"local":false},"type":"call","sourceFunction":"CA","time":7,"traceId":"t"}`},
+		{`{"traceId":"t","time":7,"sourceFunction":"A","type":"time-base","content":{"ms":12}}`,
+			`{"traceId":"t","time":7,"sourceFunction":"A","type":"time-base","content":{"ms":12.0}}`},
+	} {
+		a, err := ParseLine(prefix + pair[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseLine(prefix + pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Msg.TraceID != b.Msg.TraceID || a.Msg.Time != b.Msg.Time || a.Msg.Type != b.Msg.Type || a.Msg.SourceFunction != b.Msg.SourceFunction ||
+			a.Init != b.Init || a.Call != b.Call || a.Ms != b.Ms {
+			t.Errorf("canonical %+v\nother     %+v", a, b)
+		}
+	}
+}

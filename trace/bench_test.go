@@ -1,0 +1,51 @@
+package trace
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+// BenchmarkExtractIoT extracts the traces of 1,000 IoT requests in the
+// all-remote setup (11,000 invocations, about 100,000 log lines).
+func BenchmarkExtractIoT(b *testing.B) {
+	app := workloads.IoT().App
+	setup, err := workloads.Remote(app, "remote", 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink := emulator.NewMemorySink()
+	em, err := emulator.New(emulator.Config{App: app, Seed: 1, Log: sink})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer em.Close()
+	ctx := context.Background()
+	if err := em.Deploy(ctx, setup); err != nil {
+		b.Fatal(err)
+	}
+	arrivals := make([]fusionsim.Arrival, 1000)
+	for i := range arrivals {
+		arrivals[i].At = time.Duration(i) * 100 * time.Millisecond
+	}
+	if _, err := em.Run(ctx, fusionsim.MustParseRoute("SYNC-I-128"), arrivals); err != nil {
+		b.Fatal(err)
+	}
+	var lines []fusionsim.LogLine
+	sink.ReadLines(time.Time{}, em.Now().Add(time.Second), func(l fusionsim.LogLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	b.ReportMetric(float64(len(lines)), "lines/op")
+	b.ResetTimer()
+	for range b.N {
+		ext := Extract(lines, Options{})
+		if ext.Invocations != 11000 {
+			b.Fatalf("%d invocations", ext.Invocations)
+		}
+	}
+}
