@@ -40,5 +40,10 @@ fuzz:
 	$(GO) test ./trace -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./trace -run '^$$' -fuzz '^FuzzParseConfigData$$' -fuzztime $(FUZZTIME)
 
+## lambda-zip: the AWS backend's function packages, bin/lambda/fusion-lambda-{x86_64,arm64}.zip
+.PHONY: lambda-zip
+lambda-zip:
+	$(GO) run ./cmd/simulate lambda-zip --out bin/lambda
+
 clean:
 	rm -rf bin/

@@ -34,7 +34,6 @@ type Platform struct {
 	setup      *fusionsim.Setup
 	deployment string                        // FUSION_DEPLOYMENT of the functions now
 	current    map[fusionsim.FunctionID]bool // functions carrying setup and deployment
-	entries    map[fusionsim.FunctionID]bool // functions of the routes Run was given
 	names      map[string]bool               // every function deployed by this platform
 	tables     bool                          // the tables exist
 	seq        int
@@ -56,7 +55,6 @@ func New(ctx context.Context, cfg Config) (*Platform, error) {
 	return &Platform{
 		cfg: cfg, cl: cl,
 		current: map[fusionsim.FunctionID]bool{},
-		entries: map[fusionsim.FunctionID]bool{},
 		names:   map[string]bool{},
 	}, nil
 }
@@ -102,10 +100,7 @@ func (p *Platform) Deploy(ctx context.Context, setup *fusionsim.Setup) error {
 	if err := checkSetup(p.cfg.App, setup); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	extra := sortedIDs(p.entries)
-	p.mu.Unlock()
-	ids, err := Functions(p.cfg.App, setup, extra...)
+	ids, err := Functions(p.cfg.App, setup)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,6 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 	p.mu.Lock()
 	setup, deployment := p.setup, p.deployment
 	id := route.Function()
-	p.entries[id] = true
 	p.mu.Unlock()
 	if setup == nil {
 		return nil, fusionsim.ErrNotDeployed
@@ -78,7 +77,11 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 		n := done
 		mu.Unlock()
 		if p.cfg.Progress != nil {
+			// One call at a time, and never beside a notice: both may
+			// draw on the same terminal.
+			p.logMu.Lock()
 			p.cfg.Progress(n, len(arrivals))
+			p.logMu.Unlock()
 		}
 	}
 	// A chain is an open-loop arrival and the AfterPrevious arrivals that

@@ -42,49 +42,59 @@ type TeardownConfig struct {
 }
 
 // Teardown finds the deployment's resources by name prefix and, unless
-// DryRun, deletes them. It returns what it found (and deleted); errors of
-// single deletions are joined.
+// DryRun, deletes them. It returns what it deleted (with DryRun, what it
+// found); errors of single deletions are joined.
 func Teardown(ctx context.Context, tc TeardownConfig) (Resources, error) {
 	c := tc.Config.withDefaults()
 	if err := handler.ValidatePrefix(c.Prefix); err != nil {
 		return Resources{}, fmt.Errorf("%w: --aws-prefix: %v", ErrConfig, err)
 	}
+	if c.EndpointURL != "" && !strings.HasPrefix(c.EndpointURL, "http://") && !strings.HasPrefix(c.EndpointURL, "https://") {
+		return Resources{}, fmt.Errorf("%w: --endpoint-url %q: an http:// or https:// URL", ErrConfig, c.EndpointURL)
+	}
 	cl, err := newClients(ctx, c)
 	if err != nil {
 		return Resources{}, err
 	}
-	res, err := findResources(ctx, cl, c)
+	found, err := findResources(ctx, cl, c)
 	if err != nil || tc.DryRun {
-		return res, err
+		return found, err
 	}
+	var done Resources
 	var errs []error
-	for _, name := range res.Functions {
+	for _, name := range found.Functions {
 		fmt.Fprintf(c.Log, "deleting function %s\n", name)
 		_, err := cl.lambda.DeleteFunction(ctx, &lambdasvc.DeleteFunctionInput{FunctionName: &name})
 		var nf *types.ResourceNotFoundException
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("deleting function %s: %w", name, err))
+			continue
 		}
+		done.Functions = append(done.Functions, name)
 	}
-	for _, name := range res.Tables {
+	for _, name := range found.Tables {
 		fmt.Fprintf(c.Log, "deleting table %s\n", name)
 		_, err := cl.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name})
 		var nf *ddbtypes.ResourceNotFoundException
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("deleting table %s: %w", name, err))
+			continue
 		}
+		done.Tables = append(done.Tables, name)
 	}
 	// Log groups last: a function deleted while it still ran could write
 	// one more line.
-	for _, name := range res.LogGroups {
+	for _, name := range found.LogGroups {
 		fmt.Fprintf(c.Log, "deleting log group %s\n", name)
 		_, err := cl.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: &name})
 		var nf *cwtypes.ResourceNotFoundException
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("deleting log group %s: %w", name, err))
+			continue
 		}
+		done.LogGroups = append(done.LogGroups, name)
 	}
-	return res, errors.Join(errs...)
+	return done, errors.Join(errs...)
 }
 
 // findResources lists the resources of the prefix.

@@ -64,6 +64,7 @@ type runFlags struct {
 	progress    bool
 	optimizer   string
 	maxIter     int
+	backend     backendFlags // --backend, --dry-run and the aws- flags (backend.go)
 }
 
 func (f *runFlags) define(fs *flag.FlagSet) {
@@ -90,6 +91,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	fs.StringVar(&f.optimizer, "optimizer", "", "without --setup, the `OPTIMIZER` that chooses each setup from the traces of the previous ones: "+strings.Join(optimizer.Names, ", ")+", or none (default: fusionize, Fusionize++ with --memory-sizes as its list, default the workload's published one; none when --memory-sizes is given without --optimizer or the workload has one task)")
 	fs.IntVar(&f.maxIter, "max-iterations", 0, "stop the optimizer after this many iterations (default: when it is done)")
+	f.backend.define(fs)
 }
 
 func runUsage(fs *flag.FlagSet) func() {
@@ -385,12 +387,19 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		return err
 	}
 	defer em.Close()
+	platform, clock, err := f.backend.open(ctx, p, em, bar, stderr)
+	if err != nil {
+		return err
+	}
 	if p.clock != nil {
-		p.clock.now = em.Now
+		p.clock.now = clock
 	}
 	arrivals, err := p.load.Arrivals()
 	if err != nil {
 		return usageError("--load %s: %v", p.load.Kind, err)
+	}
+	if f.backend.dryRun {
+		return f.backend.rehearse(ctx, p, platform, arrivals, sink.Reset, bar, stdout)
 	}
 	st, err := results.NewStage(p.out)
 	if err != nil {
@@ -402,7 +411,7 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		return err
 	}
 	res, runErr := experiment.Run(ctx, experiment.Config{
-		Platform: em, App: p.workload.App, Planner: p.planner,
+		Platform: platform, Clock: clock, App: p.workload.App, Planner: p.planner,
 		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
 		Entry:    p.entry,
 		Pricing:  p.profile.Pricing,
