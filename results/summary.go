@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"gonum.org/v1/gonum/floats/scalar"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/model"
@@ -151,17 +152,23 @@ func Quantiles3(x []float64) (median, p95, p99 float64) {
 // any other percent the (floor(n*percent/100)+1)-th smallest value (at most
 // the largest). The rule reproduces the calibration README: e.g. 1,000 root
 // invocations of split 1675344670 give p95 = s[950] = 2473 ms, where gonum's
-// stat.Quantile (Empirical or LinInterp) gives s[949] = 2279 ms.
+// stat.Quantile at p = 0.95 (Empirical or LinInterp) gives s[949] = 2279 ms.
 func Quantile(s []float64, percent int) float64 {
 	n := len(s)
 	if n == 0 {
 		return math.NaN()
 	}
 	if percent == 50 {
-		return (s[(n-1)/2] + s[n/2]) / 2
+		return (orderStat(s, (n-1)/2) + orderStat(s, n/2)) / 2
 	}
-	k := n * percent / 100
-	return s[min(k, n-1)]
+	return orderStat(s, min(n*percent/100, n-1))
+}
+
+// orderStat returns the (k+1)-th smallest value of the sorted sample s:
+// gonum's empirical quantile at (k+1/2)/n, which no rounding of the
+// fraction can move to a neighbour.
+func orderStat(s []float64, k int) float64 {
+	return stat.Quantile((float64(k)+0.5)/float64(len(s)), stat.Empirical, s, nil)
 }
 
 func memoryString(mem map[string][]int) string {

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,5 +245,26 @@ func TestCSVRoundTrip(t *testing.T) {
 	PrintTable(&table, rows)
 	if !strings.Contains(table.String(), "4747.0") || !strings.Contains(table.String(), "AS:1650 CA:128") {
 		t.Errorf("table:\n%s", table.String())
+	}
+}
+
+// TestQuantileBruteForce checks the gonum-based order statistics against
+// plain indexing on random samples of every size up to 300.
+func TestQuantileBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n <= 300; n++ {
+		s := make([]float64, n)
+		for i := range s {
+			s[i] = float64(r.IntN(1000))
+		}
+		sort.Float64s(s)
+		for _, pct := range []int{1, 5, 25, 75, 90, 95, 99} {
+			if got, want := Quantile(s, pct), s[min(n*pct/100, n-1)]; got != want {
+				t.Fatalf("n=%d p%d: %v, want %v", n, pct, got, want)
+			}
+		}
+		if got, want := Quantile(s, 50), (s[(n-1)/2]+s[n/2])/2; got != want {
+			t.Fatalf("n=%d median: %v, want %v", n, got, want)
+		}
 	}
 }
