@@ -208,6 +208,7 @@ func newPlot(xlabel, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Tick.Marker = niceTicks{}
 		a.Label.TextStyle.Font.Size = labelSize
 		a.Tick.Label.Font.Size = tickSize
 		a.Padding = vg.Points(2)
@@ -219,6 +220,44 @@ func newPlot(xlabel, ylabel string) *plot.Plot {
 	g.Vertical, g.Horizontal = gridStyle, gridStyle
 	p.Add(g)
 	return p
+}
+
+// niceTicks labels about five round values (1, 2 or 5 times a power of
+// ten apart) with minor ticks between, and prints no needless decimals.
+type niceTicks struct{}
+
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if !(span > 0) || math.IsInf(span, 0) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 6, 64)}}
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(span/5)))
+	step, minor := mag, mag/5
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= span/5.5 {
+			step = m * mag
+			minor = step / 5
+			if m == 2 {
+				minor = step / 4
+			}
+			break
+		}
+	}
+	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	for i := math.Ceil(lo/minor - 1e-9); i*minor <= hi+1e-9*span; i++ {
+		v := i * minor
+		t := plot.Tick{Value: v}
+		if r := v / step; math.Abs(r-math.Round(r)) < 1e-6 {
+			val := math.Round(r) * step
+			if val == 0 {
+				val = 0 // not "-0"
+			}
+			t.Label = strconv.FormatFloat(val, 'f', decimals, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }
 
 // logScale maps data to a log10 axis. gonum's own plot.LogScale places
