@@ -12,6 +12,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/aws/handler"
 )
 
 // LogGroup is the log group of a Lambda function.
@@ -64,9 +65,15 @@ func (p *Platform) events(ctx context.Context, function string, from, to time.Ti
 }
 
 // openInvocations counts the invocations started since from in the
-// deployment's functions and those of them without REPORT.
+// functions of the current deployment and those of them without REPORT.
+// (Other functions get no request from this deployment; reading only these
+// keeps within the low request rate FilterLogEvents allows.)
 func (p *Platform) openInvocations(ctx context.Context, from time.Time) (started, open int, err error) {
-	for _, name := range p.FunctionNames() {
+	p.mu.Lock()
+	ids := sortedIDs(p.current)
+	p.mu.Unlock()
+	for _, id := range ids {
+		name := handler.FunctionName(p.cfg.Prefix, id)
 		starts, reports := map[string]bool{}, map[string]bool{}
 		err := p.events(ctx, name, from, time.Time{}, controlPattern, func(ev cwtypes.FilteredLogEvent) error {
 			msg := deref(ev.Message)

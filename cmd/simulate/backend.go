@@ -45,10 +45,10 @@ func (a *awsFlags) defineCommon(fs *flag.FlagSet) {
 // defineDeploy defines the flags of a deployment and its load.
 func (a *awsFlags) defineDeploy(fs *flag.FlagSet) {
 	fs.StringVar(&a.role, "aws-role-arn", "", "aws: the functions' execution role `ARN` (needed to create functions; see the README for its permissions)")
-	fs.StringVar(&a.arch, "aws-arch", aws.X86, "aws: the functions' architecture, x86_64 (as the prototype) or arm64")
-	fs.StringVar(&a.memorySizes, "aws-memory-sizes", "", "aws: comma-separated memory sizes in MB that setups may use; others are refused before anything is deployed (default: any of 128..10240; new accounts allow up to 3008)")
+	fs.StringVar(&a.arch, "aws-arch", aws.X86, "aws: the functions' `ARCH`itecture, x86_64 (as the prototype) or arm64")
+	fs.StringVar(&a.memorySizes, "aws-memory-sizes", "", "aws: comma-separated memory `SIZES` in MB that setups may use; others are refused before anything is deployed (default: any of 128..10240; new accounts allow up to 3008)")
 	fs.IntVar(&a.timeoutS, "aws-timeout", 60, "aws: the functions' timeout in `SECONDS`")
-	fs.StringVar(&a.pkg, "aws-package", "", "aws: the function package, a zip with the bootstrap (\"make lambda-zip\"); default: build cmd/lambda with the go command from this checkout")
+	fs.StringVar(&a.pkg, "aws-package", "", "aws: the function package, a zip `FILE` with the bootstrap (\"make lambda-zip\"); default: build cmd/lambda with the go command from this checkout")
 	fs.DurationVar(&a.settleQuiet, "aws-settle", 15*time.Second, "aws: after the last response, how long the logs must show no new invocation (and every START its REPORT) before the iteration's logs are read; CloudWatch Logs delivers lines seconds late")
 	fs.DurationVar(&a.settlePoll, "aws-settle-poll", 5*time.Second, "aws: time between two reads of the logs while settling")
 	fs.DurationVar(&a.settleMax, "aws-settle-max", 10*time.Minute, "aws: longest wait for the logs to settle; unfinished invocations then count as incomplete")
@@ -104,7 +104,7 @@ type backendFlags struct {
 
 func (b *backendFlags) define(fs *flag.FlagSet) {
 	b.fs = fs
-	fs.StringVar(&b.backend, "backend", backendEmulator, "the platform: emulator (the model, in virtual time) or aws (real AWS Lambda, in real time: see the aws- flags and \"Running on AWS\" in the README)")
+	fs.StringVar(&b.backend, "backend", backendEmulator, "the platform (`BACKEND`): emulator (the model, in virtual time) or aws (real AWS Lambda, in real time: see the aws- flags and \"Running on AWS\" in the README)")
 	fs.BoolVar(&b.dryRun, "dry-run", false, "aws: print the plan (functions, memory sizes, tables, invocations, estimated cost) without calling AWS; the experiment runs on the emulator to find its setups and durations")
 	b.aws.defineCommon(fs)
 	b.aws.defineDeploy(fs)
