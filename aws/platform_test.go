@@ -213,6 +213,36 @@ func TestPlatformOnStandin(t *testing.T) {
 		t.Errorf("%d cold starts after a redeployment, want at least one per function", cold)
 	}
 
+	// A new package (and another architecture): the code is updated once
+	// per function, then the configuration.
+	cfg2 := testConfig(t, s, w, &log)
+	zip2, err := aws.ZipBootstrap([]byte("#!/bin/sh\nexit 2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg2.Package, zip2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg2.Architecture = aws.Arm64
+	p2, err := aws.New(ctx, cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = s.sv.Counts()
+	if err := p2.Deploy(ctx, fused); err != nil {
+		t.Fatalf("Deploy with a new package: %v", err)
+	}
+	after = s.sv.Counts()
+	if d := after["lambda.UpdateFunctionCode"] - before["lambda.UpdateFunctionCode"]; d != 5 {
+		t.Errorf("%d code updates for a new package over 5 functions, want 5", d)
+	}
+	for _, f := range s.sv.Functions() {
+		if strings.Contains(f.Environment.Variables[handler.EnvSetup], "fused") && (f.Architectures[0] != aws.Arm64 || f.CodeSha256 != aws.CodeSha256(zip2)) {
+			t.Errorf("%s after the code update: %v, %s", f.FunctionName, f.Architectures, f.CodeSha256)
+		}
+	}
+	p = p2
+
 	// Cold starts forced before every request.
 	coldArr, err := load.Coldstart(2, 0)
 	if err != nil {
