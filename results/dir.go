@@ -24,11 +24,13 @@ import (
 // Files and directories of a results directory.
 const (
 	ManifestFile = "manifest.json"
-	SummaryFile  = "summary.csv"
-	TracesDir    = "traces"    // <setup>.json in the prototype's layout
-	ResponsesDir = "responses" // <setup>.csv, what the client saw
-	LogsDir      = "logs"      // <function>.log
-	FiguresDir   = "figures"   // <figure>.pdf, .svg, .png
+	SummaryFile  = "summary.csv" // exactly the columns of Header
+	// SummaryFullFile adds the extra figures (FullHeader).
+	SummaryFullFile = "summary-full.csv"
+	TracesDir       = "traces"    // <setup>.json in the prototype's layout
+	ResponsesDir    = "responses" // <setup>.csv, what the client saw
+	LogsDir         = "logs"      // <function>.log
+	FiguresDir      = "figures"   // <figure>.pdf, .svg, .png
 )
 
 // FormatVersion is the version of the results directory layout.
@@ -281,12 +283,18 @@ func (s *Stage) Commit(run *Run) (err error) {
 			return err
 		}
 	}
-	var buf bytes.Buffer
-	if err := WriteCSV(&buf, data.Rows); err != nil {
-		return err
-	}
-	if err := trace.WriteFileAtomic(filepath.Join(s.tmp, SummaryFile), buf.Bytes()); err != nil {
-		return err
+	for _, f := range []struct {
+		file  string
+		write func(io.Writer, []Row) error
+	}{{SummaryFile, WriteCSV}, {SummaryFullFile, WriteFullCSV}} {
+		file := f.file
+		var buf bytes.Buffer
+		if err := f.write(&buf, data.Rows); err != nil {
+			return err
+		}
+		if err := trace.WriteFileAtomic(filepath.Join(s.tmp, file), buf.Bytes()); err != nil {
+			return err
+		}
 	}
 	var figErr error
 	if !run.NoFigures && len(data.Names) > 0 {
@@ -565,7 +573,10 @@ func Read(dir string, opt ReadOptions) (*Data, error) {
 	if d.Configs, err = trace.ReadConfigs(dir); err != nil && !errors.Is(err, trace.ErrNoConfigs) {
 		return nil, err
 	}
-	spath := filepath.Join(dir, SummaryFile)
+	spath := filepath.Join(dir, SummaryFullFile)
+	if _, err := os.Stat(spath); err != nil {
+		spath = filepath.Join(dir, SummaryFile)
+	}
 	if f, err := os.Open(spath); err == nil && !opt.Recompute {
 		defer f.Close()
 		if d.Rows, err = ReadCSV(f); err != nil {

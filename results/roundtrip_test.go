@@ -291,7 +291,7 @@ func TestRoundTripEmulator(t *testing.T) {
 
 func roundRow(r Row) Row {
 	rec := r.record()
-	rows, err := ReadCSV(strings.NewReader(strings.Join(Header, ",") + "\n" + csvLine(rec)))
+	rows, err := ReadCSV(strings.NewReader(strings.Join(FullHeader, ",") + "\n" + csvLine(rec)))
 	if err != nil {
 		panic(err)
 	}

@@ -59,13 +59,16 @@ type Row struct {
 	Memory string
 }
 
-// Header is the first line of summary.csv: the columns the workloads issue
-// fixed, then the extra ones of Row.
+// Header is the first line of summary.csv, exactly the columns the
+// workloads issue fixed.
 var Header = []string{
 	"setup", "requests", "invocations", "median_ms", "p95_ms", "p99_ms", "e2e_median_ms", "e2e_p95_ms",
 	"gbms_per_request", "usd_per_million", "cold_starts", "errors",
-	"invocations_per_request", "cold_start_share", "memory_mb",
 }
+
+// FullHeader is the first line of summary-full.csv: Header, then the extra
+// figures of Row.
+var FullHeader = append(slices.Clone(Header), "invocations_per_request", "cold_start_share", "memory_mb")
 
 // Summarize computes a setup's row from its invocation records and, when
 // there are any, the client's responses.
@@ -220,6 +223,14 @@ func (r Row) record() []string {
 	}
 }
 
+// ratio is a/b, NaN when b is zero.
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return float64(a) / float64(b)
+}
+
 func ftoa(v float64, decimals int) string {
 	if math.IsNaN(v) {
 		return ""
@@ -231,12 +242,17 @@ func ftoa(v float64, decimals int) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// WriteCSV writes Header and one line per row.
-func WriteCSV(w io.Writer, rows []Row) error {
+// WriteCSV writes summary.csv: Header and one line per row.
+func WriteCSV(w io.Writer, rows []Row) error { return writeCSV(w, rows, len(Header)) }
+
+// WriteFullCSV writes summary-full.csv: FullHeader and one line per row.
+func WriteFullCSV(w io.Writer, rows []Row) error { return writeCSV(w, rows, len(FullHeader)) }
+
+func writeCSV(w io.Writer, rows []Row, columns int) error {
 	cw := csv.NewWriter(w)
-	cw.Write(Header)
+	cw.Write(FullHeader[:columns])
 	for _, r := range rows {
-		cw.Write(r.record())
+		cw.Write(r.record()[:columns])
 	}
 	cw.Flush()
 	return cw.Error()
@@ -245,9 +261,10 @@ func WriteCSV(w io.Writer, rows []Row) error {
 // ErrBadCSV is wrapped by ReadCSV's errors.
 var ErrBadCSV = errors.New("bad summary.csv")
 
-// ReadCSV reads a summary written by WriteCSV. Columns are found by name:
-// the first twelve are required, the extra ones optional, unknown ones
-// ignored.
+// ReadCSV reads a summary written by WriteCSV or WriteFullCSV. Columns are
+// found by name: those of Header are required, the extra ones optional
+// (invocations per request and cold-start share are derived when missing),
+// unknown ones ignored.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -262,7 +279,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 	for i, h := range lines[0] {
 		col[h] = i
 	}
-	for _, h := range Header[:12] {
+	for _, h := range Header {
 		if _, ok := col[h]; !ok {
 			return nil, fmt.Errorf("%w: no column %q", ErrBadCSV, h)
 		}
@@ -303,6 +320,12 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 			ColdStarts: count("cold_starts"), Errors: count("errors"),
 			InvocationsPerRequest: num("invocations_per_request"), ColdStartShare: num("cold_start_share"),
 			Memory: get("memory_mb"),
+		}
+		if _, ok := col["invocations_per_request"]; !ok {
+			row.InvocationsPerRequest = ratio(row.Invocations, row.Requests)
+		}
+		if _, ok := col["cold_start_share"]; !ok {
+			row.ColdStartShare = ratio(row.ColdStarts, row.Invocations)
 		}
 		if len(errs) > 0 {
 			return nil, fmt.Errorf("%w: line %d: %w", ErrBadCSV, line, errors.Join(errs...))

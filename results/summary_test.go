@@ -209,12 +209,27 @@ func TestCSVRoundTrip(t *testing.T) {
 		{Setup: "1676026914", Requests: 1001, Invocations: 5005, MedianMs: 156, P95Ms: 320, P99Ms: 400, E2EMedianMs: 181.123456789, E2EP95Ms: 350.5,
 			GBMsPerRequest: 1012.7, USDPerMillion: 17.9, ColdStarts: 173, Errors: 3, InvocationsPerRequest: 5.0, ColdStartShare: 0.034565, Memory: "AS:1650 CA:128"},
 	}
+	// summary.csv has exactly the twelve columns of the workloads issue.
+	var short bytes.Buffer
+	if err := WriteCSV(&short, rows); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(short.String(), "\n"); first != "setup,requests,invocations,median_ms,p95_ms,p99_ms,e2e_median_ms,e2e_p95_ms,gbms_per_request,usd_per_million,cold_starts,errors" {
+		t.Errorf("summary.csv header %q", first)
+	}
+	if !strings.Contains(short.String(), "\na_remote,200,1400,4747,4987,5000.25,,,2586.547,44.3,1400,0\n") {
+		t.Errorf("summary.csv:\n%s", short.String())
+	}
+	// Read back, the extra figures are derived.
+	if got, err := ReadCSV(bytes.NewReader(short.Bytes())); err != nil || got[1].InvocationsPerRequest != 5 || got[1].ColdStartShare != 173.0/5005 {
+		t.Errorf("derived figures: %+v, %v", got, err)
+	}
 	var buf bytes.Buffer
-	if err := WriteCSV(&buf, rows); err != nil {
+	if err := WriteFullCSV(&buf, rows); err != nil {
 		t.Fatal(err)
 	}
 	first, _, _ := strings.Cut(buf.String(), "\n")
-	if !strings.HasPrefix(first, "setup,requests,invocations,median_ms,p95_ms,p99_ms,e2e_median_ms,e2e_p95_ms,gbms_per_request,usd_per_million,cold_starts,errors,") {
+	if first != strings.Join(FullHeader, ",") {
 		t.Errorf("header %q", first)
 	}
 	got, err := ReadCSV(bytes.NewReader(buf.Bytes()))

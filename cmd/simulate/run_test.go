@@ -33,7 +33,7 @@ func mustSimulate(t *testing.T, args ...string) string {
 
 func readSummary(t *testing.T, dir string) map[string]results.Row {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "summary.csv"))
+	f, err := os.Open(filepath.Join(dir, "summary-full.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
