@@ -109,7 +109,7 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 	}{
 		{func(p *Profile) { p.CPU.MBPerVCPU = 0 }, "cpu.mbPerVCPU: 0"},
 		{func(p *Profile) { p.Pricing.Architecture = "sparc" }, `pricing.architecture: "sparc"`},
-		{func(p *Profile) { p.Remote.SyncRequest.LatencyMs.Sigma = -1 }, "remote.syncRequest.latencyMs.sigma: -1"},
+		{func(p *Profile) { p.Remote.SyncRequest.LatencyMs = LogNormal(0, 10, -1) }, "remote.syncRequest.latencyMs.sigma: -1"},
 		{func(p *Profile) { p.Storage.Put.CPUMs = -2 }, "storage.put.cpuMs: -2"},
 		{func(p *Profile) { p.Limits.AccountConcurrency = 0 }, "limits.accountConcurrency: 0"},
 		{func(p *Profile) { p.ColdStart.Runtime = "cobol" }, `coldStart.runtime: "cobol"`},

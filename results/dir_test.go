@@ -71,7 +71,7 @@ func TestWriteLayout(t *testing.T) {
 	}
 	slices.Sort(names)
 	want := []string{"configuration/configurationMetadata.json", "logs/fusion-function-A-128.log", "logs/fusion-function-B-128.log",
-		"manifest.json", "responses/a_remote.csv", "summary.csv",
+		"manifest.json", "responses/a_remote.csv", "summary-full.csv", "summary.csv",
 		"traces/a_remote.json", "traces/b_local.json", "traces/c_optimal.json", "traces/d_optimal_small.json"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("files\n%v\nwant\n%v", names, want)
@@ -224,6 +224,7 @@ func TestReadPrototypeAndErrors(t *testing.T) {
 	if err := Write(dir, fixtureRun(t)); err != nil {
 		t.Fatal(err)
 	}
+	os.Remove(filepath.Join(dir, SummaryFullFile)) // then summary.csv is read
 	os.WriteFile(filepath.Join(dir, SummaryFile), []byte(strings.Join(Header, ",")+"\n"), 0o644)
 	if _, err := Read(dir, ReadOptions{}); err == nil || !strings.Contains(err.Error(), "0 rows for 4 setups") {
 		t.Errorf("short summary: %v", err)
