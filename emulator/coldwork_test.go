@@ -35,3 +35,40 @@ func TestColdWorkInFirstInvocation(t *testing.T) {
 		}
 	}
 }
+
+// model.WorkParams.OverheadCPUMs competes with a two-thread work below a
+// share of two vCPUs (3538 MB is exactly 2: (100 + 20) / 2 = 60 ms) and
+// runs beside it above (4096 MB: 100 / 2 = 50 ms).
+func TestWorkOverheadBelowThreads(t *testing.T) {
+	app := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+		ctx.Spend(fusionsim.Work{Name: "w", CPUMs: 1, Threads: 2})
+		return nil, nil
+	}})
+	for route, want := range map[string]int{"SYNC-A-3538": 60, "SYNC-A-4096": 50} {
+		prof := testProfile()
+		prof.Work = map[string]model.WorkParams{"w": {CPUMs: 100, Threads: 2, OverheadCPUMs: 20}}
+		h := newHarness(t, app, prof, setupOf(app, "s"), nil)
+		h.run(route, at(0))
+		if got := h.records[0].Duration; got != ms(want) {
+			t.Errorf("%s: duration %v, want %d ms", route, got, want)
+		}
+	}
+}
+
+// model.CPU.WorkJitter multiplies the demand of every work of an
+// invocation by one draw: a constant 1.5 makes 2 x 10 vCPU-ms at one vCPU
+// take 30 ms.
+func TestWorkJitter(t *testing.T) {
+	app := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+		ctx.Spend(fusionsim.Work{CPUMs: 10, Threads: 1})
+		ctx.Spend(fusionsim.Work{CPUMs: 10, Threads: 1})
+		return nil, nil
+	}})
+	prof := testProfile()
+	prof.CPU.WorkJitter = model.Const(1.5)
+	h := newHarness(t, app, prof, setupOf(app, "s"), nil)
+	h.run("SYNC-A-1769", at(0))
+	if got := h.records[0].Duration; got != ms(30) {
+		t.Errorf("duration %v, want 30ms", got)
+	}
+}

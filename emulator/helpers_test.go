@@ -20,7 +20,8 @@ import (
 func testProfile() model.Profile {
 	p := model.Default()
 	p.Name = "test"
-	p.CPU.BurstPeriodMs = 0 // pure processor sharing (burst_test.go sets it)
+	p.CPU.BurstPeriodMs = 0         // pure processor sharing (burst_test.go sets it)
+	p.CPU.WorkJitter = model.Dist{} // exact demands
 	p.ColdStart = model.ColdStart{
 		Runtime:       "test",
 		RuntimeInitMs: map[string]model.Dist{"test": model.Const(100)},

@@ -93,6 +93,9 @@ type invocation struct {
 	// calls' latencies (model.Remote.LatencyCorrelation).
 	netZ     float64
 	haveNetZ bool
+	// jitter multiplies the demand of its work (model.CPU.WorkJitter).
+	jitter     float64
+	haveJitter bool
 
 	asyncErr error // first error of a local async call, raised at the end
 	dead     bool  // killed by the platform (timeout, out of memory)

@@ -323,8 +323,17 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
-	cold := em.coldWork(inv, w.Name)
+	extra := em.extraWork(inv, w.Name)
 	w = em.applyProfile(w)
+	if j := &em.profile.CPU.WorkJitter; !j.IsZero() {
+		if !inv.haveJitter {
+			inv.jitter, inv.haveJitter = j.Sample(em.rng), true
+		}
+		w.SerialCPUMs *= inv.jitter
+		w.CPUMs *= inv.jitter
+		w.TailCPUMs *= inv.jitter
+		extra *= inv.jitter
+	}
 	if em.cfg.ExecuteWork && w.Run != nil {
 		w.Run()
 	}
@@ -335,8 +344,8 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	if w.SerialCPUMs > 0 {
 		em.cpuWait(inv, w.SerialCPUMs, 1, false)
 	}
-	if w.CPUMs+cold > 0 {
-		em.cpuWait(inv, w.CPUMs+cold, w.Threads, w.Threads > 1)
+	if w.CPUMs+extra > 0 {
+		em.cpuWait(inv, w.CPUMs+extra, w.Threads, w.Threads > 1)
 	}
 	if w.TailCPUMs > 0 {
 		inv.tails++
@@ -344,13 +353,23 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	}
 }
 
-// coldWork returns the profile's ColdCPUMs of the work descriptor name in
-// the first invocation of an environment (a cold start), else 0.
-func (em *Emulator) coldWork(inv *invocation, name string) float64 {
-	if !inv.cold {
+// extraWork returns the demand the profile adds to the parallel phase of
+// the work descriptor name: its ColdCPUMs in the first invocation of an
+// environment (a cold start), and its OverheadCPUMs unless the function's
+// share exceeds the work's threads.
+func (em *Emulator) extraWork(inv *invocation, name string) float64 {
+	p, ok := em.profile.Work[name]
+	if !ok {
 		return 0
 	}
-	return em.profile.Work[name].ColdCPUMs
+	var extra float64
+	if inv.cold {
+		extra += p.ColdCPUMs
+	}
+	if inv.fn.share <= float64(max(p.Threads, 1)) {
+		extra += p.OverheadCPUMs
+	}
+	return extra
 }
 
 // applyProfile replaces a work descriptor's figures with the profile's.
@@ -367,6 +386,9 @@ func (em *Emulator) applyProfile(w fusionsim.Work) fusionsim.Work {
 func (t *taskCtx) Sleep(d time.Duration) {
 	em := t.inv.em
 	em.awaitPoint()
+	if tl := &em.profile.Handler.TimerLatencyMs; !tl.IsZero() {
+		d += model.Ms(tl.Sample(em.rng))
+	}
 	em.sleep(d)
 }
 

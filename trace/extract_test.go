@@ -102,7 +102,7 @@ func emulatorRun(t testing.TB) (*emulator.Emulator, []*emulator.Record) {
 	t.Helper()
 	var recs []*emulator.Record
 	em, err := emulator.New(emulator.Config{App: testApp(), Seed: 7, Log: emulator.NewMemorySink(),
-		Timeout: 2 * time.Second, Record: func(r *emulator.Record) { recs = append(recs, r) }})
+		Timeout: 4 * time.Second, Record: func(r *emulator.Record) { recs = append(recs, r) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,7 +124,8 @@ func TestSieveMemorySweep(t *testing.T) {
 	if q := med("1024") / med("1769"); q < 1.65 || q > 1.8 {
 		t.Errorf("1024 / 1769 MB: %.2f, want 1769/1024 = 1.73", q)
 	}
-	if a, b := med("1769"), med("3538"); a != b {
+	// Within 3 %: the profile's work jitter (cpu.workJitter) varies the durations.
+	if a, b := med("1769"), med("3538"); math.Abs(a-b) > 0.03*a {
 		t.Errorf("1769 MB %.1f ms vs 3538 MB %.1f ms: a single thread gains nothing beyond one vCPU", a, b)
 	}
 }

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fusionsim/fusionsim/calibrate"
+	"github.com/fusionsim/fusionsim/load"
+	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+func init() {
+	register(command{
+		name:    "validate",
+		summary: "re-run real AWS traces' setups in the emulator and compare latency, cost and cold starts",
+		run:     runValidate,
+	})
+}
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var dirs stringList
+	fs.Var(&dirs, "traces", "a `DIR` of real traces in the prototype's layout (<setup>.json[.gz] and configuration/); repeatable, and further DIRs may follow the flags")
+	profile := fs.String("profile", "", "platform profile `FILE` (default: the embedded default profile)")
+	seed := fs.Uint64("seed", 1, "seed of the emulation (each setup's emulator is seeded from it and the setup's name)")
+	workload := fs.String("workload", "", "the `NAME` of the workload ("+strings.Join(workloads.Names(), ", ")+"; default: inferred from the task names of the traces)")
+	loadKind := fs.String("load", "", "the `KIND` of load instead of the inferred one: constant or coldstart")
+	rps := fs.Float64("rps", 10, "--load constant: arrival rate, requests/s")
+	requests := fs.Int("requests", 0, "number of requests per setup (default: as many as the setup's root invocations)")
+	pause := fs.Duration("pause", 0, "--load coldstart: pause between a request's end and the next request (virtual time)")
+	grouping := fs.String("grouping", "auto", "the prototype's grouping of the emulated traces (one record per trace and function): auto (where the real traces show it), on or off")
+	setups := fs.String("setup", "", "comma-separated setup `NAMES` to compare (default: every setup with traces)")
+	figures := fs.String("figures", "", "draw an ECDF of the root latency, real against emulated, per setup into `DIR`/<experiment>/<setup>-ecdf.<format>")
+	figFormats := fs.String("figure-formats", "png", "comma-separated figure formats: "+strings.Join(calibrate.FigureFormats, ", "))
+	format := fs.String("format", calibrate.FormatText, "table format: "+strings.Join(calibrate.Formats, ", "))
+	parallel := fs.Int("parallel", 0, "setups emulated at once (default: the number of CPUs)")
+	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	fs.Usage = func() {
+		o := fs.Output()
+		fmt.Fprintln(o, "Usage: simulate validate --traces DIR [--traces DIR | DIR ...] [flags]")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "For every setup of DIR's configuration metadata that has traces, re-creates the")
+		fmt.Fprintln(o, "setup, runs it in the emulator under the same load and prints, real against")
+		fmt.Fprintln(o, "emulated with the relative error: the median and p95 root latency (the root")
+		fmt.Fprintln(o, "invocation's internalDuration), the billed GB-ms per request, the cold starts and")
+		fmt.Fprintln(o, "the invocation records per request, plus the Kolmogorov-Smirnov distance of the")
+		fmt.Fprintln(o, "two latency samples; \"ok\" says whether median and GB-ms are within 10 %.")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "The workload is inferred from the task names; the load from the root invocations:")
+		fmt.Fprintln(o, "sequential requests with (nearly) every invocation cold are the prototype's")
+		fmt.Fprintln(o, "cold-start protocol (every function forced cold before each request), anything")
+		fmt.Fprintln(o, "else a constant rate (the median gap between root starts) with as many requests")
+		fmt.Fprintln(o, "as root invocations. Where the real traces merged a request's invocations of one")
+		fmt.Fprintln(o, "function into one record (the prototype's extractor: IoT's AS), the emulated")
+		fmt.Fprintln(o, "traces are grouped the same way.")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "Flags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dirs = append(dirs, fs.Args()...)
+	if len(dirs) == 0 {
+		return usageError("--traces: at least one directory of traces is needed")
+	}
+	opt := calibrate.ValidateOptions{Seed: *seed, Workload: *workload, Requests: *requests, Parallel: *parallel}
+	if *workload != "" {
+		if _, err := workloads.Get(*workload); err != nil {
+			return usageError("--workload: %v", err)
+		}
+	}
+	if *requests < 0 {
+		return usageError("--requests: %d must be >= 0", *requests)
+	}
+	if *parallel < 0 {
+		return usageError("--parallel: %d must be >= 0", *parallel)
+	}
+	switch *loadKind {
+	case "":
+		if flagSet(fs, "rps") || flagSet(fs, "pause") {
+			return usageError("--rps and --pause need --load")
+		}
+	case load.KindConstant:
+		if !(*rps > 0) {
+			return usageError("--rps: %v must be > 0", *rps)
+		}
+		opt.Load = load.Spec{Kind: load.KindConstant, RatePerS: *rps, Requests: *requests}
+	case load.KindColdstart:
+		if *pause < 0 {
+			return usageError("--pause: %v must be >= 0", *pause)
+		}
+		opt.Load = load.Spec{Kind: load.KindColdstart, Requests: *requests, Pause: *pause}
+	default:
+		return usageError("--load: %q is neither constant nor coldstart", *loadKind)
+	}
+	if opt.Load.Kind != "" && *requests == 0 {
+		return usageError("--load %s needs --requests", *loadKind)
+	}
+	switch *grouping {
+	case "auto":
+		opt.Grouping = calibrate.GroupingAuto
+	case "on":
+		opt.Grouping = calibrate.GroupingOn
+	case "off":
+		opt.Grouping = calibrate.GroupingOff
+	default:
+		return usageError("--grouping: %q is not auto, on or off", *grouping)
+	}
+	if *setups != "" {
+		for _, s := range strings.Split(*setups, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				opt.Setups = append(opt.Setups, s)
+			}
+		}
+	}
+	switch *format {
+	case calibrate.FormatText, calibrate.FormatMarkdown, calibrate.FormatCSV:
+	default:
+		return usageError("--format: %q is none of %s", *format, strings.Join(calibrate.Formats, ", "))
+	}
+	var figs []string
+	for _, f := range strings.Split(*figFormats, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ok := false
+		for _, g := range calibrate.FigureFormats {
+			ok = ok || f == g
+		}
+		if !ok {
+			return usageError("--figure-formats: %q is none of %s", f, strings.Join(calibrate.FigureFormats, ", "))
+		}
+		figs = append(figs, f)
+	}
+	if *figures != "" && len(figs) == 0 {
+		return usageError("--figure-formats: no format given")
+	}
+	prof := model.Default()
+	if *profile != "" {
+		p, err := model.Load(*profile)
+		if err != nil {
+			return usageError("--profile: %v", err)
+		}
+		prof = p
+	}
+	opt.Profile = prof
+	var vs []*calibrate.Validation
+	for _, dir := range dirs {
+		start := time.Now()
+		if !*quiet {
+			opt.Progress = func(done, total int, setup string) {
+				fmt.Fprintf(stderr, "%s: %d/%d setups (%s)\n", dir, done, total, setup)
+			}
+		}
+		v, err := calibrate.Validate(ctx, dir, opt)
+		if err != nil {
+			return err
+		}
+		if !*quiet {
+			fmt.Fprintf(stderr, "%s: workload %s, %d setups in %.1f s", dir, v.Workload, len(v.Setups), time.Since(start).Seconds())
+			if len(v.NoTraces) > 0 {
+				fmt.Fprintf(stderr, "; without traces, not compared: %s", strings.Join(v.NoTraces, " "))
+			}
+			fmt.Fprintln(stderr)
+		}
+		if *figures != "" {
+			files, err := calibrate.DrawECDF(v, *figures, figs)
+			if err != nil {
+				return err
+			}
+			if !*quiet {
+				fmt.Fprintf(stderr, "%s: %d figures in %s\n", dir, len(files), *figures)
+			}
+		}
+		vs = append(vs, v)
+	}
+	if err := calibrate.PrintTable(stdout, *format, vs...); err != nil {
+		return err
+	}
+	if *check {
+		var off []string
+		for _, v := range vs {
+			for i := range v.Setups {
+				if !v.Setups[i].Within(calibrate.Tolerance) {
+					off = append(off, v.Setups[i].Setup)
+				}
+			}
+		}
+		if len(off) > 0 {
+			return fmt.Errorf("%d setups outside %.0f %%: %s", len(off), 100*calibrate.Tolerance, strings.Join(off, " "))
+		}
+	}
+	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
