@@ -17,6 +17,7 @@ import (
 	"github.com/fusionsim/fusionsim/aws"
 	"github.com/fusionsim/fusionsim/aws/handler"
 	"github.com/fusionsim/fusionsim/awsstandin"
+	"github.com/fusionsim/fusionsim/lambdaapi"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
@@ -325,5 +326,67 @@ func TestDeployChecks(t *testing.T) {
 		if _, err := aws.New(ctx, c); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("config error %v does not name %s", err, bad.want)
 		}
+	}
+}
+
+// TestPlatformOnRemoteEmulator runs the backend against a stand-in that
+// reaches the emulator over HTTP (as with a separate cmd/emulator).
+func TestPlatformOnRemoteEmulator(t *testing.T) {
+	w, err := workloads.Get("iot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, _ := workloads.Remote(w.App, "boot", 0)
+	emu, err := lambdaapi.New(lambdaapi.Config{
+		App: w.App, Setups: fusionsim.Configs{"boot": boot}, Profile: awsstandin.QuickProfile(), TimeScale: 1, Epoch: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emuSrv := httptest.NewServer(emu.Handler())
+	backend, err := awsstandin.RemoteEmulator(emuSrv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsSrv := httptest.NewServer(awsstandin.New(awsstandin.Config{Backend: backend}))
+	defer func() {
+		awsSrv.Close()
+		emuSrv.Close()
+		emu.Close(context.Background())
+	}()
+	var log bytes.Buffer
+	cfg := testConfig(t, &standin{url: awsSrv.URL}, w, &log)
+	ctx := context.Background()
+	p, err := aws.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := workloads.Local(w.App, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Deploy(ctx, local); err != nil {
+		t.Fatal(err)
+	}
+	if names := p.FunctionNames(); len(names) != 1 || names[0] != "t-fusion-function-I-128" {
+		t.Errorf("the local setup deployed %v, want only I", names)
+	}
+	from := p.Now()
+	arrivals, _ := load.Constant(50, 200*time.Millisecond)
+	resps, err := p.Run(ctx, fusionsim.MustParseRoute("SYNC-I-128"), arrivals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range resps {
+		if r.StatusCode != 200 {
+			t.Fatalf("response %d: %+v", i, r)
+		}
+	}
+	ext, err := trace.Collect(ctx, p, from, p.Now().Add(time.Nanosecond), trace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := ext.Traces["local"]; len(recs) != len(arrivals) || ext.Err() != nil {
+		t.Errorf("%d records of the local setup for %d requests (%v)", len(recs), len(arrivals), ext.Err())
 	}
 }

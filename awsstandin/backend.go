@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"sort"
 	"strings"
@@ -147,6 +148,17 @@ type EmulatorBackend struct {
 }
 
 var _ Backend = EmulatorBackend{}
+
+// RemoteEmulator is the backend of a running cmd/emulator at base (e.g.
+// http://127.0.0.1:8080), reached through a reverse proxy. Run it with
+// --time-scale 1 so that its log times are wall-clock times.
+func RemoteEmulator(base string) (EmulatorBackend, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return EmulatorBackend{}, fmt.Errorf("emulator URL %q: an http:// or https:// URL with a host", base)
+	}
+	return EmulatorBackend{Handler: httputil.NewSingleHostReverseProxy(u)}, nil
+}
 
 // Deploy uploads setup as configuration metadata and deploys it.
 func (b EmulatorBackend) Deploy(ctx context.Context, setup *fusionsim.Setup) error {

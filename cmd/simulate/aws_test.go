@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -195,5 +198,56 @@ func TestBackendFlagErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("simulate %s: %v, want an error with %q", strings.Join(c.args, " "), err, c.want)
 		}
+	}
+}
+
+// TestAWSStandinCommand starts "simulate aws-standin" with an in-process
+// emulator, lists functions through it and stops it.
+func TestAWSStandinCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"aws-standin"}, "give either --emulator"},
+		{[]string{"aws-standin", "--workload", "iot", "--emulator", "http://x"}, "give either --emulator"},
+		{[]string{"aws-standin", "--emulator", "ftp://x"}, "--emulator"},
+		{[]string{"aws-standin", "--emulator", "http://127.0.0.1:1", "--quick"}, "--quick"},
+	} {
+		if _, err := simulate(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("simulate %s: %v, want an error with %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"aws-standin", "--workload", "split", "--quick", "--listen", "127.0.0.1:0"}, io.Discard, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var addr string
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "listening on "); ok {
+			addr = strings.Fields(after)[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if addr == "" {
+		cancel()
+		t.Fatalf("no address: %v", <-done)
+	}
+	resp, err := http.Get(addr + "/2015-03-31/functions/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"Functions":[]`) {
+		t.Errorf("ListFunctions through the stand-in: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("stopping: %v", err)
 	}
 }
