@@ -116,9 +116,9 @@ const coldShare = 0.95
 //     with the median pause between one request's last invocation and the
 //     next request's start;
 //   - otherwise a constant arrival rate (load.KindConstant) of as many
-//     requests as root invocations, at the rate of the median gap between
-//     consecutive root starts (rounded to a whole number of requests/s when
-//     within 5 % of one, else to 0.1).
+//     requests as root invocations, at the rate of the root starts (their
+//     number less one over the time from the first to the last; rounded to
+//     a whole number of requests/s when within 5 % of one, else to 0.1).
 func InferLoad(recs []trace.Record) (load.Spec, error) {
 	type req struct{ start, end int64 }
 	byTrace := map[string]*req{}
@@ -168,15 +168,11 @@ func InferLoad(recs []trace.Record) (load.Spec, error) {
 		return load.Spec{Kind: load.KindColdstart, Requests: n, Pause: pause}, nil
 	}
 	slices.Sort(roots)
-	gaps := make([]float64, 0, n-1)
-	for i := 1; i < n; i++ {
-		gaps = append(gaps, float64(roots[i]-roots[i-1]))
+	span := float64(roots[n-1] - roots[0])
+	if span <= 0 {
+		return load.Spec{}, fmt.Errorf("%w the load: the %d root invocations start at the same time", ErrInfer, n)
 	}
-	g := Median(gaps)
-	if g <= 0 {
-		return load.Spec{}, fmt.Errorf("%w the load: the median gap between root invocations is %v ms", ErrInfer, g)
-	}
-	rate := 1000 / g
+	rate := float64(n-1) * 1000 / span
 	if r := math.Round(rate); r > 0 && math.Abs(rate-r) <= 0.05*r {
 		rate = r
 	} else {
