@@ -56,7 +56,7 @@ func TestFitFixture(t *testing.T) {
 	p := ft.Profile
 	burn := p.Work["burn2x8.8"]
 	for _, c := range []struct {
-		name     string
+		name      string
 		v, lo, hi float64
 	}{
 		// splittest G at 4096 MB: 78 ms on two threads, about 157 vCPU-ms.
