@@ -45,5 +45,10 @@ fuzz:
 lambda-zip:
 	$(GO) run ./cmd/simulate lambda-zip --out bin/lambda
 
+## calibration: refit the default profile on ../shared/calibration, then print the validation table (README)
+calibration:
+	$(GO) run ./cmd/simulate calibrate --quiet --out model/default_profile.json ../shared/calibration/*/
+	$(GO) run ./cmd/simulate validate --quiet --format markdown ../shared/calibration/*/
+
 clean:
 	rm -rf bin/

@@ -1,0 +1,61 @@
+// Package calibrate fits the emulator's platform profile (model.Profile) on
+// real AWS Lambda traces of the Fusionize prototype and checks the fit by
+// re-running the traced setups in the emulator.
+//
+// # Fitting (FitDirs, FitProfile; simulate calibrate)
+//
+// Every figure is fitted from the medians of the call records that isolate
+// it, in the traces of the prototype's IoT, split and splittest workloads,
+// and inverted through the emulator's CPU model in closed form (CPUTime:
+// a job runs at full core speed while its quota lasts, then at
+// min(threads, share)):
+//
+//   - cpu.burstPeriodMs, storage.put, remote.asyncAck: IoT's entry I with
+//     CW and SE local does the same put and three concurrent async calls at
+//     every size. The put and the last ack at the smallest size and at one
+//     vCPU or more fix each one's latency and CPU demand for a given quota
+//     period; the period is the one (grid, least squares) that best
+//     predicts the entry's time between the two, where the traces show
+//     short work as fast as at one vCPU. remote.latencyCorrelation (a
+//     Gaussian copula of the sending latencies of one invocation's calls)
+//     is the one whose median last-of-three ack matches the observed one.
+//   - coldStart.firstEvent: split's plain tasks (B, D, E: sleeps and a sync
+//     call): cold minus warm median time outside the call.
+//   - work["burn2x7"], work["burn2x8.8"] (the two-worker burn tasks): cpuMs
+//     is the two-thread demand that makes a lone job take the median warm
+//     internalDuration of the burn-only tasks (split's F, G; splittest's G)
+//     at the sizes whose share exceeds two vCPUs, overheadCPUMs what the
+//     sizes below need more (the process's other threads compete there),
+//     coldCPUMs the cold-minus-warm excess less the first event, tailCPUMs
+//     billed minus internal beyond the other tasks' (least squares over
+//     sizes), cpu.workJitter the spread of durations around their median.
+//   - remote.firstConnection: the lone async call of split's A (B, D, E
+//     local): cold minus warm ack at the smallest size and at one vCPU or
+//     more. remote.asyncDispatch: callee start - caller start - ack.
+//     remote.syncRequest/syncResponse: lone warm sync calls at 128 MB,
+//     split at the callee's start.
+//   - coldStart.runtimeInitMs: lone sync calls of cold callers, to cold
+//     minus to warm callees (flat across sizes: no memory dependence).
+//   - storage.query (IoT's CSL), storage.firstConnection (SE's cold start),
+//     handler.afterHandler (billed - internal), handler.timerLatencyMs (E's
+//     500 ms sleep), memory footprints (Max Memory Used), the client's
+//     jitter (gaps between root starts).
+//
+// Figures the traces say nothing about (prices, limits, keep-alive, the
+// client's mean latency) are kept from the base profile. Fit.Params lists
+// every figure with its method, the number of observations and the
+// per-size values.
+//
+// # Validation (Validate; simulate validate)
+//
+// For a directory in the prototype's layout, the workload is inferred from
+// the task names (InferWorkload), the load from the root invocations
+// (InferLoad: the cold-start protocol, or a constant rate), and each setup
+// of the configuration metadata with traces is run in its own emulator
+// (seeded from the seed and the setup name) through the experiment runner:
+// logs, extracted traces, summary. Where the real traces show the
+// prototype's grouping quirk (Grouped), the emulated ones are extracted the
+// same way. PrintTable compares real and emulated median and p95 root
+// latency, GB-ms per request, cold starts and records per request, with
+// the Kolmogorov-Smirnov distance; DrawECDF draws both ECDFs per setup.
+package calibrate
