@@ -354,3 +354,18 @@ func TestFixtureProfileParses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Each fixture directory alone fits a valid profile (figures without data
+// are kept from the base profile).
+func TestFitEachDirectoryAlone(t *testing.T) {
+	for _, d := range fixtureDirs(t) {
+		ft, err := FitDirs([]string{d}, placeholderProfile(t))
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(d), err)
+			continue
+		}
+		if len(ft.Params) == 0 {
+			t.Errorf("%s: nothing fitted", filepath.Base(d))
+		}
+	}
+}

@@ -620,7 +620,7 @@ func (f *fitter) fitStorage() error {
 			Method: "IoT's SE (one put; run by I or alone): median time at the smallest size = latency + CPU time with a full quota, at 1769 MB or more = latency + demand"})
 		f.note(Param{Field: "storage.put.latencyMs", Value: round(lat, 2), N: len(high), Method: "empirical distribution of those times at 1769 MB or more, less the demand"})
 	}
-	if csl.Count() > 0 {
+	if csl.Count() > 0 && len(high) > 0 {
 		// CSL: query, query, put. At 1769 MB or more: 2 (Lq + w) + put.
 		var q []float64
 		for _, v := range highSamples(f.p.CPU, csl) {
@@ -749,6 +749,11 @@ func (f *fitter) fitBurnColdAndTail() error {
 		all = append(all, v...)
 	}
 	baseline := Median(all)
+	if len(all) == 0 {
+		// The handler's own billed time: as fitHandler has it, plus the
+		// half millisecond of rounding up.
+		baseline = f.p.Handler.AfterHandler.LatencyMs.Expected() + 0.5
+	}
 	ws := make([]string, 0, len(names))
 	for w := range names {
 		ws = append(ws, w)
@@ -853,7 +858,10 @@ func (f *fitter) fitHandler() error {
 	f.p.Handler.AfterHandler = model.Cost{LatencyMs: model.Const(round(after, 2))}
 	f.note(Param{Field: "handler.afterHandler.latencyMs", Value: round(after, 2), N: len(d),
 		Method: "mean billed - internalDuration of warm split A with B, D, E local, less 0.5 ms (billing rounds up)"})
-	ev := math.Max(0, Median(pre))
+	ev := 0.0
+	if len(pre) > 0 {
+		ev = math.Max(0, Median(pre))
+	}
 	f.p.Handler.EventStartToInvokeLocal = model.Cost{}
 	if ev > 0 {
 		f.p.Handler.EventStartToInvokeLocal.LatencyMs = model.Const(ev)
@@ -886,10 +894,14 @@ func (f *fitter) fitMemory() error {
 		return fmt.Errorf("%w: no cold I/O-only A", ErrNoData)
 	}
 	rt := Median(coldA)
-	inv := math.Max(0, Median(warmA)-rt)
-	f.p.Handler.RuntimeMemoryMB, f.p.Handler.InvocationMemoryMB = rt, inv
+	inv := f.p.Handler.InvocationMemoryMB
+	f.p.Handler.RuntimeMemoryMB = rt
 	f.note(Param{Field: "handler.runtimeMemoryMB", Value: rt, N: len(coldA), Method: "median Max Memory Used of cold split A with B, D, E local"})
-	f.note(Param{Field: "handler.invocationMemoryMB", Value: inv, N: len(warmA), Method: "median Max Memory Used of the warm ones, less the runtime's"})
+	if len(warmA) > 0 {
+		inv = math.Max(0, Median(warmA)-rt)
+		f.p.Handler.InvocationMemoryMB = inv
+		f.note(Param{Field: "handler.invocationMemoryMB", Value: inv, N: len(warmA), Method: "median Max Memory Used of the warm ones, less the runtime's"})
+	}
 	for name, v := range burn {
 		wp, ok := f.p.Work[name]
 		if !ok {

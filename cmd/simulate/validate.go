@@ -56,7 +56,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "The workload is inferred from the task names; the load from the root invocations:")
 		fmt.Fprintln(o, "sequential requests with (nearly) every invocation cold are the prototype's")
 		fmt.Fprintln(o, "cold-start protocol (every function forced cold before each request), anything")
-		fmt.Fprintln(o, "else a constant rate (the median gap between root starts) with as many requests")
+		fmt.Fprintln(o, "else a constant rate (that of the root starts) with as many requests")
 		fmt.Fprintln(o, "as root invocations. Where the real traces merged a request's invocations of one")
 		fmt.Fprintln(o, "function into one record (the prototype's extractor: IoT's AS), the emulated")
 		fmt.Fprintln(o, "traces are grouped the same way.")
