@@ -61,6 +61,10 @@ type Config struct {
 	// Log receives the server's notices: startup, shutdown, recovered
 	// panics (nil: discarded).
 	Log io.Writer
+	// Wrap, if set, wraps the server's handler in Serve: a front that
+	// answers some requests itself and passes the others on (cmd/emulator's
+	// --aws-apis mounts the AWS API stand-in this way).
+	Wrap func(http.Handler) http.Handler
 }
 
 // ErrOut is wrapped by New's error when Config.Out cannot be used.
@@ -350,8 +354,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte,
 // finishes the requests' remaining invocations and writes the run's files.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	s.listen = ln.Addr().String()
+	h := s.Handler()
+	if s.cfg.Wrap != nil {
+		h = s.cfg.Wrap(h)
+	}
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          log.New(s.cfg.Log, "emulator: http: ", 0),

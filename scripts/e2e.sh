@@ -9,7 +9,12 @@
 #   4. hey: 10,000 sync requests, 50 concurrent, to /SYNC-I-128; every one
 #      must get a 200;
 #   5. SIGTERM: the emulator must shut down cleanly, and the trace it wrote
-#      must hold exactly one root invocation per request (10,000 + 1).
+#      must hold exactly one root invocation per request (10,000 + 1);
+#   6. the AWS backend against the emulator: `simulate --backend aws
+#      --endpoint-url` deploys IoT on a second emulator started with
+#      --aws-apis (Lambda control plane, CloudWatch Logs, DynamoDB), runs 100
+#      requests in real time, reads the logs back through FilterLogEvents,
+#      and `simulate teardown` removes everything.
 # Prints what it checked; exits non-zero on the first failure.
 set -euo pipefail
 
@@ -139,4 +144,36 @@ IFS=, read -r setup requests invocations median _ <<<"$row"
 	fail "summary.csv: unexpected row $row"
 [[ $(cut -d, -f12 <<<"$row") == 0 ]] || fail "summary.csv: errors in $row"
 log "summary.csv: $requests requests, $invocations invocations, median root latency $median ms (modeled)"
+
+# --- 6. simulate --backend aws against cmd/emulator --aws-apis ---------------
+"$work/emulator" --listen 127.0.0.1:0 --workload iot --aws-apis --seed 2 --out "" 2>"$work/emulator-aws.log" &
+pid=$!
+url=
+for _ in $(seq 1 300); do
+	url=$(grep -o 'listening on http://[0-9.:]*' "$work/emulator-aws.log" | sed 's/listening on //' || true)
+	[[ -n $url ]] && break
+	kill -0 "$pid" 2>/dev/null || { cat "$work/emulator-aws.log" >&2; fail "the emulator (--aws-apis) exited at start"; }
+	sleep 0.1
+done
+[[ -n $url ]] || fail "the emulator (--aws-apis) did not start listening within 30 s"
+"${GO:-go}" build -o "$work/simulate" ./cmd/simulate
+aws_flags=(--endpoint-url "$url" --aws-region us-east-1 --aws-prefix e2e-)
+start=$(now_ms)
+"$work/simulate" --workload iot --setup remote --load constant --rps 20 --requests 100 --seed 1 \
+	--backend aws "${aws_flags[@]}" --aws-role-arn arn:aws:iam::123456789012:role/fusion-e2e \
+	--aws-settle 2s --quiet --out "$work/aws-out" >"$work/simulate-aws.txt" 2>&1 ||
+	{ cat "$work/simulate-aws.txt" "$work/emulator-aws.log" >&2; fail "simulate --backend aws"; }
+row=$(sed -n 2p "$work/aws-out/summary.csv")
+IFS=, read -r setup requests invocations median _ <<<"$row"
+log "simulate --backend aws --endpoint-url $url ($(since "$start") s): $requests requests, $invocations invocations, median root latency $median ms"
+[[ $(head -n1 "$work/aws-out/summary.csv") == "$(head -n1 "$out/summary.csv")" ]] || fail "the AWS run's summary.csv columns differ from the emulator's"
+[[ $setup == remote && $requests == 100 && $invocations == 1100 && $(cut -d, -f12 <<<"$row") == 0 ]] ||
+	fail "simulate --backend aws: unexpected summary row $row"
+"$work/simulate" teardown "${aws_flags[@]}" >"$work/teardown.txt" 2>&1 || { cat "$work/teardown.txt" >&2; fail "simulate teardown"; }
+left=$("$work/simulate" teardown "${aws_flags[@]}" --dry-run 2>&1)
+grep -q 'would delete' <<<"$left" && fail "teardown left: $left"
+log "simulate teardown: $(grep -c '^deleted' "$work/teardown.txt") resources deleted, none left"
+kill -TERM "$pid"
+wait "$pid" || fail "the emulator (--aws-apis) exited with an error: $(tail -n 5 "$work/emulator-aws.log")"
+pid=
 log "PASS"

@@ -8,12 +8,14 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/awsstandin"
 	"github.com/fusionsim/fusionsim/lambdaapi"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
@@ -40,6 +42,7 @@ type options struct {
 	reserved  string
 	grace     time.Duration
 	noFigures bool
+	awsAPIs   bool
 	// flags are every flag's resolved value, by name, for the manifest.
 	flags map[string]string
 }
@@ -60,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", defaultOut, "results `DIR` written on shutdown: manifest.json, summary.csv, traces/<setup>.json, responses/, configuration/, logs/, figures/ (must not exist, be empty or be a results directory, which is replaced; \"\" writes nothing)")
 	fs.StringVar(&o.reserved, "reserved-concurrency", "", "`LIST` of reserved concurrency per function, e.g. \"I-128=10,CT-128=2\" (requests beyond it are throttled: 429)")
 	fs.BoolVar(&o.noFigures, "no-figures", false, "do not draw the figures of --out (they take a few seconds for long runs)")
+	fs.BoolVar(&o.awsAPIs, "aws-apis", false, "also serve the subset of the AWS APIs that \"simulate --backend aws\" calls, so that it can run against this emulator: the Lambda control plane (create, get, update, delete, list functions), CloudWatch Logs (FilterLogEvents, DescribeLogGroups, DeleteLogGroup) and DynamoDB (tables; put, get, query, delete items); needs --time-scale 1, as log times must be wall-clock times")
 	fs.DurationVar(&o.grace, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish before their connections are closed")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: emulator [flags]
@@ -169,6 +173,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.ReservedConcurrency, err = parseReserved(o.reserved); err != nil {
 		return err
+	}
+	if o.awsAPIs {
+		if o.timeScale != 1 {
+			return usageError("--aws-apis needs --time-scale 1 (got %g): the AWS backend reads log times as wall-clock times", o.timeScale)
+		}
+		cfg.Wrap = func(h http.Handler) http.Handler {
+			return awsstandin.New(awsstandin.Config{Backend: awsstandin.EmulatorBackend{Handler: h}, Upstream: h, Log: stderr})
+		}
 	}
 	cfg.Out = o.out
 	if o.out == defaultOut {

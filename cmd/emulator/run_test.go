@@ -126,6 +126,7 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--listen", "256.1.1.1:99999"}, "--listen:"},
 		{[]string{"--listen", "127.0.0.1:0", "--out", notEmpty}, "--out: "},
 		{[]string{"--profile", "/no/profile.json"}, "--profile: open /no/profile.json"},
+		{[]string{"--aws-apis", "--time-scale", "100"}, "--aws-apis needs --time-scale 1 (got 100)"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 	} {
