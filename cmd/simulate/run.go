@@ -28,7 +28,7 @@ import (
 func init() {
 	register(command{
 		name:    "run",
-		summary: "run a workload's setups under a load on the emulated platform and write a results directory",
+		summary: "run a workload's setups under a load on the emulated platform (or real Lambda, --backend aws) and write a results directory",
 		run:     runRun,
 	})
 }
@@ -73,12 +73,12 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.setupNames, "setup-name", "", "comma-separated `NAMES`: the setups of the --setup files to run (default all, in creation order), or the name of the one generated setup")
 	fs.StringVar(&f.load, "load", load.KindConstant, "the `KIND` of load: "+strings.Join(load.Kinds, ", "))
 	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s")
-	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time)")
+	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time on the emulator, wall time with --backend aws)")
 	fs.IntVar(&f.requests, "requests", 0, "coldstart: number of sequential requests (default 200); constant: send this many requests at --rps instead of --duration")
 	fs.StringVar(&f.stages, "stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps)")
 	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s")
 	fs.StringVar(&f.replay, "replay", "", "replay: CSV `FILE` of arrival times, one per line (first field): seconds or a duration from the start (0.25, 250ms), or absolute RFC 3339 / epoch-millisecond times; implies --load replay")
-	fs.DurationVar(&f.pause, "pause", 0, "coldstart: pause between a request's end and the next request (virtual time)")
+	fs.DurationVar(&f.pause, "pause", 0, "coldstart: pause between a request's end and the next request (virtual time on the emulator, wall time with --backend aws)")
 	fs.StringVar(&f.entry, "entry", "", "the `FUNCTION` clients call, e.g. I-128 (always its sync route, SYNC-I-128); default: the setup's entry task at the memory size its rules give")
 	fs.StringVar(&f.memorySizes, "memory-sizes", "", "comma-separated memory `SIZES` in MB: without --setup, run the remote setup at each size (a memory sweep, setups remote_<MB>); one-function workloads sweep their default sizes when this is not given")
 	fs.StringVar(&f.event, "event", "", "the request body as a `JSON` object, e.g. '{\"n\":1000000,\"algorithm\":\"bitpacked\"}' for sieve or '{\"sieve\":100000}' for iot")
