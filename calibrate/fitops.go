@@ -184,7 +184,7 @@ func (f *fitter) fitEntryOps() error {
 	f.note(Param{Field: "storage.put.cpuMs", Value: round(best.putCPU, 3), N: o.put.Count(), ByMemory: roundAll(o.put.Medians(), 1),
 		Method: "the entry's put (SE run locally): median time at the smallest size = latency + CPU time with a full quota, at 1769 MB or more = latency + demand"})
 	f.note(Param{Field: "storage.put.latencyMs", Value: round(best.putLat, 2), N: len(highSamples(cpu, o.put)),
-		Method: "empirical distribution (20 quantiles) of the put's times at 1769 MB or more, less the demand"})
+		Method: "empirical distribution (40 quantiles) of the put's times at 1769 MB or more, less the demand"})
 	// Ack: the latency distribution is that of single acks at one vCPU or
 	// more, less the three calls' CPU time there.
 	c := cpu
@@ -195,7 +195,7 @@ func (f *fitter) fitEntryOps() error {
 	f.note(Param{Field: "remote.asyncAck.cpuMs", Value: round(best.ackCPU, 3), N: o.ack.Count(), ByMemory: roundAll(o.ack.Medians(), 1),
 		Method: "the entry's three concurrent async calls: median of the last ack of an invocation at the smallest size and at 1769 MB or more, each = latency + CPU time of the three calls' demand with the quota left after the put (by memory: that median)"})
 	f.note(Param{Field: "remote.asyncAck.latencyMs", Value: round(Median(hi)-hiCPU, 2), N: len(hi),
-		Method: "empirical distribution (20 quantiles) of the single acks at 1769 MB or more, less the three calls' CPU time there"})
+		Method: "empirical distribution (40 quantiles) of the single acks at 1769 MB or more, less the three calls' CPU time there"})
 	// Correlation of the acks of one invocation (Gaussian copula): the one
 	// whose median last-of-three ack matches the observed one at one vCPU
 	// or more (Monte Carlo with a fixed seed).
