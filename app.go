@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -105,6 +106,50 @@ func (a *App) Validate() error {
 		if _, ok := a.Tasks[e.Called]; !ok {
 			return fmt.Errorf("app %s: edge %s: unknown called task", a.Name, e)
 		}
+	}
+	return nil
+}
+
+// CheckSetup validates setup and checks that every task it names (as an
+// entry task, a called task or the target of a remote url) is a task of a.
+// The error names the first bad rule, in sorted order, and every unknown
+// task.
+func (a *App) CheckSetup(setup *Setup) error {
+	if setup == nil {
+		return fmt.Errorf("setup is nil")
+	}
+	var first string
+	unknown := map[string]bool{}
+	note := func(task, where string) {
+		if _, ok := a.Tasks[task]; ok || task == "" {
+			return
+		}
+		if first == "" {
+			first = fmt.Sprintf("%s: %q is not a task of %s", where, task, a.Name)
+		}
+		unknown[task] = true
+	}
+	for _, entry := range sortedKeys(setup.Rules) {
+		note(entry, fmt.Sprintf("rules[%q]", entry))
+		for _, called := range sortedKeys(setup.Rules[entry]) {
+			where := fmt.Sprintf("rules[%q][%q]", entry, called)
+			note(called, where)
+			p := setup.Rules[entry][called]
+			for _, r := range []Rule{p.Sync, p.Async} {
+				if r.Strategy == Remote {
+					if rt, err := r.Route(); err == nil {
+						note(rt.Task, where+" url "+r.URL)
+					}
+				}
+			}
+		}
+	}
+	if first != "" {
+		return fmt.Errorf("setup %q: %s; the setup names task(s) that %s does not have: %s (its tasks: %s)",
+			setup.Name(), first, a.Name, strings.Join(sortedKeys(unknown), ", "), strings.Join(a.TaskNames(), ", "))
+	}
+	if err := setup.Validate(); err != nil {
+		return fmt.Errorf("setup %q: %w", setup.Name(), err)
 	}
 	return nil
 }

@@ -181,3 +181,29 @@ func TestLogLineFormats(t *testing.T) {
 		t.Errorf("JSON string %s", got)
 	}
 }
+
+func TestAppCheckSetup(t *testing.T) {
+	noop := func(Context, Event) (Event, error) { return nil, nil }
+	app := &App{Name: "app", Entry: "A", Tasks: map[string]Task{"A": noop, "B": noop}}
+	rule := func(url string) RulePair {
+		return RulePair{Sync: Rule{Strategy: Remote, URL: "SYNC-" + url}, Async: Rule{Strategy: Local}}
+	}
+	good := &Setup{TraceName: NewTraceName("s"), Rules: Rules{"A": {"B": rule("B-256")}}}
+	if err := app.CheckSetup(good); err != nil {
+		t.Fatal(err)
+	}
+	bad := &Setup{TraceName: NewTraceName("s"), Rules: Rules{"A": {"B": rule("B"), "Y": rule("Y")}, "X": {"A": rule("A")}}}
+	err := app.CheckSetup(bad)
+	for _, want := range []string{`setup "s": rules["A"]["Y"]: "Y" is not a task of app`, "names task(s) that app does not have: X, Y (its tasks: A, B)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckSetup = %v, want it to contain %q", err, want)
+		}
+	}
+	invalid := &Setup{TraceName: NewTraceName("s"), Rules: Rules{"A": {"B": {Sync: Rule{Strategy: "maybe"}, Async: Rule{Strategy: Local}}}}}
+	if err := app.CheckSetup(invalid); err == nil || !strings.Contains(err.Error(), `rules["A"]["B"].sync: strategy "maybe"`) {
+		t.Errorf("CheckSetup(invalid) = %v", err)
+	}
+	if err := app.CheckSetup(nil); err == nil {
+		t.Error("nil setup accepted")
+	}
+}

@@ -97,7 +97,7 @@ func (p *Platform) newDeployment() string {
 // Functions), creating the missing ones and the tables, and waits until
 // every function is updated. Every function starts cold.
 func (p *Platform) Deploy(ctx context.Context, setup *fusionsim.Setup) error {
-	if err := checkSetup(p.cfg.App, setup); err != nil {
+	if err := p.cfg.App.CheckSetup(setup); err != nil {
 		return err
 	}
 	ids, err := Functions(p.cfg.App, setup)

@@ -97,7 +97,7 @@ func (r *Rehearsal) current() *RehearsedSetup {
 
 // Deploy records the deployment and deploys on the inner platform.
 func (r *Rehearsal) Deploy(ctx context.Context, setup *fusionsim.Setup) error {
-	if err := checkSetup(r.cfg.App, setup); err != nil {
+	if err := r.cfg.App.CheckSetup(setup); err != nil {
 		return err
 	}
 	ids, err := Functions(r.cfg.App, setup)

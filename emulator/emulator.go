@@ -189,32 +189,11 @@ func (em *Emulator) Deploy(ctx context.Context, setup *fusionsim.Setup) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := CheckSetup(em.app, setup); err != nil {
+	if err := em.app.CheckSetup(setup); err != nil {
 		return err
 	}
 	em.setup = setup
 	em.forceCold()
-	return nil
-}
-
-// CheckSetup validates setup and checks that it names only tasks of app.
-func CheckSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
-	if setup == nil {
-		return errors.New("setup is nil")
-	}
-	if err := setup.Validate(); err != nil {
-		return fmt.Errorf("setup %q: %w", setup.Name(), err)
-	}
-	for entry, m := range setup.Rules {
-		if _, ok := app.Tasks[entry]; !ok {
-			return fmt.Errorf("setup %q: rules[%q]: %q is not a task of %s (tasks: %v)", setup.Name(), entry, entry, app.Name, app.TaskNames())
-		}
-		for called := range m {
-			if _, ok := app.Tasks[called]; !ok {
-				return fmt.Errorf("setup %q: rules[%q][%q]: %q is not a task of %s (tasks: %v)", setup.Name(), entry, called, called, app.Name, app.TaskNames())
-			}
-		}
-	}
 	return nil
 }
 

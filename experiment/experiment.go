@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"time"
 
@@ -194,7 +192,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func runIteration(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, setup *fusionsim.Setup, reason string) (Iteration, error) {
 	it := Iteration{Name: setup.Name(), Setup: setup, Reason: reason}
-	if err := CheckSetup(cfg.App, setup); err != nil {
+	if err := cfg.App.CheckSetup(setup); err != nil {
 		return it, err
 	}
 	route := cfg.Entry
@@ -262,24 +260,6 @@ func ms(v float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// CheckSetup validates setup and checks that it names only tasks of app.
-func CheckSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
-	if err := setup.Validate(); err != nil {
-		return err
-	}
-	for _, entry := range slices.Sorted(maps.Keys(setup.Rules)) {
-		if _, ok := app.Tasks[entry]; !ok {
-			return fmt.Errorf("rules[%q]: %q is not a task of %s", entry, entry, app.Name)
-		}
-		for _, called := range slices.Sorted(maps.Keys(setup.Rules[entry])) {
-			if _, ok := app.Tasks[called]; !ok {
-				return fmt.Errorf("rules[%q][%q]: %q is not a task of %s", entry, called, called, app.Name)
-			}
-		}
-	}
-	return nil
 }
 
 // Results makes the content of a results directory (results.Write) from the

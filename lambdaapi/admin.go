@@ -100,7 +100,7 @@ func (s *Server) handlePutSetup(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("name: setup %q is not in the configuration metadata (setups: %s)", name, strings.Join(configs.Names(), ", ")))
 		return
 	}
-	if err := checkSetup(s.cfg.App, setup); err != nil {
+	if err := s.cfg.App.CheckSetup(setup); err != nil {
 		writeServiceError(w, http.StatusBadRequest, ErrInvalidRequestContent, err.Error())
 		return
 	}

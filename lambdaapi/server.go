@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -142,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 	if !ok {
 		return nil, fmt.Errorf("lambdaapi: Config.Setup: %q is not a setup of the configuration metadata (setups: %s)", name, strings.Join(cfg.Setups.Names(), ", "))
 	}
-	if err := checkSetup(cfg.App, setup); err != nil {
+	if err := cfg.App.CheckSetup(setup); err != nil {
 		return nil, fmt.Errorf("lambdaapi: %w", err)
 	}
 	s := &Server{
@@ -224,45 +223,6 @@ func (s *Server) noteDeployed(name string, setup *fusionsim.Setup) {
 	}
 	s.deployed[name] = setup
 	s.deployAt[name] = s.cfg.Now()
-}
-
-// checkSetup validates setup against app; unknown tasks are all named.
-func checkSetup(app *fusionsim.App, setup *fusionsim.Setup) error {
-	if unknown := unknownTasks(app, setup); len(unknown) > 0 {
-		return fmt.Errorf("setup %q names task(s) that %s does not have: %s (its tasks: %s)",
-			setup.Name(), app.Name, strings.Join(unknown, ", "), strings.Join(app.TaskNames(), ", "))
-	}
-	return emulator.CheckSetup(app, setup)
-}
-
-// unknownTasks lists, sorted, the tasks a setup's rules name (as entry
-// task, called task or in a remote url) that app does not have.
-func unknownTasks(app *fusionsim.App, setup *fusionsim.Setup) []string {
-	seen := map[string]bool{}
-	note := func(t string) {
-		if _, ok := app.Tasks[t]; !ok && t != "" {
-			seen[t] = true
-		}
-	}
-	for entry, m := range setup.Rules {
-		note(entry)
-		for called, p := range m {
-			note(called)
-			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
-				if r.Strategy == fusionsim.Remote {
-					if rt, err := r.Route(); err == nil {
-						note(rt.Task)
-					}
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for t := range seen {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // hasFunction reports whether id names a task of the application at a valid

@@ -368,16 +368,25 @@ func EntryRoute(app *fusionsim.App, setup *fusionsim.Setup) (fusionsim.Route, er
 }
 
 // Functions lists the functions a request under setup can reach from the
-// entry route: the function of every remote rule reachable through the call
-// graph of app, in order of first reach. It is what "memory MB per function"
-// summaries print.
-func Functions(app *fusionsim.App, setup *fusionsim.Setup) ([]fusionsim.FunctionID, error) {
+// entry route (and from the extra roots, other entry functions): the
+// function of every remote rule reachable through the call graph of app, in
+// order of first reach. The tasks running in a function are its entry task
+// and those its local rules reach; rule rows of tasks that never run as a
+// function's entry are not followed. It is what "memory MB per function"
+// summaries print and what a deployment needs.
+func Functions(app *fusionsim.App, setup *fusionsim.Setup, extra ...fusionsim.FunctionID) ([]fusionsim.FunctionID, error) {
 	root, err := EntryRoute(app, setup)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[fusionsim.FunctionID]bool{root.Function(): true}
 	order := []fusionsim.FunctionID{root.Function()}
+	for _, id := range extra {
+		if !seen[id] {
+			seen[id] = true
+			order = append(order, id)
+		}
+	}
 	for i := 0; i < len(order); i++ {
 		fn := order[i]
 		// Tasks running in fn: its entry task and those reached by local

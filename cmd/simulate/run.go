@@ -301,7 +301,7 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 			return nil, usageError("--setup %s: %v", strings.Join(f.setups, " --setup "), err)
 		}
 		for _, s := range setups {
-			if err := experiment.CheckSetup(w.App, s); err != nil {
+			if err := w.App.CheckSetup(s); err != nil {
 				return nil, usageError("--setup %s: setup %q: %v", strings.Join(f.setups, " --setup "), s.Name(), err)
 			}
 			if _, err := workloads.EntryRoute(w.App, s); err != nil && f.entry == "" {
