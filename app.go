@@ -221,6 +221,12 @@ type Context interface {
 	Call(task string, in Event, sync bool) (Event, error)
 	// Start starts a call and returns at once (a JavaScript promise).
 	Start(task string, in Event, sync bool) Future
+	// Go runs fn concurrently with the rest of the task, in the same
+	// function (an async closure whose promise the prototype's handlers
+	// gathered with Promise.all, e.g. storage writes while worker threads
+	// burn). fn must use the Context it is given. The invocation ends only
+	// after fn has returned.
+	Go(fn func(ctx Context) (Event, error)) Future
 	// Spend runs a piece of CPU work.
 	Spend(w Work)
 	// Sleep waits for d without using CPU.

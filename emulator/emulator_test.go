@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -489,5 +490,42 @@ func TestAsyncRequestID(t *testing.T) {
 	}
 	if l := h.linesWith("fusion-function-A-128", "START RequestId: "+resps[0].RequestID); len(l) != 1 {
 		t.Fatalf("START line: %v", h.lines("fusion-function-A-128"))
+	}
+}
+
+// Go runs a closure concurrently with the task: three 8 ms puts started with
+// Go overlap the 100 ms parallel burn (two threads, at 3538 MB), so the task
+// takes the burn's time; the invocation waits for a closure nobody waits
+// for; a panic in a closure is its error.
+func TestGo(t *testing.T) {
+	app := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+		var fs []fusionsim.Future
+		for i := 0; i < 3; i++ {
+			fs = append(fs, ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
+				return nil, c.Put("T", fusionsim.Item{Key: int64(i)})
+			}))
+		}
+		ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) { c.Sleep(ms(300)); return nil, nil }) // not waited for
+		boom := ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) { panic("boom") })
+		ctx.Spend(fusionsim.Work{CPUMs: 200, Threads: 2})
+		if _, err := boom.Wait(); err == nil || !strings.Contains(err.Error(), "boom") {
+			return nil, fmt.Errorf("panic in a closure: %v", err)
+		}
+		return nil, fusionsim.WaitAll(fs...)
+	}})
+	h := newHarness(t, app, testProfile(), setupOf(app, "s"), nil)
+	resps := h.run("SYNC-A-3538", at(0))
+	if resps[0].Err != nil {
+		t.Fatal(resps[0].Err)
+	}
+	r := h.records[0]
+	if r.InternalMs != 300 || r.Duration != ms(300) {
+		t.Fatalf("time-base %d ms, duration %v: want 300 ms (the unwaited sleep)", r.InternalMs, r.Duration)
+	}
+	if l := h.linesWith("fusion-function-A-3538", `"called":"A","time":100`); len(l) != 1 {
+		t.Fatalf("the task's own time: %v", h.linesWith("fusion-function-A-3538", `"type":"call"`))
+	}
+	if n := h.em.Tables().Len("T"); n != 3 {
+		t.Fatalf("%d items stored, want 3", n)
 	}
 }

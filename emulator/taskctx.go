@@ -101,31 +101,69 @@ func (t *taskCtx) runTask(child *taskCtx, in fusionsim.Event) (res fusionsim.Eve
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	task := child.task
+	return child.protect(func() (fusionsim.Event, error) { return t.inv.em.app.Tasks[child.task](child, in) })
+}
+
+// protect runs body as code of t's task: a panic becomes its error, and the
+// memory the task declared is released when it returns.
+func (t *taskCtx) protect(body func() (fusionsim.Event, error)) (res fusionsim.Event, err error) {
 	defer func() {
-		t.inv.releaseMemory(child.memMB)
+		t.inv.releaseMemory(t.memMB)
 		if r := recover(); r != nil {
 			if _, ok := r.(killSignal); ok {
 				panic(r)
 			}
-			res, err = nil, fmt.Errorf("task %s panicked: %v", task, r)
+			res, err = nil, fmt.Errorf("task %s panicked: %v", t.task, r)
 		}
 	}()
-	return t.inv.em.app.Tasks[task](child, in)
+	return body()
 }
 
 func (t *taskCtx) startLocal(task string, in fusionsim.Event, sync bool) fusionsim.Future {
 	em, inv := t.inv.em, t.inv
 	f := &future{inv: inv}
-	caller := em.current
-	handoff := caller.wakeToken()
 	t0 := em.k.now
 	entry := inv.fn.id.Task
-	first := func() {
-		em.wake(caller, handoff)
+	child := &taskCtx{inv: inv, task: task, depth: t.depth + 1}
+	t.concurrently(func() {
+		res, err := t.runTask(child, in)
+		if sync {
+			em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: task, Time: em.msBetween(t0, em.k.now)})
+			f.complete(res, err)
+		} else if err != nil && inv.asyncErr == nil {
+			inv.asyncErr = err
+		}
+	}, func() {
 		if !sync {
 			em.logCall(inv, fusionsim.Call{Local: true, Sync: false, Caller: entry, Called: task, Time: em.msBetween(t0, em.k.now)})
 			f.complete(nil, nil)
+		}
+	})
+	return f
+}
+
+// Go runs fn on a coroutine of its own, as a local call does, with a
+// context of the same task.
+func (t *taskCtx) Go(fn func(fusionsim.Context) (fusionsim.Event, error)) fusionsim.Future {
+	f := &future{inv: t.inv}
+	sib := &taskCtx{inv: t.inv, task: t.task, depth: t.depth}
+	t.concurrently(func() {
+		f.complete(sib.protect(func() (fusionsim.Event, error) { return fn(sib) }))
+	}, nil)
+	return f
+}
+
+// concurrently runs body on a new coroutine of the invocation. Like a
+// JavaScript async function, the caller waits until body first awaits
+// something (then onFirst runs, if set) and goes on from there.
+func (t *taskCtx) concurrently(body, onFirst func()) {
+	em, inv := t.inv.em, t.inv
+	caller := em.current
+	handoff := caller.wakeToken()
+	first := func() {
+		em.wake(caller, handoff)
+		if onFirst != nil {
+			onFirst()
 		}
 	}
 	em.k.after(0, func() {
@@ -135,21 +173,14 @@ func (t *taskCtx) startLocal(task string, in fusionsim.Event, sync bool) fusions
 		em.spawn(inv, func() {
 			c := em.current
 			c.firstAwait = first
-			res, err := t.runLocal(task, in)
+			body()
 			if c.firstAwait != nil {
 				c.firstAwait = nil
 				first()
 			}
-			if sync {
-				em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: task, Time: em.msBetween(t0, em.k.now)})
-				f.complete(res, err)
-			} else if err != nil && inv.asyncErr == nil {
-				inv.asyncErr = err
-			}
 		})
 	})
 	caller.block()
-	return f
 }
 
 func (t *taskCtx) startRemote(rule fusionsim.Rule, task string, in fusionsim.Event, sync bool) fusionsim.Future {

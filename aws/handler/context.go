@@ -50,12 +50,17 @@ func (t *taskCtx) run(task string, in fusionsim.Event) (res fusionsim.Event, err
 	if in == nil {
 		in = fusionsim.Event{}
 	}
+	return t.protect(func() (fusionsim.Event, error) { return t.inv.h.cfg.App.Tasks[task](t, in) })
+}
+
+// protect runs body as code of t's task: a panic becomes its error.
+func (t *taskCtx) protect(body func() (fusionsim.Event, error)) (res fusionsim.Event, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, fmt.Errorf("task %s %w: %v", task, errPanic, r)
+			res, err = nil, fmt.Errorf("task %s %w: %v", t.task, errPanic, r)
 		}
 	}()
-	return t.inv.h.cfg.App.Tasks[task](t, in)
+	return body()
 }
 
 // rule finds the rule of a call and checks the call depth.
@@ -133,6 +138,20 @@ func (t *taskCtx) startLocal(task string, in fusionsim.Event, sync bool) fusions
 		// prefix of a JavaScript async function takes no time here).
 		inv.logCall(fusionsim.Call{Local: true, Sync: false, Caller: entry, Called: task, Time: msBetween(t0, inv.h.now())})
 	}
+	return f
+}
+
+// Go runs fn on a goroutine with a context of the same task; the invocation
+// waits for it before it ends.
+func (t *taskCtx) Go(fn func(fusionsim.Context) (fusionsim.Event, error)) fusionsim.Future {
+	inv := t.inv
+	f := newFuture()
+	sib := &taskCtx{inv: inv, task: t.task, depth: t.depth, rng: rand.New(rand.NewPCG(t.rng.Uint64(), t.rng.Uint64()))}
+	inv.calls.Add(1)
+	go func() {
+		defer inv.calls.Done()
+		f.complete(sib.protect(func() (fusionsim.Event, error) { return fn(sib) }))
+	}()
 	return f
 }
 
