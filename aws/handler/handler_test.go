@@ -326,3 +326,43 @@ func TestParsePayload(t *testing.T) {
 		}
 	}
 }
+
+// Go runs closures on goroutines; the invocation waits for the one the task
+// did not wait for; a panic in a closure is its error.
+func TestGoClosures(t *testing.T) {
+	var late sync.WaitGroup
+	late.Add(1)
+	finished := false
+	app := &fusionsim.App{Name: "g", Entry: "G", Tasks: map[string]fusionsim.Task{
+		"G": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			f := ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
+				c.Sleep(5 * time.Millisecond)
+				return fusionsim.Event{"x": 1}, nil
+			})
+			ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
+				defer late.Done()
+				c.Sleep(30 * time.Millisecond)
+				finished = true
+				return nil, nil
+			})
+			boom := ctx.Go(func(fusionsim.Context) (fusionsim.Event, error) { panic("boom") })
+			if _, err := boom.Wait(); err == nil || !strings.Contains(err.Error(), "boom") {
+				return nil, errors.New("the closure's panic was not its error")
+			}
+			return f.Wait()
+		},
+	}}
+	h, err := New(Config{App: app, Entry: "G", MemoryMB: 128, Setup: "s1", Rules: map[string]fusionsim.RulePair{}, MaxCallDepth: 4},
+		&fakeInvoker{}, noStore{}, &bytes.Buffer{}, time.Now(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := invoke(h, "req-g", `{}`)
+	if err != nil || string(res) != `{"x":1}` {
+		t.Fatalf("result %s, %v", res, err)
+	}
+	if !finished {
+		t.Error("the invocation ended before the closure nobody waited for")
+	}
+	late.Wait()
+}
