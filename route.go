@@ -161,3 +161,22 @@ func ValidateTaskName(name string) error {
 	}
 	return nil
 }
+
+// FormatRequestID formats 16 random bytes as a version-4 UUID, the form of
+// Lambda's request ids (the version and variant bits are set here).
+func FormatRequestID(b [16]byte) string {
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hex = "0123456789abcdef"
+	var s [36]byte
+	j := 0
+	for i, v := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hex[v>>4], hex[v&0xf]
+		j += 2
+	}
+	return string(s[:])
+}

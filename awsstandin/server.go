@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fusionsim/fusionsim"
 )
 
 // Account and region of the ARNs the stand-in makes.
@@ -174,18 +176,5 @@ func writeJSONError(w http.ResponseWriter, contentType string, status int, typ, 
 func newUUID() string {
 	var b [16]byte
 	randRead(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hex = "0123456789abcdef"
-	var out [36]byte
-	j := 0
-	for i, v := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j], out[j+1] = hex[v>>4], hex[v&0xf]
-		j += 2
-	}
-	return string(out[:])
+	return fusionsim.FormatRequestID(b)
 }

@@ -188,19 +188,7 @@ func formatUUID(x, y uint64) string {
 	for i := 0; i < 8; i++ {
 		b[i], b[8+i] = byte(x>>(8*i)), byte(y>>(8*i))
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	j := 0
-	for i, v := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = hexDigits[v>>4], hexDigits[v&0xf]
-		j += 2
-	}
-	return string(s[:])
+	return fusionsim.FormatRequestID(b)
 }
 
 // newHex32 draws the 32 hex digits of a trace id.

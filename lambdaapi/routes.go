@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 
 	"github.com/gorilla/mux"
+
+	"github.com/fusionsim/fusionsim"
 )
 
 // Paths of the server's own endpoints. They have two segments, so they never
@@ -115,20 +117,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hex = "0123456789abcdef"
-	var out [36]byte
-	j := 0
-	for i, v := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j], out[j+1] = hex[v>>4], hex[v&0xf]
-		j += 2
-	}
-	return string(out[:])
+	return fusionsim.FormatRequestID(b)
 }
 
 // writeStopped answers a request the driver could not take: 503 while the
