@@ -245,18 +245,25 @@ func (s *Server) putItem(in map[string]json.RawMessage) (any, error) {
 	return map[string]any{}, nil
 }
 
-func (s *Server) getItem(in map[string]json.RawMessage) (any, error) {
+// keyed finds the table and the key of a GetItem or DeleteItem request.
+// The caller holds s.mu.
+func (s *Server) keyed(in map[string]json.RawMessage) (*table, string, error) {
 	var key item
 	if err := field(in, "Key", &key); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, err := s.lookup(in)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	k, err := t.keyOf(key)
+	return t, k, err
+}
+
+func (s *Server) getItem(in map[string]json.RawMessage) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, k, err := s.keyed(in)
 	if err != nil {
 		return nil, err
 	}
@@ -267,17 +274,9 @@ func (s *Server) getItem(in map[string]json.RawMessage) (any, error) {
 }
 
 func (s *Server) deleteItem(in map[string]json.RawMessage) (any, error) {
-	var key item
-	if err := field(in, "Key", &key); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.lookup(in)
-	if err != nil {
-		return nil, err
-	}
-	k, err := t.keyOf(key)
+	t, k, err := s.keyed(in)
 	if err != nil {
 		return nil, err
 	}
