@@ -17,6 +17,7 @@ import (
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // shopApp is a small application for whole runs: checkout (entry) calls
@@ -69,46 +70,13 @@ func shopApp() *fusionsim.App {
 	}, Edges: []fusionsim.Edge{{Caller: "checkout", Called: "cart", Sync: true}, {Caller: "checkout", Called: "mail"}, {Caller: "cart", Called: "audit"}}}
 }
 
-// shopSetup builds a setup from groups such as "checkout+cart:512,mail:128,audit:128".
+// shopSetup builds a setup of shopApp() from groups such as "A+B:512,C:128"
+// (workloads.FromDescription: the first task of a group is its function's
+// entry; its other tasks run locally).
 func shopSetup(t testing.TB, name, groups string) *fusionsim.Setup {
 	t.Helper()
-	tasks := []string{"audit", "cart", "checkout", "mail"}
-	entryOf, mem := map[string]string{}, map[string]int{}
-	for _, g := range strings.Split(groups, ",") {
-		members, mb, _ := strings.Cut(g, ":")
-		ts := strings.Split(members, "+")
-		m, err := strconv.Atoi(mb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, task := range ts {
-			entryOf[task] = ts[0]
-		}
-		mem[ts[0]] = m
-	}
-	rules := fusionsim.Rules{}
-	for _, e := range tasks {
-		if entryOf[e] != e {
-			continue
-		}
-		rules[e] = map[string]fusionsim.RulePair{}
-		for _, c := range tasks {
-			target := fusionsim.FunctionID{Task: entryOf[c], MemoryMB: mem[entryOf[c]]}
-			if entryOf[c] != c {
-				target = fusionsim.FunctionID{Task: c, MemoryMB: 128}
-			}
-			p := fusionsim.RulePair{
-				Sync:  fusionsim.Rule{Strategy: fusionsim.Remote, URL: fusionsim.RouteTo(target, true).String()},
-				Async: fusionsim.Rule{Strategy: fusionsim.Remote, URL: fusionsim.RouteTo(target, false).String()},
-			}
-			if entryOf[c] == e {
-				p = fusionsim.RulePair{Sync: fusionsim.Rule{Strategy: fusionsim.Local}, Async: fusionsim.Rule{Strategy: fusionsim.Local}}
-			}
-			rules[e][c] = p
-		}
-	}
-	s := &fusionsim.Setup{Rules: rules, TraceName: fusionsim.NewTraceName(name)}
-	if err := s.Validate(); err != nil {
+	s, err := workloads.FromDescription(shopApp(), name, groups)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return s

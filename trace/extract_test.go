@@ -16,6 +16,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -54,46 +55,16 @@ func testApp() *fusionsim.App {
 	}, Edges: []fusionsim.Edge{{Caller: "A", Called: "B", Sync: true}, {Caller: "A", Called: "C"}, {Caller: "B", Called: "D"}, {Caller: "C", Called: "D"}}}
 }
 
-// testSetup makes a setup from groups "A+B:128,C:256": the first task of a
-// group is its function's entry; its other tasks run locally.
+// testSetup builds a setup of testApp() from groups such as "A+B:512,C:128"
+// (workloads.FromDescription: the first task of a group is its function's
+// entry; its other tasks run locally).
 func testSetup(t testing.TB, name, groups string) *fusionsim.Setup {
 	t.Helper()
-	tasks := []string{"A", "B", "C", "D"}
-	entryOf, memOf := map[string]string{}, map[string]int{}
-	for _, g := range strings.Split(groups, ",") {
-		members, mb, _ := strings.Cut(g, ":")
-		ts := strings.Split(members, "+")
-		m, err := strconv.Atoi(mb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, task := range ts {
-			entryOf[task] = ts[0]
-		}
-		memOf[ts[0]] = m
+	s, err := workloads.FromDescription(testApp(), name, groups)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rules := fusionsim.Rules{}
-	for _, e := range tasks {
-		if entryOf[e] != e {
-			continue
-		}
-		rules[e] = map[string]fusionsim.RulePair{}
-		for _, c := range tasks {
-			p := fusionsim.RulePair{
-				Sync:  fusionsim.Rule{Strategy: fusionsim.Remote, URL: "SYNC-" + c + "-" + strconv.Itoa(memOf[entryOf[c]])},
-				Async: fusionsim.Rule{Strategy: fusionsim.Remote, URL: c + "-" + strconv.Itoa(memOf[entryOf[c]])},
-			}
-			if entryOf[c] == e {
-				p.Sync, p.Async = fusionsim.Rule{Strategy: fusionsim.Local}, fusionsim.Rule{Strategy: fusionsim.Local}
-			}
-			if entryOf[c] != c {
-				// c runs only locally elsewhere; reach it through its group's entry.
-				p.Sync.URL, p.Async.URL = "SYNC-"+c+"-128", c+"-128"
-			}
-			rules[e][c] = p
-		}
-	}
-	return &fusionsim.Setup{Rules: rules, TraceName: fusionsim.NewTraceName(name)}
+	return s
 }
 
 // emulatorRun runs two setups of testApp and returns the emulator's logs
