@@ -35,18 +35,18 @@ func (c call) String() string {
 	return fmt.Sprintf("%s: %s->%s %s %s", c.Function, c.Caller, c.Called, kind, where)
 }
 
-// runOne runs one request of w under setup in the emulator and returns the
-// platform's invocation records and the calls logged (FSMSG call records,
-// self-calls of the handler left out), sorted.
-func runOne(t *testing.T, w Workload, setup *fusionsim.Setup, ev fusionsim.Event) ([]*emulator.Record, []call, fusionsim.Response) {
+// runArrivals runs the arrivals to w's entry route under setup in an
+// emulator (seed 7) writing its logs to log (nil: none), and returns the
+// emulator (closed at the end of the test), its invocation records and the
+// responses.
+func runArrivals(t *testing.T, w Workload, setup *fusionsim.Setup, log emulator.LogSink, arrivals []fusionsim.Arrival) (*emulator.Emulator, []*emulator.Record, []fusionsim.Response) {
 	t.Helper()
-	sink := emulator.NewMemorySink()
 	var recs []*emulator.Record
-	em, err := emulator.New(emulator.Config{App: w.App, Seed: 7, Log: sink, Record: func(r *emulator.Record) { recs = append(recs, r) }})
+	em, err := emulator.New(emulator.Config{App: w.App, Seed: 7, Log: log, Record: func(r *emulator.Record) { recs = append(recs, r) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer em.Close()
+	t.Cleanup(em.Close)
 	ctx := context.Background()
 	if err := em.Deploy(ctx, setup); err != nil {
 		t.Fatal(err)
@@ -55,12 +55,22 @@ func runOne(t *testing.T, w Workload, setup *fusionsim.Setup, ev fusionsim.Event
 	if err != nil {
 		t.Fatal(err)
 	}
-	resps, err := em.Run(ctx, route, []fusionsim.Arrival{{Event: ev}})
+	resps, err := em.Run(ctx, route, arrivals)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return em, recs, resps
+}
+
+// runOne runs one request of w under setup in the emulator and returns the
+// platform's invocation records and the calls logged (FSMSG call records,
+// self-calls of the handler left out), sorted.
+func runOne(t *testing.T, w Workload, setup *fusionsim.Setup, ev fusionsim.Event) ([]*emulator.Record, []call, fusionsim.Response) {
+	t.Helper()
+	ctx := context.Background()
+	em, recs, resps := runArrivals(t, w, setup, emulator.NewMemorySink(), []fusionsim.Arrival{{Event: ev}})
 	var calls []call
-	err = em.Logs(ctx, em.Epoch(), em.Now().Add(time.Second), func(l fusionsim.LogLine) error {
+	err := em.Logs(ctx, em.Epoch(), em.Now().Add(time.Second), func(l fusionsim.LogLine) error {
 		i := strings.Index(l.Text, fusionsim.MessageMarker)
 		if i < 0 {
 			return nil
@@ -396,24 +406,7 @@ func TestBurnWorkersTiming(t *testing.T) {
 // internalDuration of the second, warm one.
 func warmInternalMs(t *testing.T, w Workload, setup *fusionsim.Setup) int64 {
 	t.Helper()
-	var recs []*emulator.Record
-	em, err := emulator.New(emulator.Config{App: w.App, Seed: 7, Record: func(r *emulator.Record) { recs = append(recs, r) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
-	ctx := context.Background()
-	if err := em.Deploy(ctx, setup); err != nil {
-		t.Fatal(err)
-	}
-	route, err := EntryRoute(w.App, setup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resps, err := em.Run(ctx, route, []fusionsim.Arrival{{}, {AfterPrevious: true, At: time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, recs, resps := runArrivals(t, w, setup, nil, []fusionsim.Arrival{{}, {AfterPrevious: true, At: time.Second}})
 	for _, r := range resps {
 		if r.Err != nil {
 			t.Fatal(r.Err)
