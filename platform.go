@@ -14,9 +14,10 @@ type Platform interface {
 	// so the next request of each function is a cold start.
 	Deploy(ctx context.Context, setup *Setup) error
 
-	// Run sends one request per arrival to route and waits until every
-	// invocation the requests caused (async ones included) has finished. It
-	// returns one Response per arrival, in order. Errors of single requests
+	// Run sends one request per arrival to route (or to the arrival's own
+	// Route, when it has one) and waits until every invocation the requests
+	// caused (async ones included) has finished. It returns one Response per
+	// arrival, in order. Errors of single requests
 	// (throttling, function errors) are in the responses; Run's own error means
 	// the run could not be carried out.
 	Run(ctx context.Context, route Route, arrivals []Arrival) ([]Response, error)
@@ -43,6 +44,22 @@ type Arrival struct {
 	ColdBefore bool
 	// Event is the request body; nil sends {}.
 	Event Event
+	// Route, when its Task is set, is the route this request is sent to
+	// instead of the route given to Platform.Run (scenario loads send each
+	// request of an iteration to its own entry route).
+	Route Route
+	// Kind names the kind of request for summaries that report each kind
+	// separately (e.g. "addcartitem", "get", "checkout"); "" for loads of
+	// one kind.
+	Kind string
+}
+
+// RouteOr is the arrival's own route, or def when it has none.
+func (a Arrival) RouteOr(def Route) Route {
+	if a.Route.Task != "" {
+		return a.Route
+	}
+	return def
 }
 
 // Response is what the client saw of one request.

@@ -150,12 +150,23 @@ func (r *Rehearsal) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 	setup, rs := r.setup, r.current()
 	r.mu.Unlock()
 	if setup != nil && rs != nil {
-		ids, err := Functions(r.cfg.App, setup, route.Function())
-		if err != nil {
-			return nil, err
-		}
-		if err := r.add(rs, setup, ids); err != nil {
-			return nil, err
+		seen := map[fusionsim.Route]bool{}
+		for i := -1; i < len(arrivals); i++ {
+			rt := route
+			if i >= 0 {
+				rt = arrivals[i].RouteOr(route)
+			}
+			if seen[rt] {
+				continue
+			}
+			seen[rt] = true
+			ids, err := Functions(r.cfg.App, setup, rt.Function())
+			if err != nil {
+				return nil, err
+			}
+			if err := r.add(rs, setup, ids); err != nil {
+				return nil, err
+			}
 		}
 	}
 	r.mu.Lock()

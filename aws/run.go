@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,35 +12,45 @@ import (
 	"github.com/fusionsim/fusionsim/aws/handler"
 )
 
-// Run sends one request per arrival to route's function in real time and
+// Run sends one request per arrival to route's function (or the arrival's
+// own route's) in real time and
 // waits, through the logs, until every invocation since the start has ended
 // (see the package documentation). Errors of single requests are in the
 // responses.
 func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival) ([]fusionsim.Response, error) {
 	p.mu.Lock()
 	setup, deployment := p.setup, p.deployment
-	id := route.Function()
 	p.mu.Unlock()
 	if setup == nil {
 		return nil, fusionsim.ErrNotDeployed
 	}
-	if _, ok := p.cfg.App.Tasks[id.Task]; !ok {
-		return nil, fmt.Errorf("%w: route %s: %q is not a task of %s", fusionsim.ErrUnknownFunction, route, id.Task, p.cfg.App.Name)
+	// The routes of the run: route, and the arrivals' own (scenario loads).
+	routes := []fusionsim.Route{route}
+	for _, a := range arrivals {
+		if r := a.RouteOr(route); !slices.Contains(routes, r) {
+			routes = append(routes, r)
+		}
 	}
 	// A route other than the setup's entry route may reach functions the
 	// deployment does not have yet.
-	ids, err := Functions(p.cfg.App, setup, id)
-	if err != nil {
-		return nil, err
-	}
 	var missing []fusionsim.FunctionID
-	p.mu.Lock()
-	for _, f := range ids {
-		if !p.current[f] {
-			missing = append(missing, f)
+	for _, rt := range routes {
+		id := rt.Function()
+		if _, ok := p.cfg.App.Tasks[id.Task]; !ok {
+			return nil, fmt.Errorf("%w: route %s: %q is not a task of %s", fusionsim.ErrUnknownFunction, rt, id.Task, p.cfg.App.Name)
 		}
+		ids, err := Functions(p.cfg.App, setup, id)
+		if err != nil {
+			return nil, err
+		}
+		p.mu.Lock()
+		for _, f := range ids {
+			if !p.current[f] && !slices.Contains(missing, f) {
+				missing = append(missing, f)
+			}
+		}
+		p.mu.Unlock()
 	}
-	p.mu.Unlock()
 	for _, f := range missing {
 		if err := p.cfg.checkMemory(f); err != nil {
 			return nil, err
@@ -50,7 +61,6 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 	}); err != nil {
 		return nil, err
 	}
-	name := handler.FunctionName(p.cfg.Prefix, id)
 	start := time.Now()
 	resps := make([]fusionsim.Response, len(arrivals))
 	var (
@@ -67,8 +77,9 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 				mu.Unlock()
 			}
 		}
+		rt := a.RouteOr(route)
 		sent := time.Now()
-		r := handler.Invoke(ctx, p.cl.lambda, name, route.Sync, a.Event, nil)
+		r := handler.Invoke(ctx, p.cl.lambda, handler.FunctionName(p.cfg.Prefix, rt.Function()), rt.Sync, a.Event, nil)
 		resps[i] = fusionsim.Response{
 			Sent: sent, Received: time.Now(), StatusCode: r.StatusCode, RequestID: r.RequestID, Result: r.Result, Err: r.Err,
 		}

@@ -529,3 +529,25 @@ func TestGo(t *testing.T) {
 		t.Fatalf("%d items stored, want 3", n)
 	}
 }
+
+// An arrival with its own Route goes there, not to the run's route; one
+// whose route reaches no task fails the run before anything is sent.
+func TestArrivalRoute(t *testing.T) {
+	app := newApp("A", taskMap{"A": sleepTask(ms(100)), "B": sleepTask(ms(50))})
+	h := newHarness(t, app, testProfile(), setupOf(app, "s"), nil)
+	b := fusionsim.Arrival{At: ms(10), Route: fusionsim.MustParseRoute("SYNC-B-256"), Kind: "b"}
+	resps := h.run("SYNC-A-128", at(0), b, fusionsim.Arrival{AfterPrevious: true, Route: fusionsim.MustParseRoute("B")})
+	if len(h.recordsOf("A")) != 1 || len(h.recordsOf("B")) != 2 {
+		t.Fatalf("records: %d of A, %d of B; want 1 and 2", len(h.recordsOf("A")), len(h.recordsOf("B")))
+	}
+	if mb := h.recordsOf("B")[0].Function.MemoryMB; mb != 256 {
+		t.Errorf("B ran at %d MB, want the arrival's 256", mb)
+	}
+	if resps[1].StatusCode != 200 || resps[2].StatusCode != 202 {
+		t.Errorf("statuses %d, %d; want 200 (sync route) and 202 (async route)", resps[1].StatusCode, resps[2].StatusCode)
+	}
+	_, err := h.em.Run(context.Background(), fusionsim.MustParseRoute("SYNC-A"), []fusionsim.Arrival{{Route: fusionsim.MustParseRoute("SYNC-Z")}})
+	if !errors.Is(err, fusionsim.ErrUnknownFunction) || !strings.Contains(err.Error(), "arrivals[0]") {
+		t.Errorf("unknown arrival route: %v, want ErrUnknownFunction naming arrivals[0]", err)
+	}
+}

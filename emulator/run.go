@@ -13,7 +13,7 @@ import (
 	"github.com/fusionsim/fusionsim/model"
 )
 
-// Run sends the arrivals to route on the virtual clock and runs the
+// Run sends the arrivals to route (or each to its own Route) on the virtual clock and runs the
 // simulation until every request and every invocation it caused has ended;
 // see fusionsim.Platform. Idle environments stay for the next Run until their
 // keep-alive runs out.
@@ -23,6 +23,11 @@ func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 	}
 	if _, err := em.function(route.Function()); err != nil {
 		return nil, err
+	}
+	for i, a := range arrivals {
+		if _, err := em.function(a.RouteOr(route).Function()); err != nil {
+			return nil, fmt.Errorf("arrivals[%d]: %w", i, err)
+		}
 	}
 	start := em.k.now
 	resps := make([]fusionsim.Response, len(arrivals))
@@ -46,7 +51,7 @@ func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 				em.k.after(arrivals[j].At, func() { send(j) })
 			}
 		}
-		em.Submit(route, a.Event, func(r fusionsim.Response) { resps[i] = r; fin() }, fin)
+		em.Submit(a.RouteOr(route), a.Event, func(r fusionsim.Response) { resps[i] = r; fin() }, fin)
 	}
 	// Open-loop arrivals are scheduled one at a time, in time order, so that
 	// the kernel's queue stays short however long the load is.
