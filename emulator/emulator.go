@@ -26,9 +26,13 @@ type Config struct {
 	Seed uint64
 	// Epoch is the wall time of virtual time zero (DefaultEpoch if zero).
 	Epoch time.Time
-	// Log receives every log line (nil: logs are dropped). A sink that also
-	// implements LogReader makes Logs work.
+	// Log receives every log line as Lambda-format text (nil: no text). A
+	// sink that also implements LogReader makes Logs work.
 	Log LogSink
+	// Records receives every log line as a typed record, the emulator's
+	// own form of its logs (nil: none); SetRecordSink changes it. Text is
+	// formatted only for Log.
+	Records fusionsim.RecordSink
 	// Record receives the platform's own account of every invocation (nil:
 	// none). It complements the logs; tests compare the two.
 	Record func(*Record)
@@ -80,10 +84,10 @@ type Emulator struct {
 	coldEpoch uint64
 
 	stats Stats
-	line  []byte // scratch buffer for log lines
-	tsBuf []byte // the timestamp of second tsSec, up to the '.'
-	tsSec int64
-	fatal error // an internal error; the run stops
+	rec   fusionsim.LogRecord     // the record being written (reused)
+	lines fusionsim.LineFormatter // formats records for Log
+	line  []byte                  // scratch buffer for log lines
+	fatal error                   // an internal error; the run stops
 }
 
 // Stats counts what happened on the platform.
@@ -162,6 +166,10 @@ func (em *Emulator) Close() {
 	em.all, em.pool = nil, nil
 }
 
+// SetRecordSink makes s the receiver of every log record from now on (nil:
+// none); see Config.Records.
+func (em *Emulator) SetRecordSink(s fusionsim.RecordSink) { em.cfg.Records = s }
+
 // Profile returns the profile the emulator runs on.
 func (em *Emulator) Profile() model.Profile { return em.profile }
 
@@ -232,17 +240,18 @@ func (em *Emulator) function(id fusionsim.FunctionID) (*function, error) {
 		return nil, fmt.Errorf("%w: %s: memory %d MB outside %d..%d", fusionsim.ErrUnknownFunction, id.Name(), id.MemoryMB, fusionsim.MinMemoryMB, fusionsim.MaxMemoryMB)
 	}
 	f := &function{
-		id:       id,
-		name:     id.Name(),
-		task:     task,
-		memoryMB: id.MemoryMB,
-		share:    em.profile.CPU.Share(id.MemoryMB),
-		cores:    em.profile.CPU.Cores(id.MemoryMB),
-		burstMs:  em.profile.CPU.Burst(id.MemoryMB),
-		timeout:  em.timeout,
-		reserved: em.reserve[id],
-		tokens:   float64(em.profile.Limits.ScalingBurst),
-		tokensAt: em.k.now,
+		id:         id,
+		name:       id.Name(),
+		task:       task,
+		memoryMB:   id.MemoryMB,
+		memoryText: itoa(id.MemoryMB),
+		share:      em.profile.CPU.Share(id.MemoryMB),
+		cores:      em.profile.CPU.Cores(id.MemoryMB),
+		burstMs:    em.profile.CPU.Burst(id.MemoryMB),
+		timeout:    em.timeout,
+		reserved:   em.reserve[id],
+		tokens:     float64(em.profile.Limits.ScalingBurst),
+		tokensAt:   em.k.now,
 	}
 	em.funcs[id] = f
 	em.order = append(em.order, f)

@@ -96,15 +96,16 @@ func (env *environment) to(s EnvState) error {
 
 // function is one deployed function: an entry task at a memory size.
 type function struct {
-	id       fusionsim.FunctionID
-	name     string // fusion-function-<TASK>-<MB>
-	task     fusionsim.Task
-	memoryMB int
-	share    float64
-	cores    int
-	burstMs  float64 // CPU quota bucket, vCPU-ms (model.CPU.Burst)
-	timeout  time.Duration
-	reserved int // reserved concurrency; 0: none
+	id         fusionsim.FunctionID
+	name       string // fusion-function-<TASK>-<MB>
+	task       fusionsim.Task
+	memoryMB   int
+	memoryText string // memoryMB in decimal, the init message's memoryAvail
+	share      float64
+	cores      int
+	burstMs    float64 // CPU quota bucket, vCPU-ms (model.CPU.Burst)
+	timeout    time.Duration
+	reserved   int // reserved concurrency; 0: none
 
 	idle   []*environment // idle environments, most recently used last
 	active int            // initializing or busy environments

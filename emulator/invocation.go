@@ -76,11 +76,6 @@ type invocation struct {
 	waiter  *coro // the handler, waiting for the above to drain
 	waitTok uint64
 
-	// hdr caches the parts of its log lines that do not change; hdrA and
-	// hdrB split it (see Emulator.head).
-	hdr        []byte
-	hdrA, hdrB int
-
 	hctx, ectx taskCtx // the handler's and the entry task's contexts
 
 	t0       time.Duration   // start of the event, as the handler measured it
@@ -429,7 +424,7 @@ func (em *Emulator) finish(inv *invocation, dur time.Duration, timeBase int64, s
 	if maxMem > inv.fn.memoryMB {
 		maxMem = inv.fn.memoryMB
 	}
-	if em.cfg.Log != nil {
+	if em.logging() {
 		em.logEnd(inv)
 		em.logReport(inv, fusionsim.Report{
 			RequestID: inv.requestID(), Duration: dur, BilledMs: billed, MemoryMB: inv.fn.memoryMB,

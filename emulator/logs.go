@@ -22,154 +22,111 @@ func (em *Emulator) msOf(t time.Duration) int64 {
 // prototype measured every duration it logged.
 func (em *Emulator) msBetween(from, to time.Duration) int64 { return em.msOf(to) - em.msOf(from) }
 
-func (em *Emulator) emit(inv *invocation) {
+// logging reports whether anything receives the log (records or lines).
+func (em *Emulator) logging() bool { return em.cfg.Log != nil || em.cfg.Records != nil }
+
+// record starts the log record of inv: em.rec with its kind and the
+// invocation's fields; the caller sets the rest and calls emit.
+func (em *Emulator) record(inv *invocation, kind fusionsim.LogKind) *fusionsim.LogRecord {
+	r := &em.rec
+	r.Kind = kind
+	r.Function = inv.fn.name
+	r.Time = em.epochNs + int64(em.k.now)
+	r.RequestID = inv.requestID()
+	return r
+}
+
+// emit hands em.rec to the record sink and, formatted as text, to the line
+// sink.
+func (em *Emulator) emit() {
+	if em.cfg.Records != nil {
+		em.cfg.Records.LogRecord(&em.rec)
+	}
 	if em.cfg.Log != nil {
-		em.cfg.Log.WriteLine(inv.fn.name, em.Now(), em.line)
+		em.line = em.lines.Append(em.line[:0], &em.rec)
+		em.cfg.Log.WriteLine(em.rec.Function, em.Now(), em.line)
 	}
 }
 
 func (em *Emulator) logStart(inv *invocation) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		em.record(inv, fusionsim.LogStart)
+		em.emit()
 	}
-	em.line = fusionsim.AppendStart(em.line[:0], inv.requestID())
-	em.emit(inv)
 }
 
 func (em *Emulator) logEnd(inv *invocation) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		em.record(inv, fusionsim.LogEnd)
+		em.emit()
 	}
-	em.line = fusionsim.AppendEnd(em.line[:0], inv.requestID())
-	em.emit(inv)
 }
 
-func (em *Emulator) logReport(inv *invocation, r fusionsim.Report) {
-	if em.cfg.Log == nil {
-		return
+func (em *Emulator) logReport(inv *invocation, rep fusionsim.Report) {
+	if em.logging() {
+		r := em.record(inv, fusionsim.LogReport)
+		r.Report = rep
+		em.emit()
 	}
-	em.line = fusionsim.AppendReport(em.line[:0], r)
-	em.emit(inv)
 }
 
-// head starts an FSMSG line of inv: the same bytes as
-// fusionsim.AppendLinePrefix + AppendMessageHead, with the parts that do not
-// change during an invocation formatted once.
-func (em *Emulator) head(inv *invocation, typ string) {
-	if inv.hdr == nil {
-		// "\t<requestId>\tINFO\t" | `FSMSG{"traceId":"<id>","time":` | `,"sourceFunction":"<task>","type":`
-		b := make([]byte, 0, 128+len(inv.traceID))
-		b = append(b, '\t')
-		b = append(b, inv.requestID()...)
-		b = append(b, "\tINFO\t"...)
-		inv.hdrA = len(b)
-		b = append(b, fusionsim.MessageMarker...)
-		b = append(b, `{"traceId":`...)
-		b = fusionsim.AppendJSONString(b, inv.traceID)
-		b = append(b, `,"time":`...)
-		inv.hdrB = len(b)
-		b = append(b, `,"sourceFunction":`...)
-		b = fusionsim.AppendJSONString(b, inv.fn.id.Task)
-		b = append(b, `,"type":`...)
-		inv.hdr = b
-	}
-	b := em.appendNow(em.line[:0])
-	b = append(b, inv.hdr[:inv.hdrB]...)
-	b = strconv.AppendInt(b, em.msOf(em.k.now), 10)
-	b = append(b, inv.hdr[inv.hdrB:]...)
-	b = fusionsim.AppendJSONString(b, typ)
-	em.line = append(b, `,"content":`...)
-}
-
-// appendNow appends the current time as fusionsim.AppendTimestamp does,
-// formatting the date and time of day only when the second changes.
-func (em *Emulator) appendNow(dst []byte) []byte {
-	ns := em.epochNs + int64(em.k.now)
-	sec := ns / 1e9
-	if ns%1e9 < 0 {
-		sec--
-	}
-	if sec != em.tsSec || len(em.tsBuf) == 0 {
-		em.tsBuf = fusionsim.AppendTimestamp(em.tsBuf[:0], time.Unix(sec, 0))
-		em.tsBuf = em.tsBuf[:len(em.tsBuf)-4] // drop "000Z", keep the '.'
-		em.tsSec = sec
-	}
-	msec := (ns - sec*1e9) / 1e6
-	dst = append(dst, em.tsBuf...)
-	return append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10), 'Z')
+// message starts an FSMSG record of inv.
+func (em *Emulator) message(inv *invocation, typ string) *fusionsim.LogRecord {
+	r := em.record(inv, fusionsim.LogMessage)
+	r.TraceID, r.Source, r.Type = inv.traceID, inv.fn.id.Task, typ
+	return r
 }
 
 func (em *Emulator) logInit(inv *invocation) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		r := em.message(inv, fusionsim.MsgInit)
+		r.Init = fusionsim.InitContent{IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: em.setup.Name(), MemoryAvail: inv.fn.memoryText}
+		em.emit()
 	}
-	em.head(inv, fusionsim.MsgInit)
-	em.line = fusionsim.AppendInitContent(em.line, fusionsim.InitContent{
-		IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: em.setup.Name(), MemoryAvail: itoa(inv.fn.memoryMB),
-	})
-	em.line = append(em.line, '}')
-	em.emit(inv)
 }
 
 func (em *Emulator) logMs(inv *invocation, typ string, ms int64) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		em.message(inv, typ).Ms = ms
+		em.emit()
 	}
-	em.head(inv, typ)
-	em.line = fusionsim.AppendMsContent(em.line, ms)
-	em.line = append(em.line, '}')
-	em.emit(inv)
 }
 
 func (em *Emulator) logCall(inv *invocation, c fusionsim.Call) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		em.message(inv, fusionsim.MsgCall).Call = c
+		em.emit()
 	}
-	em.head(inv, fusionsim.MsgCall)
-	em.line = fusionsim.AppendCall(em.line, c)
-	em.line = append(em.line, '}')
-	em.emit(inv)
 }
 
 // logInfo writes a line of the task's own output (console.log).
 func (em *Emulator) logInfo(inv *invocation, msg string) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		em.record(inv, fusionsim.LogInfo).Text = msg
+		em.emit()
 	}
-	em.line = fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.requestID(), "INFO")
-	em.line = append(em.line, msg...)
-	em.emit(inv)
 }
 
 // logError writes the Node.js runtime's "Invoke Error" line.
 func (em *Emulator) logError(inv *invocation, err error) {
-	if em.cfg.Log == nil {
+	if !em.logging() {
 		return
 	}
 	typ := "Error"
 	if fe := asFunctionError(inv, err); fe != nil {
 		typ = fe.Type
 	}
-	b := fusionsim.AppendLinePrefix(em.line[:0], em.Now(), inv.requestID(), "ERROR")
-	b = append(b, "Invoke Error \t{\"errorType\":"...)
-	b = fusionsim.AppendJSONString(b, typ)
-	b = append(b, ",\"errorMessage\":"...)
-	b = fusionsim.AppendJSONString(b, err.Error())
-	em.line = append(b, '}')
-	em.emit(inv)
+	r := em.record(inv, fusionsim.LogError)
+	r.ErrorType, r.Text = typ, err.Error()
+	em.emit()
 }
 
 // logRaw writes "<time>\t<requestId>\t<msg>", the runtime's own messages.
 func (em *Emulator) logRaw(inv *invocation, msg string) {
-	if em.cfg.Log == nil {
-		return
+	if em.logging() {
+		em.record(inv, fusionsim.LogRuntime).Text = msg
+		em.emit()
 	}
-	b := fusionsim.AppendTimestamp(em.line[:0], em.Now())
-	b = append(b, '\t')
-	b = append(b, inv.requestID()...)
-	b = append(b, '\t')
-	em.line = append(b, msg...)
-	em.emit(inv)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -236,6 +236,51 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 	if l.Time.IsZero() {
 		l.Time = at
 	}
+	x.add(source, function, line, &l)
+}
+
+// AddRecord adds one log record (the emulator's typed form of a line): the
+// same as adding its line (LogRecord.AppendLine) with Add, source and
+// function being the record's function, without formatting or parsing text.
+func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
+	n := x.lineNos[r.Function] + 1
+	x.lineNos[r.Function] = n
+	var l Line
+	switch r.Kind {
+	case fusionsim.LogStart:
+		l.Kind = Start
+	case fusionsim.LogEnd:
+		l.Kind = End
+	case fusionsim.LogReport:
+		l.Kind, l.Report = Report, r.Report
+		// As printed and parsed: to the hundredth of a ms.
+		l.Report.Duration, l.Report.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
+	case fusionsim.LogMessage:
+		l.Kind = Message
+		l.Msg = fusionsim.Message{TraceID: r.TraceID, Time: r.MessageMs(), SourceFunction: r.Source, Type: r.Type}
+		l.Init, l.Call, l.Ms = r.Init, r.Call, r.Ms
+	default:
+		if r.Kind == fusionsim.LogInfo && strings.HasPrefix(r.Text, fusionsim.MessageMarker) {
+			// Task output that reads like an FSMSG line: as the text parser
+			// sees it.
+			x.Add(r.Function, r.Function, n, r.At(), string(r.AppendLine(nil)))
+			return
+		}
+		x.ext.Lines++
+		x.ext.Foreign++
+		return
+	}
+	x.ext.Lines++
+	l.RequestID = r.RequestID
+	l.Time = time.Unix(0, r.Time)
+	x.add(r.Function, r.Function, n, &l)
+}
+
+// hundredths rounds d half up to 10 µs, as a REPORT line prints it.
+func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 10000 }
+
+// add adds a parsed control or FSMSG line.
+func (x *Extractor) add(source, function string, line int, l *Line) {
 	key := invKey{source, l.RequestID}
 	inv := x.invs[key]
 	if inv == nil {
@@ -256,7 +301,7 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 		r := l.Report
 		inv.report = &r
 	case Message:
-		x.addMessage(inv, line, &l)
+		x.addMessage(inv, line, l)
 	}
 }
 
