@@ -91,6 +91,11 @@ type Config struct {
 	// read, with the iteration's setup name (to write the logs into the
 	// results).
 	Logs func(setup string, line fusionsim.LogLine) error
+	// Records, when set, receives every log record of every iteration as it
+	// is written, with the iteration's setup name, on platforms that write
+	// records (RecordPlatform; the emulator): the results' logs are
+	// formatted from them. Other platforms' lines go to Logs.
+	Records func(setup string, r *fusionsim.LogRecord)
 	// LogsRead, when set, runs after an iteration's logs have been read, so
 	// that the platform may drop them (emulator.MemorySink.Reset).
 	LogsRead func()
@@ -99,6 +104,16 @@ type Config struct {
 	Progress *progress.Bar
 	// MaxIterations bounds the experiment (0: 1000).
 	MaxIterations int
+}
+
+// RecordPlatform is a platform that writes its logs as typed records (the
+// emulator): Run feeds the extractor from them instead of reading text back
+// with Logs.
+type RecordPlatform interface {
+	fusionsim.Platform
+	// SetRecordSink makes s the receiver of every log record from now on
+	// (nil: none).
+	SetRecordSink(s fusionsim.RecordSink)
 }
 
 // ErrNoClock is returned when neither Config.Clock nor the platform tells
@@ -216,6 +231,19 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 	}
 	cfg.Progress.Begin(it.Name, len(arrivals))
 	it.Start = clock()
+	x := trace.NewExtractor(cfg.Trace)
+	rp, direct := cfg.Platform.(RecordPlatform)
+	if direct {
+		// The platform's records go straight to the extractor (and the
+		// results' logs) as they are written: no text round trip.
+		rp.SetRecordSink(fusionsim.RecordSinkFunc(func(r *fusionsim.LogRecord) {
+			x.AddRecord(r)
+			if cfg.Records != nil {
+				cfg.Records(it.Name, r)
+			}
+		}))
+		defer rp.SetRecordSink(nil)
+	}
 	resps, err := cfg.Platform.Run(ctx, route, arrivals)
 	if err != nil {
 		cfg.Progress.End("")
@@ -225,17 +253,18 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 	// Every invocation has ended: the logs of the iteration are the lines
 	// in [Start, now], read up to just after now.
 	it.End = clock().Add(time.Nanosecond)
-	x := trace.NewExtractor(cfg.Trace)
-	err = cfg.Platform.Logs(ctx, it.Start, it.End, func(l fusionsim.LogLine) error {
-		x.AddLogLine(l)
-		if cfg.Logs != nil {
-			return cfg.Logs(it.Name, l)
+	if !direct {
+		err = cfg.Platform.Logs(ctx, it.Start, it.End, func(l fusionsim.LogLine) error {
+			x.AddLogLine(l)
+			if cfg.Logs != nil {
+				return cfg.Logs(it.Name, l)
+			}
+			return nil
+		})
+		if err != nil {
+			cfg.Progress.End("")
+			return it, fmt.Errorf("reading logs: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		cfg.Progress.End("")
-		return it, fmt.Errorf("reading logs: %w", err)
 	}
 	if cfg.LogsRead != nil {
 		cfg.LogsRead()

@@ -65,7 +65,7 @@ func TestFixedIoT(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Platform: r.em, App: w.App, Planner: Fixed(setups(t, w, "remote", "local")),
 		Load:     constant(10, 10*time.Second),
-		Logs:     func(string, fusionsim.LogLine) error { lines++; return nil },
+		Records:  func(string, *fusionsim.LogRecord) { lines++ },
 		LogsRead: func() { released++; r.sink.Reset() },
 	})
 	if err != nil {
@@ -92,6 +92,28 @@ func TestFixedIoT(t *testing.T) {
 	}
 	if got := res.Setups().Names(); !reflect.DeepEqual(got, []string{"local", "remote"}) {
 		t.Errorf("setups %v", got)
+	}
+
+	// The same through the text round trip (a platform without records,
+	// whose logs are read back with Logs): the same traces and rows.
+	r2 := newRig(t, w, 1)
+	textLines := 0
+	res2, err := Run(context.Background(), Config{
+		Platform: struct{ fusionsim.Platform }{r2.em}, Clock: r2.em.Now, App: w.App, Planner: Fixed(setups(t, w, "remote", "local")),
+		Load:     constant(10, 10*time.Second),
+		Logs:     func(string, fusionsim.LogLine) error { textLines++; return nil },
+		LogsRead: r2.sink.Reset,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if textLines != lines {
+		t.Errorf("%d text lines, %d records", textLines, lines)
+	}
+	for i := range res.Iterations {
+		if a, b := res.Iterations[i], res2.Iterations[i]; !reflect.DeepEqual(a.Records, b.Records) || fmt.Sprint(a.Row) != fmt.Sprint(b.Row) {
+			t.Errorf("%s: records and text give different traces or rows: %v vs %v", a.Name, a.Row, b.Row)
+		}
 	}
 
 	// The traces come from the logs; they agree with the platform's own

@@ -3,6 +3,7 @@ package results
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ const (
 	SummaryFullFile = "summary-full.csv"
 	TracesDir       = "traces"    // <setup>.json in the prototype's layout
 	ResponsesDir    = "responses" // <setup>.csv, what the client saw
-	LogsDir         = "logs"      // <function>.log
+	LogsDir         = "logs"      // <function>.log or <function>.log.gz
 	FiguresDir      = "figures"   // <figure>.pdf, .svg, .png
 )
 
@@ -188,10 +189,14 @@ func checkReplaceable(dir string) error {
 func (s *Stage) Dir() string { return s.tmp }
 
 // LogFiles returns the writer of logs/ inside the stage (opened on first
-// use). Its Write method fits experiment.Config.Logs.
-func (s *Stage) LogFiles() (*LogFiles, error) {
+// use, plain text). Its Write method fits experiment.Config.Logs.
+func (s *Stage) LogFiles() (*LogFiles, error) { return s.LogFilesGzip(false) }
+
+// LogFilesGzip is LogFiles with the files gzip-compressed when gz is set
+// (the first call decides).
+func (s *Stage) LogFilesGzip(gz bool) (*LogFiles, error) {
 	if s.logs == nil {
-		lf, err := NewLogFiles(filepath.Join(s.tmp, LogsDir))
+		lf, err := NewLogFilesGzip(filepath.Join(s.tmp, LogsDir), gz)
 		if err != nil {
 			return nil, err
 		}
@@ -369,50 +374,84 @@ func moduleVersion() string {
 	return "(devel)"
 }
 
-// LogFiles writes log lines into one file per function, <dir>/<function>.log,
-// in the order it receives them (the emulator's DirSink layout).
+// LogFiles writes log lines into one file per function, <dir>/<function>.log
+// (or .log.gz), in the order it receives them (the emulator's DirSink
+// layout).
 type LogFiles struct {
 	dir   string
+	gz    bool
 	files map[string]*logFile
 	err   error
+	lines fusionsim.LineFormatter
+	buf   []byte
 }
 
 type logFile struct {
-	f *os.File
-	w *bufio.Writer
+	f  *os.File
+	w  *bufio.Writer
+	zw *gzip.Writer // nil: plain text
 }
 
-// NewLogFiles creates dir.
-func NewLogFiles(dir string) (*LogFiles, error) {
+// NewLogFiles creates dir; the files are plain text.
+func NewLogFiles(dir string) (*LogFiles, error) { return NewLogFilesGzip(dir, false) }
+
+// NewLogFilesGzip creates dir; with gz the files are <function>.log.gz,
+// gzip-compressed at the fastest level (the same lines once decompressed;
+// no name or time in the headers, so the bytes are reproducible).
+func NewLogFilesGzip(dir string, gz bool) (*LogFiles, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &LogFiles{dir: dir, files: map[string]*logFile{}}, nil
+	return &LogFiles{dir: dir, gz: gz, files: map[string]*logFile{}}, nil
 }
 
 // Write appends l.Text and a newline to the file of l.Function.
 func (w *LogFiles) Write(l fusionsim.LogLine) error {
+	return w.writeLine(l.Function, append(append(w.buf[:0], l.Text...), '\n'))
+}
+
+// WriteRecord appends r's line (fusionsim.LineFormatter) and a newline to
+// the file of r.Function. It fits experiment.Config.Records.
+func (w *LogFiles) WriteRecord(r *fusionsim.LogRecord) error {
+	w.buf = append(w.lines.Append(w.buf[:0], r), '\n')
+	return w.writeLine(r.Function, w.buf)
+}
+
+func (w *LogFiles) writeLine(function string, line []byte) error {
+	w.buf = line[:0]
 	if w.err != nil {
 		return w.err
 	}
-	lf, ok := w.files[l.Function]
+	lf, ok := w.files[function]
 	if !ok {
-		name := l.Function
+		name := function
 		if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 			w.err = fmt.Errorf("log of function %q: not a file name", name)
 			return w.err
 		}
-		f, err := os.Create(filepath.Join(w.dir, name+".log"))
+		file := name + ".log"
+		if w.gz {
+			file += ".gz"
+		}
+		f, err := os.Create(filepath.Join(w.dir, file))
 		if err != nil {
 			w.err = err
 			return err
 		}
 		lf = &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
-		w.files[l.Function] = lf
+		if w.gz {
+			lf.zw, _ = gzip.NewWriterLevel(lf.w, gzip.BestSpeed)
+		}
+		w.files[function] = lf
 	}
-	lf.w.WriteString(l.Text)
-	if err := lf.w.WriteByte('\n'); err != nil {
-		w.err = fmt.Errorf("log %s: %w", l.Function, err)
+	var err error
+	if lf.zw != nil {
+		_, err = lf.zw.Write(line)
+	} else {
+		_, err = lf.w.Write(line)
+	}
+	if err != nil {
+		w.err = fmt.Errorf("log %s: %w", function, err)
 	}
 	return w.err
 }
@@ -426,6 +465,11 @@ func (w *LogFiles) Close() error {
 	sort.Strings(names)
 	for _, n := range names {
 		lf := w.files[n]
+		if lf.zw != nil {
+			if err := lf.zw.Close(); err != nil && w.err == nil {
+				w.err = err
+			}
+		}
 		if err := lf.w.Flush(); err != nil && w.err == nil {
 			w.err = err
 		}

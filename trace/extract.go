@@ -3,6 +3,7 @@ package trace
 import (
 	"bufio"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -190,10 +191,22 @@ func (x *Extractor) AddLogLine(l fusionsim.LogLine) {
 
 // AddReader adds every line of r, a log file of one function (a CloudWatch
 // export or a file the emulator's DirSink wrote); source names it in
-// problems. The function name is the file's base name without ".log" or
-// ".txt".
+// problems. The function name is the file's base name without ".gz",
+// ".log" or ".txt"; gzip-compressed input is detected by its content.
 func (x *Extractor) AddReader(r io.Reader, source string) error {
-	function := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(source), ".log"), ".txt")
+	function := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(source), ".gz"), ".log"), ".txt")
+	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(2); IsGzip(head) {
+		// A compressed log (logs/<function>.log.gz of a results directory).
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", source, err)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	n := 0

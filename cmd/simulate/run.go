@@ -64,6 +64,8 @@ type runFlags struct {
 	progress    bool
 	optimizer   string
 	maxIter     int
+	logs        string
+	traces      string
 	backend     backendFlags // --backend, --dry-run and the aws- flags (backend.go)
 }
 
@@ -91,6 +93,8 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	fs.StringVar(&f.optimizer, "optimizer", "", "without --setup, the `OPTIMIZER` that chooses each setup from the traces of the previous ones: "+strings.Join(optimizer.Names, ", ")+", or none (default: fusionize, Fusionize++ with --memory-sizes as its list, default the workload's published one; none when --memory-sizes is given without --optimizer or the workload has one task)")
 	fs.IntVar(&f.maxIter, "max-iterations", 0, "stop the optimizer after this many iterations (default: when it is done)")
+	fs.StringVar(&f.logs, "logs", "gzip", "the `FORM` of logs/<function>.log: gzip (.log.gz, the fastest level; every reader of fusionsim reads it), plain, or none")
+	fs.StringVar(&f.traces, "traces", "gzip", "the `FORM` of traces/<setup>.json: gzip (.json.gz) or plain")
 	f.backend.define(fs)
 }
 
@@ -340,6 +344,12 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 		}
 	}
 
+	if f.logs != "gzip" && f.logs != "plain" && f.logs != "none" {
+		return nil, usageError("--logs %q: not one of gzip, plain, none", f.logs)
+	}
+	if f.traces != "gzip" && f.traces != "plain" {
+		return nil, usageError("--traces %q: not one of gzip, plain", f.traces)
+	}
 	p.seed = f.seed
 	p.out = f.out
 	if p.out == "" {
@@ -378,11 +388,15 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 	if f.quiet {
 		bar = progress.New(stderr, progress.Options{})
 	}
+	// The emulator's logs reach the extractor and logs/ as records (see
+	// experiment.RecordPlatform); text is kept in memory only for the dry
+	// run, which reads it back.
 	sink := emulator.NewMemorySink()
-	em, err := emulator.New(emulator.Config{
-		App: p.workload.App, Profile: p.profile, Seed: p.seed, Log: sink,
-		ExecuteWork: f.executeWork, Progress: bar.Update,
-	})
+	cfg := emulator.Config{App: p.workload.App, Profile: p.profile, Seed: p.seed, ExecuteWork: f.executeWork, Progress: bar.Update}
+	if f.backend.dryRun {
+		cfg.Log = sink
+	}
+	em, err := emulator.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -405,21 +419,25 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 	if err != nil {
 		return usageError("--out %q: %v", p.out, err)
 	}
-	logFiles, err := st.LogFiles()
-	if err != nil {
-		st.Abort()
-		return err
-	}
-	res, runErr := experiment.Run(ctx, experiment.Config{
+	xcfg := experiment.Config{
 		Platform: platform, Clock: clock, App: p.workload.App, Planner: p.planner,
 		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
 		Entry:    p.entry,
 		Pricing:  p.profile.Pricing,
 		Trace:    trace.Options{GroupByFunction: f.grouping},
-		Logs:     func(_ string, l fusionsim.LogLine) error { return logFiles.Write(l) },
 		LogsRead: sink.Reset,
 		Progress: bar,
-	})
+	}
+	if f.logs != "none" {
+		logFiles, err := st.LogFilesGzip(f.logs == "gzip")
+		if err != nil {
+			st.Abort()
+			return err
+		}
+		xcfg.Logs = func(_ string, l fusionsim.LogLine) error { return logFiles.Write(l) }
+		xcfg.Records = func(_ string, r *fusionsim.LogRecord) { logFiles.WriteRecord(r) }
+	}
+	res, runErr := experiment.Run(ctx, xcfg)
 	if res == nil || len(res.Iterations) == 0 {
 		st.Abort()
 		return runErr
@@ -429,6 +447,7 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		st.Abort()
 		return err
 	}
+	run.GzipTraces = f.traces == "gzip"
 	if runErr != nil {
 		run.Manifest.Reason = "stopped by an error: " + runErr.Error()
 	}
