@@ -247,8 +247,8 @@ func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, 
 	if spec.Event == nil && w.Event != nil {
 		spec.Event = w.Event
 	}
-	sink := emulator.NewMemorySink()
-	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed, Log: sink})
+	// No text log: experiment.Run reads the emulator's records directly.
+	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed})
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +260,6 @@ func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, 
 		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return spec.Arrivals() },
 		Pricing:  prof.Pricing,
 		Trace:    trace.Options{GroupByFunction: group},
-		LogsRead: sink.Reset,
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -418,6 +419,9 @@ func ecdfFigure(d *Data, e2e bool, opt PlotOptions) (*fig, error) {
 		xys := make(plotter.XYs, 0, len(x)+1)
 		xys = append(xys, plotter.XY{X: math.Max(x[0], lo), Y: 0})
 		for j, v := range x {
+			if j+1 < len(x) && x[j+1] == v {
+				continue // the step at v is drawn once, to its last value
+			}
 			xys = append(xys, plotter.XY{X: math.Max(v, lo), Y: float64(j+1) / float64(len(x))})
 		}
 		if err := addLine(p, i, n, scaled(xys, sx, false), plotter.PostStep, false); err != nil {
@@ -925,6 +929,7 @@ func (f *fig) save(dir, name string, opt PlotOptions) ([]string, error) {
 
 func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 	var canvas vg.CanvasWriterTo
+	var img *vgimg.Canvas // PNG: encoded at the fastest zlib level below
 	switch format {
 	case "pdf":
 		c := vgpdf.New(f.w, f.h)
@@ -933,7 +938,8 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 	case "svg":
 		canvas = vgsvg.New(f.w, f.h)
 	case "png":
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(opt.PNGDPI), vgimg.UseBackgroundColor(color.White))}
+		img = vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(opt.PNGDPI), vgimg.UseBackgroundColor(color.White))
+		canvas = vgimg.PngCanvas{Canvas: img}
 	default:
 		return nil, fmt.Errorf("unknown format %q (pdf, svg, png)", format)
 	}
@@ -960,6 +966,15 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 		}
 	}
 	var buf bytes.Buffer
+	if img != nil {
+		// vgimg's PngCanvas compresses at zlib's default level, which
+		// costs several times the drawing.
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		if err := enc.Encode(&buf, img.Image()); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
 	if _, err := canvas.WriteTo(&buf); err != nil {
 		return nil, err
 	}

@@ -282,7 +282,9 @@ func WriteTraceFile(path string, recs []Record, gz bool) error {
 	}
 	if gz {
 		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
+		// The fastest level: several times quicker than the default for
+		// about 10 % more bytes.
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		zw.Write(data)
 		if err := zw.Close(); err != nil {
 			return err

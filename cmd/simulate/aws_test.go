@@ -104,7 +104,7 @@ func TestAWSBackendEndToEnd(t *testing.T) {
 	if r.Memory != "AS:128 CA:128 CS:128 CSA:128 CSL:128 CT:128 CW:128 DJ:128 I:128 SE:128" {
 		t.Errorf("memory column %q", r.Memory)
 	}
-	for _, f := range []string{"manifest.json", "configuration/configurationMetadata.json", "traces/remote.json", "logs/e2e-fusion-function-AS-128.log"} {
+	for _, f := range []string{"manifest.json", "configuration/configurationMetadata.json", "traces/remote.json.gz", "logs/e2e-fusion-function-AS-128.log.gz"} {
 		if _, err := os.Stat(filepath.Join(awsDir, f)); err != nil {
 			t.Errorf("results lack %s: %v", f, err)
 		}

@@ -386,8 +386,8 @@ func (p *recordingPlanner) Next(ctx context.Context, h []experiment.Iteration) (
 
 // closedLoop runs one optimizer in the closed loop on a fresh emulator.
 func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, name string, sizes []int, budget int, seed uint64, maxIter int, arrivals []fusionsim.Arrival, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
-	sink := emulator.NewMemorySink()
-	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed, Log: sink, Progress: bar.Update})
+	// No text log: experiment.Run reads the emulator's records directly.
+	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed, Progress: bar.Update})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -402,7 +402,6 @@ func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, n
 		Load:          func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
 		Pricing:       prof.Pricing,
 		Trace:         trace.Options{},
-		LogsRead:      sink.Reset,
 		Progress:      bar,
 		MaxIterations: maxIter + 1,
 	})

@@ -84,7 +84,7 @@ func TestRunOptimizerAndOptimizeOffline(t *testing.T) {
 	if !sort.StringsAreSorted(names) {
 		t.Errorf("setup names %v", names)
 	}
-	for _, f := range []string{"figures/iterations.png", "traces/" + names[0] + ".json"} {
+	for _, f := range []string{"figures/iterations.png", "traces/" + names[0] + ".json.gz"} {
 		if !fileExists(filepath.Join(dir, f)) {
 			t.Errorf("no %s", f)
 		}

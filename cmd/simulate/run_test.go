@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -64,7 +66,7 @@ func TestIoTConstantLoad(t *testing.T) {
 	if !strings.Contains(out, "remote") || !strings.Contains(out, "results in "+dir) {
 		t.Errorf("stdout:\n%s", out)
 	}
-	for _, f := range []string{"manifest.json", "configuration/configurationMetadata.json", "traces/remote.json", "logs/fusion-function-AS-128.log"} {
+	for _, f := range []string{"manifest.json", "configuration/configurationMetadata.json", "traces/remote.json.gz", "logs/fusion-function-AS-128.log.gz"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("results lack %s: %v", f, err)
 		}
@@ -177,8 +179,33 @@ func TestSameSeedSameBytes(t *testing.T) {
 	// Another seed gives other logs.
 	mustSimulate(t, "--workload", "iot", "--setup", "remote", "--load", "poisson", "--duration", "20s", "--seed", "8", "--quiet", "--out", filepath.Join(base, "c"))
 	c := readTree(t, filepath.Join(base, "c"))
-	if bytes.Equal(a["logs/fusion-function-I-128.log"], c["logs/fusion-function-I-128.log"]) {
+	if bytes.Equal(a["logs/fusion-function-I-128.log.gz"], c["logs/fusion-function-I-128.log.gz"]) || a["logs/fusion-function-I-128.log.gz"] == nil {
 		t.Error("seeds 7 and 8 gave the same logs")
+	}
+	// --logs plain --traces plain writes the same lines and records,
+	// uncompressed.
+	mustSimulate(t, append(args, "--logs", "plain", "--traces", "plain", "--out", filepath.Join(base, "d"))...)
+	d := readTree(t, filepath.Join(base, "d"))
+	compared := 0
+	for name, data := range a {
+		if !strings.HasSuffix(name, ".gz") {
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		if want, ok := d[strings.TrimSuffix(name, ".gz")]; !ok || !bytes.Equal(plain, want) {
+			t.Errorf("%s decompressed differs from the plain file (%d vs %d bytes)", name, len(plain), len(want))
+		}
+		compared++
+	}
+	if compared == 0 || !bytes.Equal(a["summary.csv"], d["summary.csv"]) {
+		t.Errorf("%d compressed files compared; summary.csv equal: %v", compared, bytes.Equal(a["summary.csv"], d["summary.csv"]))
 	}
 }
 
