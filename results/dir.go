@@ -3,7 +3,6 @@ package results
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -389,15 +388,15 @@ type LogFiles struct {
 type logFile struct {
 	f  *os.File
 	w  *bufio.Writer
-	zw *gzip.Writer // nil: plain text
+	zw *fastGzip // nil: plain text
 }
 
 // NewLogFiles creates dir; the files are plain text.
 func NewLogFiles(dir string) (*LogFiles, error) { return NewLogFilesGzip(dir, false) }
 
 // NewLogFilesGzip creates dir; with gz the files are <function>.log.gz,
-// gzip-compressed at the fastest level (the same lines once decompressed;
-// no name or time in the headers, so the bytes are reproducible).
+// gzip-compressed by fastGzip (the same lines once decompressed; no name or
+// time in the headers, so the bytes are reproducible).
 func NewLogFilesGzip(dir string, gz bool) (*LogFiles, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -440,7 +439,7 @@ func (w *LogFiles) writeLine(function string, line []byte) error {
 		}
 		lf = &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
 		if w.gz {
-			lf.zw, _ = gzip.NewWriterLevel(lf.w, gzip.BestSpeed)
+			lf.zw = newFastGzip(lf.w)
 		}
 		w.files[function] = lf
 	}
