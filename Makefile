@@ -26,9 +26,12 @@ lint:
 run:
 	$(GO) run ./cmd/simulate --workload iot
 
-## bench: the speed targets, as Go benchmarks
+## bench: the speed targets, as Go benchmarks, then the main job's CPU and wall time
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	@$(GO) build -o bin/simulate ./cmd/simulate
+	@out=$$(mktemp -d); /usr/bin/time -f 'main job (simulate --workload iot): %e s wall, %U s user + %S s sys, max RSS %M KB' \
+		bin/simulate --workload iot --quiet --out $$out/r; du -sh $$out/r | sed 's/^/results directory: /'; rm -rf $$out
 
 ## e2e: cmd/emulator with real clients, awscli and hey (installed from Debian when missing), about 15 s
 e2e:

@@ -20,6 +20,13 @@ func (s *countingSink) WriteLine(_ string, _ time.Time, line []byte) {
 	s.lines++
 }
 
+// countingRecords counts the log records the emulator wrote, formatting
+// nothing: the cost of the record path (what the closed loop pays before the
+// extractor).
+type countingRecords struct{ n int }
+
+func (s *countingRecords) LogRecord(*fusionsim.LogRecord) { s.n++ }
+
 // chainApp: T0 -> T1 -> ... -> Tn, each a sync call.
 func chainApp(n int) *fusionsim.App {
 	tasks := taskMap{}
@@ -54,12 +61,21 @@ func fanOutApp(n int) *fusionsim.App {
 // environments stay warm), and reports emulated invocations per second of
 // wall time.
 func benchInvocations(b *testing.B, app *fusionsim.App, route string, perRequest int, withLogs bool) {
+	benchWith(b, app, route, perRequest, withLogs, false)
+}
+
+func benchWith(b *testing.B, app *fusionsim.App, route string, perRequest int, withLogs, withRecords bool) {
 	prof := model.Default()
 	var sink *countingSink
 	cfg := Config{App: app, Profile: prof, Seed: 1}
 	if withLogs {
 		sink = &countingSink{}
 		cfg.Log = sink
+	}
+	var recs *countingRecords
+	if withRecords {
+		recs = &countingRecords{}
+		cfg.Records = recs
 	}
 	em, err := New(cfg)
 	if err != nil {
@@ -99,6 +115,9 @@ func benchInvocations(b *testing.B, app *fusionsim.App, route string, perRequest
 	if sink != nil {
 		b.ReportMetric(float64(sink.lines)/float64(inv), "lines/invocation")
 	}
+	if recs != nil {
+		b.ReportMetric(float64(recs.n)/float64(inv), "records/invocation")
+	}
 }
 
 // BenchmarkChain5Sync: a chain of 5 warm sync remote calls (6 invocations
@@ -120,4 +139,13 @@ func BenchmarkChain5SyncNoLogs(b *testing.B) {
 
 func BenchmarkFanOut10AsyncNoLogs(b *testing.B) {
 	benchInvocations(b, fanOutApp(10), "SYNC-F-1024", 11, false)
+}
+
+// With log records instead of text (the closed loop's path).
+func BenchmarkChain5SyncRecords(b *testing.B) {
+	benchWith(b, chainApp(5), "SYNC-T0-1024", 6, false, true)
+}
+
+func BenchmarkFanOut10AsyncRecords(b *testing.B) {
+	benchWith(b, fanOutApp(10), "SYNC-F-1024", 11, false, true)
 }
