@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test unit lint run bench e2e fuzz clean
+.PHONY: all build test unit lint run bench e2e slurm-e2e k8s-validate fuzz clean
 
 all: build test
 
@@ -33,6 +33,10 @@ bench:
 ## e2e: cmd/emulator with real clients, awscli and hey (installed from Debian when missing), about 15 s
 e2e:
 	GO=$(GO) scripts/e2e.sh
+
+## slurm-e2e: a sharded sweep on a real single-node Slurm (slurm-wlm and munge installed from Debian when missing), about 75 s
+slurm-e2e:
+	GO=$(GO) timeout 900 scripts/slurm-e2e.sh
 
 ## fuzz: the log-line parser and the configuration reader, FUZZTIME each (default 60s)
 FUZZTIME ?= 60s
