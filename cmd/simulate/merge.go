@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/fusionsim/fusionsim/results"
 	"github.com/fusionsim/fusionsim/sweep"
@@ -27,6 +28,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "", "the merged results `DIR` (default: DIR/merged when one DIR is given)")
 	formats := fs.String("formats", "pdf,svg,png", "figure `FORMATS`")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	wait := fs.Duration("wait", 0, "wait up to this long for missing cells (shards still running), looking again every 10 s")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: simulate merge [--out MERGED] DIR...")
@@ -69,22 +71,34 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		target = filepath.Join(dirArgs[0], "merged")
 	}
-	dirs, err := sweep.ShardDirs(dirArgs)
-	if err != nil {
-		return err
-	}
-	for _, d := range dirs {
-		if filepath.Clean(d) == filepath.Clean(target) {
-			return usageError("--out %s is one of the directories to merge", target)
+	deadline := time.Now().Add(*wait)
+	var dirs []string
+	var res *sweep.Result
+	for {
+		dirs, err = sweep.ShardDirs(dirArgs)
+		if err == nil {
+			for _, d := range dirs {
+				if filepath.Clean(d) == filepath.Clean(target) {
+					return usageError("--out %s is one of the directories to merge", target)
+				}
+			}
+			res, err = sweep.Merge(dirs, sweepApp)
+		}
+		var missing *sweep.MissingError
+		if err == nil || !(errors.As(err, &missing) || errors.Is(err, sweep.ErrNotSweep)) || !time.Now().Before(deadline) {
+			break
+		}
+		if !*quiet {
+			fmt.Fprintf(stderr, "merge: waiting: %v\n", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(10*time.Second, time.Until(deadline))):
 		}
 	}
-	res, err := sweep.Merge(dirs, sweepApp)
-	var missing *sweep.MissingError
-	if errors.As(err, &missing) {
-		return fmt.Errorf("merge of %d directories: %w", len(dirs), err)
-	}
 	if err != nil {
-		return err
+		return fmt.Errorf("merge of %d directories: %w", len(dirs), err)
 	}
 	if pathExists(filepath.Join(target, results.ManifestFile)) {
 		if d, err := sweep.ReadDir(target); err != nil || d.Info.Hash != res.Plan.Hash {
