@@ -462,7 +462,10 @@ func (p *Plan) Describe() string {
 	case SpaceFile:
 		what = fmt.Sprintf("%d setups of %s", p.Setups, spec.Source)
 	}
-	mem := "as they are (the default size, 128 MB, unless a setup names sizes)"
+	mem := "the default memory size (128 MB)"
+	if spec.Space == SpaceFile || spec.Space == SpaceMemory {
+		mem = "their own memory sizes"
+	}
 	if spec.MemorySizesMB != nil {
 		mem = fmt.Sprintf("%d memory sizes (%s MB)", len(spec.MemorySizesMB), joinInts(spec.MemorySizesMB))
 		if spec.PerFunctionMemory {
@@ -471,8 +474,8 @@ func (p *Plan) Describe() string {
 			mem += ", one for all functions"
 		}
 	}
-	return fmt.Sprintf("%s: %s cells: %s at %s (%s setup-memory points) x %d seeds x %d loads x %d profiles",
-		spec.Workload, group(p.Cells), what, mem, group(p.Points), len(spec.Seeds), len(spec.Loads), len(spec.Profiles))
+	return fmt.Sprintf("%s: %s cells: %s at %s (%s setup-memory points) x %s x %s x %s",
+		spec.Workload, group(p.Cells), what, mem, group(p.Points), plural(len(spec.Seeds), "seed"), plural(len(spec.Loads), "load"), plural(len(spec.Profiles), "profile"))
 }
 
 // group writes n with thousands separators, 115,975.
@@ -487,6 +490,13 @@ func group(n int) string {
 		s = s[:len(s)-3]
 	}
 	return strings.Join(append([]string{s}, parts...), ",")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // sortedInts is a sorted copy.

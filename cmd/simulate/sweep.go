@@ -327,8 +327,8 @@ func printSweep(w io.Writer, res *sweep.Result, dir string) error {
 		if len(p.Spec.Seeds) > 1 {
 			mean = fmt.Sprintf(", means over %d seeds", len(p.Spec.Seeds))
 		}
-		fmt.Fprintf(w, "\nPareto front of (median latency, cost per request)%s over all %s cells: %d of %d distinct deployments%s\n",
-			what, groupInt(p.Cells/(len(p.Spec.Loads)*len(p.Spec.Profiles))), len(c.Front), len(c.Deployments), mean)
+		fmt.Fprintf(w, "\nPareto front of (median latency, cost per request)%s over all %s cells: %d of %s distinct deployments%s\n",
+			what, groupInt(p.Cells/(len(p.Spec.Loads)*len(p.Spec.Profiles))), len(c.Front), groupInt(len(c.Deployments)), mean)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "rank\tfunctions\tmedian_ms\tp95_ms\tusd_per_million\tpoints\tfirst setup")
 		for _, f := range c.Front {
