@@ -11,8 +11,8 @@ build:
 	$(GO) build $(PKGS)
 	$(GO) build -o bin/ ./cmd/...
 
-## test: what CI runs (.ci/run): lint, then every test with the race detector, then e2e
-test: lint unit e2e
+## test: what CI runs (.ci/run): lint, every test with the race detector, the Kubernetes manifest, then e2e
+test: lint unit k8s-validate e2e
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
@@ -33,6 +33,10 @@ bench:
 ## e2e: cmd/emulator with real clients, awscli and hey (installed from Debian when missing), about 15 s
 e2e:
 	GO=$(GO) scripts/e2e.sh
+
+## k8s-validate: deploy/kubernetes/sweep.yaml decoded strictly into the Kubernetes API types (its own module)
+k8s-validate:
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## slurm-e2e: a sharded sweep on a real single-node Slurm (slurm-wlm and munge installed from Debian when missing), about 75 s
 slurm-e2e:

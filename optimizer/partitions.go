@@ -220,13 +220,7 @@ func FunctionsSetup(app *fusionsim.App, fns []Group, name fusionsim.TraceName) *
 			if !in[e.Caller] || !in[e.Called] || e.Called == f.Entry {
 				continue
 			}
-			pr := row[e.Called]
-			if e.Sync {
-				pr.Sync = fusionsim.Rule{Strategy: fusionsim.Local}
-			} else {
-				pr.Async = fusionsim.Rule{Strategy: fusionsim.Local}
-			}
-			row[e.Called] = pr
+			setLocal(row, e)
 		}
 	}
 	return s
@@ -243,3 +237,14 @@ func CanonicalPartitionSetup(app *fusionsim.App, p Partition, name fusionsim.Tra
 // and the function every remote rule reaches): setups with equal keys behave
 // the same and are measured with the same seed by SeedFor.
 func DeploymentKey(s *fusionsim.Setup) string { return deploymentKey(s) }
+
+// setLocal makes the call of edge e run in-process in a function's row.
+func setLocal(row map[string]fusionsim.RulePair, e fusionsim.Edge) {
+	pr := row[e.Called]
+	if e.Sync {
+		pr.Sync = fusionsim.Rule{Strategy: fusionsim.Local}
+	} else {
+		pr.Async = fusionsim.Rule{Strategy: fusionsim.Local}
+	}
+	row[e.Called] = pr
+}

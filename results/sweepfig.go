@@ -42,25 +42,18 @@ func DrawFrontCloud(dir, name string, cloud, front []CostLatency, opt PlotOption
 		return nil, err
 	}
 	p := newPlot("cost, USD per 1M requests", "median latency, ms")
-	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, q := range append(append([]CostLatency(nil), cloud...), front...) {
-		xlo, xhi = math.Min(xlo, q.USDPerMillion), math.Max(xhi, q.USDPerMillion)
-		ylo, yhi = math.Min(ylo, math.Max(q.MedianMs, 1)), math.Max(yhi, q.MedianMs)
-	}
-	sx := setScale(&p.X, xlo, xhi, 5)
-	if !sx {
-		span := math.Max(xhi-xlo, 0.1*xhi)
-		p.X.Min, p.X.Max = math.Max(0, xlo-0.1*span), xhi+0.1*span
-	}
-	sy := setScale(&p.Y, ylo, yhi, 10)
-	if !sy {
-		span := math.Max(yhi-ylo, 0.05*yhi)
-		p.Y.Min, p.Y.Max = math.Max(0, ylo-0.15*span), yhi+0.15*span
-	}
-	xy := func(qs []CostLatency) plotter.XYs {
+	raw := func(qs []CostLatency) plotter.XYs {
 		out := make(plotter.XYs, len(qs))
 		for i, q := range qs {
-			out[i] = plotter.XY{X: q.USDPerMillion, Y: math.Max(q.MedianMs, 1)}
+			out[i] = plotter.XY{X: q.USDPerMillion, Y: q.MedianMs}
+		}
+		return out
+	}
+	sx, sy := costLatencyAxes(p, append(raw(cloud), raw(front)...))
+	xy := func(qs []CostLatency) plotter.XYs {
+		out := raw(qs)
+		for i := range out {
+			out[i].Y = math.Max(out[i].Y, 1)
 		}
 		return scaled(out, sx, sy)
 	}
@@ -90,15 +83,10 @@ func DrawFrontCloud(dir, name string, cloud, front []CostLatency, opt PlotOption
 		for i, f := range front {
 			labels[i] = f.Label
 		}
-		if len(fxy) > 1 {
-			stair := slices.Clone(fxy)
-			slices.SortStableFunc(stair, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
-			if fl, err = plotter.NewLine(stair); err != nil {
-				return nil, err
-			}
-			fl.StepStyle = plotter.PostStep
-			fl.Color, fl.Width, fl.Dashes = palette[1], vg.Points(0.8), dashes[1]
-			p.Add(fl)
+		stair := slices.Clone(fxy)
+		slices.SortStableFunc(stair, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+		if fl, err = addStaircase(p, stair); err != nil {
+			return nil, err
 		}
 		fs, err := plotter.NewScatter(fxy)
 		if err != nil {
@@ -108,7 +96,7 @@ func DrawFrontCloud(dir, name string, cloud, front []CostLatency, opt PlotOption
 		p.Add(fs)
 		ts := text.Style{Color: color.Black, Font: font.From(plot.DefaultFont, noteSize), Handler: p.X.Label.TextStyle.Handler}
 		p.Add(&pointLabels{xys: fxy, labels: labels, style: ts, radius: vg.Points(2.5)})
-		p.Legend.Add(fmt.Sprintf("setups (%d)", len(cloud)), sc)
+		p.Legend.Add(fmt.Sprintf("deployments (%d)", len(cloud)), sc)
 		if fl != nil {
 			p.Legend.Add(fmt.Sprintf("Pareto front (%d)", len(front)), fl, fs)
 		} else {
@@ -120,4 +108,42 @@ func DrawFrontCloud(dir, name string, cloud, front []CostLatency, opt PlotOption
 	f.legend = &l
 	p.Legend = plot.NewLegend()
 	return f.save(dir, name, opt)
+}
+
+// costLatencyAxes sets the axes of a cost (x) against latency (y) figure to
+// the points' range: a log scale where they span a factor of 5 (cost) or 10
+// (latency), else linear with a margin. Latencies below 1 ms count as 1.
+func costLatencyAxes(p *plot.Plot, pts plotter.XYs) (sx, sy logScale) {
+	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, q := range pts {
+		xlo, xhi = math.Min(xlo, q.X), math.Max(xhi, q.X)
+		ylo, yhi = math.Min(ylo, math.Max(q.Y, 1)), math.Max(yhi, q.Y)
+	}
+	sx = setScale(&p.X, xlo, xhi, 5)
+	if !sx {
+		span := math.Max(xhi-xlo, 0.1*xhi)
+		p.X.Min, p.X.Max = math.Max(0, xlo-0.1*span), xhi+0.1*span
+	}
+	sy = setScale(&p.Y, ylo, yhi, 10)
+	if !sy {
+		span := math.Max(yhi-ylo, 0.05*yhi)
+		p.Y.Min, p.Y.Max = math.Max(0, ylo-0.15*span), yhi+0.15*span
+	}
+	return sx, sy
+}
+
+// addStaircase draws a Pareto front (points by increasing cost) as a dashed
+// staircase; nil for fewer than two points.
+func addStaircase(p *plot.Plot, front plotter.XYs) (*plotter.Line, error) {
+	if len(front) < 2 {
+		return nil, nil
+	}
+	fl, err := plotter.NewLine(front)
+	if err != nil {
+		return nil, err
+	}
+	fl.StepStyle = plotter.PostStep
+	fl.Color, fl.Width, fl.Dashes = palette[1], vg.Points(0.8), dashes[1]
+	p.Add(fl)
+	return fl, nil
 }

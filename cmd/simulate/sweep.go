@@ -318,6 +318,7 @@ func printSweep(w io.Writer, res *sweep.Result, dir string) error {
 	}
 	p := res.Plan
 	fmt.Fprint(w, res.Summary(a))
+	fmt.Fprintf(w, "load: %s per cell%s; figures from the emulator's own accounting, logs off\n", loadNote(p.Spec), lightNote(p.Spec))
 	for _, c := range a.Conditions {
 		what := ""
 		if n := p.ConditionName(c.Load, c.Profile); n != "" {
