@@ -130,6 +130,9 @@ type journalHeader struct {
 	Hash  string `json:"sweep"`
 	Shard string `json:"shard"`
 	Cells int    `json:"cells"`
+	// Build is the fusionsim build that kept the cells (Version): another
+	// build's figures may differ, so its journal is not taken up.
+	Build string `json:"build"`
 }
 
 const journalHeaderFile = "journal.json"
@@ -145,7 +148,7 @@ func PartialDir(dir string) string {
 // shard (a label) of total cells. A journal of another sweep or shard is an
 // error.
 func OpenJournal(dir, hash, shard string, total int) (*Journal, error) {
-	j := &Journal{dir: dir, header: journalHeader{Hash: hash, Shard: shard, Cells: total}, done: map[int]optimizer.Metrics{}, pending: map[int]optimizer.Metrics{}}
+	j := &Journal{dir: dir, header: journalHeader{Hash: hash, Shard: shard, Cells: total, Build: Version()}, done: map[int]optimizer.Metrics{}, pending: map[int]optimizer.Metrics{}}
 	data, err := os.ReadFile(filepath.Join(dir, journalHeaderFile))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -163,6 +166,9 @@ func OpenJournal(dir, hash, shard string, total int) (*Journal, error) {
 	var h journalHeader
 	if err := json.Unmarshal(data, &h); err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, journalHeaderFile), err)
+	}
+	if h.Hash == hash && h.Shard == shard && h.Cells == total && h.Build != j.header.Build {
+		return nil, fmt.Errorf("%s holds finished cells of another fusionsim build (%q; this one is %q), whose figures may differ: remove it to start over, or resume with that build", dir, h.Build, j.header.Build)
 	}
 	if h != j.header {
 		return nil, fmt.Errorf("%s holds the finished cells of another run (sweep %.12s, shard %s, %d cells; this one: sweep %.12s, shard %s, %d cells): remove it or choose another output directory",
