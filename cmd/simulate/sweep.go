@@ -304,7 +304,7 @@ func loadNote(spec *sweep.Spec) string {
 func lightNote(spec *sweep.Spec) string {
 	for _, l := range spec.Loads {
 		if l.Spec.Kind == load.KindConstant && l.Spec.Requests > 0 && l.Spec.Requests <= 100 {
-			return fmt.Sprintf(" (%d requests per cell: a light load, for speed; use --requests for more)", l.Spec.Requests)
+			return " (a light load, for speed; --requests for more)"
 		}
 	}
 	return ""
