@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test unit lint run bench e2e fuzz clean
+.PHONY: all build test unit lint run bench e2e slurm-e2e k8s-validate fuzz clean
 
 all: build test
 
@@ -11,8 +11,8 @@ build:
 	$(GO) build $(PKGS)
 	$(GO) build -o bin/ ./cmd/...
 
-## test: what CI runs (.ci/run): lint, then every test with the race detector, then e2e
-test: lint unit e2e
+## test: what CI runs (.ci/run): lint, every test with the race detector, the Kubernetes manifest, then e2e
+test: lint unit k8s-validate e2e
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
@@ -36,6 +36,14 @@ bench:
 ## e2e: cmd/emulator with real clients, awscli and hey (installed from Debian when missing), about 15 s
 e2e:
 	GO=$(GO) scripts/e2e.sh
+
+## k8s-validate: deploy/kubernetes/sweep.yaml decoded strictly into the Kubernetes API types (its own module)
+k8s-validate:
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+## slurm-e2e: a sharded sweep on a real single-node Slurm (slurm-wlm and munge installed from Debian when missing), about 75 s
+slurm-e2e:
+	GO=$(GO) timeout 900 scripts/slurm-e2e.sh
 
 ## fuzz: the log-line parser and the configuration reader, FUZZTIME each (default 60s)
 FUZZTIME ?= 60s

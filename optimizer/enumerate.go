@@ -308,13 +308,7 @@ func PartitionSetup(app *fusionsim.App, p Partition, name fusionsim.TraceName) *
 			if !ok1 || !ok2 || !ok3 || gf != gc || gf != gr || e.Called == fn {
 				continue
 			}
-			pr := s.Rules[fn][e.Called]
-			if e.Sync {
-				pr.Sync = fusionsim.Rule{Strategy: fusionsim.Local}
-			} else {
-				pr.Async = fusionsim.Rule{Strategy: fusionsim.Local}
-			}
-			s.Rules[fn][e.Called] = pr
+			setLocal(s.Rules[fn], e)
 		}
 	}
 	return s

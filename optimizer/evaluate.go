@@ -129,40 +129,16 @@ func (p Point) dominates(q Point) bool {
 // latency, cost per request), fastest first; points with failed requests are
 // left out. Equal points are all kept.
 func ParetoFront(points []Point) []Point {
-	var front []Point
+	ms := make([]Metrics, len(points))
 	for i, p := range points {
-		if !p.valid() {
-			continue
-		}
-		dominated := false
-		for j, q := range points {
-			if i != j && q.valid() && q.dominates(p) {
-				dominated = true
-				break
-			}
-		}
-		if !dominated {
-			front = append(front, p)
-		}
+		ms[i] = p.Metrics
 	}
-	sortPoints(front)
+	idx := FrontIndices(ms)
+	front := make([]Point, len(idx))
+	for i, k := range idx {
+		front[i] = points[k]
+	}
 	return front
-}
-
-func sortPoints(ps []Point) {
-	// insertion sort keeps equal points in input order; fronts are small
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && less(ps[j], ps[j-1]); j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
-}
-
-func less(a, b Point) bool {
-	if a.MedianLatencyMs != b.MedianLatencyMs {
-		return a.MedianLatencyMs < b.MedianLatencyMs
-	}
-	return a.CostPerRequestUSD < b.CostPerRequestUSD
 }
 
 // Distance says how far p is from a front: the front point nearest to it

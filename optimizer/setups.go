@@ -200,16 +200,7 @@ func edgesFrom(app *fusionsim.App) map[string][]fusionsim.Edge {
 // Describe writes a setup's layout compactly: functions joined by ",", each
 // its tasks joined by "+" and its memory size, "I+CW+SE:128,CS+CSL+CSA:128".
 func Describe(app *fusionsim.App, s *fusionsim.Setup) string {
-	var b strings.Builder
-	for i, g := range Layout(app, s) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strings.Join(g.Tasks, "+"))
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(g.MemoryMB))
-	}
-	return b.String()
+	return DescribeFunctions(Layout(app, s))
 }
 
 // validateSizes checks a memory size list: at least one size, each within

@@ -3,7 +3,6 @@ package optimizer
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strconv"
 	"sync"
 
@@ -37,6 +36,13 @@ type Sweep struct {
 	// Progress, if set, is called after each evaluation with the count done
 	// and the total, from the worker goroutines one at a time.
 	Progress func(done, total int)
+	// Kept, if set, gives the figures of setup i (in Setups' order) kept
+	// from an earlier, interrupted run: it is not evaluated again.
+	Kept func(i int) (Metrics, bool)
+	// Finished, if set, is called with every setup evaluated (not those
+	// Kept gave), from the worker goroutines one at a time: the place to
+	// keep them.
+	Finished func(i int, m Metrics)
 }
 
 // SweepResult is what a sweep found.
@@ -110,58 +116,43 @@ func (s *Sweep) Run(ctx context.Context) (*SweepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	workers := s.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	if workers > len(setups) {
-		workers = len(setups)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	points := make([]Point, len(setups))
-	var (
-		mu       sync.Mutex
-		firstErr error
-		done     int
-		wg       sync.WaitGroup
-	)
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				su := setups[i]
-				m, err := s.Evaluator.Evaluate(ctx, su, SeedFor(s.Seed, su))
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("sweep: setup %s (%s): %w", su.Name(), Describe(s.App, su), err)
-					cancel()
-				}
-				points[i] = Point{Setup: su, Label: Describe(s.App, su), Metrics: m}
-				done++
-				if s.Progress != nil {
-					s.Progress(done, len(setups))
-				}
-				mu.Unlock()
+	var todo []int
+	for i, su := range setups {
+		points[i] = Point{Setup: su, Label: Describe(s.App, su)}
+		if s.Kept != nil {
+			if m, ok := s.Kept(i); ok {
+				points[i].Metrics = m
+				continue
 			}
-		}()
-	}
-feed:
-	for i := range setups {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
 		}
+		todo = append(todo, i)
 	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	var mu sync.Mutex
+	done := len(setups) - len(todo)
+	err = ForEach(ctx, len(todo), s.Workers, func(ctx context.Context, k int) error {
+		i := todo[k]
+		su := setups[i]
+		m, err := s.Evaluator.Evaluate(ctx, su, SeedFor(s.Seed, su))
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("sweep: setup %s (%s): %w", su.Name(), points[i].Label, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		points[i].Metrics = m
+		if s.Finished != nil {
+			s.Finished(i, m)
+		}
+		done++
+		if s.Progress != nil {
+			s.Progress(done, len(setups))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &SweepResult{Assignments: assignments, RuleSetups: rules, Points: points, Front: ParetoFront(points)}, nil

@@ -774,35 +774,15 @@ func paretoFigure(d *Data, opt PlotOptions) (*fig, error) {
 	if len(pts) == 0 {
 		return nil, fmt.Errorf("no setup with latencies")
 	}
-	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, q := range pts {
-		xlo, xhi = math.Min(xlo, q.X), math.Max(xhi, q.X)
-		ylo, yhi = math.Min(ylo, math.Max(q.Y, 1)), math.Max(yhi, q.Y)
-	}
-	sx := setScale(&p.X, xlo, xhi, 5)
-	if !sx {
-		span := math.Max(xhi-xlo, 0.1*xhi)
-		p.X.Min, p.X.Max = math.Max(0, xlo-0.1*span), xhi+0.1*span
-	}
-	sy := setScale(&p.Y, ylo, yhi, 10)
-	if !sy {
-		span := math.Max(yhi-ylo, 0.05*yhi)
-		p.Y.Min, p.Y.Max = math.Max(0, ylo-0.15*span), yhi+0.15*span
-	}
+	sx, sy := costLatencyAxes(p, pts)
 	for i := range pts {
 		pts[i].Y = math.Max(pts[i].Y, 1)
 	}
 	front := scaled(paretoFront(pts), sx, sy)
 	spts := scaled(pts, sx, sy)
-	var fl *plotter.Line
-	if len(front) > 1 {
-		var err error
-		if fl, err = plotter.NewLine(front); err != nil {
-			return nil, err
-		}
-		fl.StepStyle = plotter.PostStep
-		fl.Color, fl.Width, fl.Dashes = palette[1], vg.Points(0.8), dashes[1]
-		p.Add(fl)
+	fl, err := addStaircase(p, front)
+	if err != nil {
+		return nil, err
 	}
 	sc, err := plotter.NewScatter(spts)
 	if err != nil {

@@ -75,7 +75,7 @@ type compareRow struct {
 	Seconds    float64 // wall time spent (not part of the CSV: it varies)
 }
 
-func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (retErr error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	wl := fs.String("workload", "", "the application: "+strings.Join(workloads.Names(), ", ")+" (required)")
@@ -177,6 +177,12 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	sweepArrivals = sweepArrivals[:min(len(sweepArrivals), *sweepRequests)]
 	load.WithEvent(sweepArrivals, w.Event)
 	eval := &optimizer.EmulatorEvaluator{App: w.App, Profile: prof, Arrivals: sweepArrivals}
+	// Finished work is kept, and taken up again by the same command.
+	state, err := openCompareState(*out, w.Name(), compareIdentity([]any{w.Name(), names, *seed, *rps, *duration, sizes, *budget, *maxIter, len(sweepArrivals), *perFunction, prof}))
+	if err != nil {
+		return err
+	}
+	defer func() { retErr = state.finish(retErr) }()
 
 	// The closed loops: fusionize first, its iteration count is the others'
 	// default budget.
@@ -191,13 +197,17 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if b == 0 {
 			b = 12
 		}
+		if row, final, ok := state.loop(n); ok {
+			note("%s: kept from an earlier run\n", n)
+			return row, final, nil
+		}
 		start := time.Now()
 		row, final, err := closedLoop(ctx, w, prof, n, sizes, b, *seed, *maxIter, loopArrivals, bar)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", n, err)
 		}
 		row.Seconds = time.Since(start).Seconds()
-		return row, final, nil
+		return row, final, state.saveLoop(n, row, final)
 	}
 	note("%s: closed loops at %v requests/s for %v per iteration; exhaustive sweep at %d requests per setup\n", w.Name(), *rps, *duration, len(sweepArrivals))
 	// The exhaustive sweep starts first and runs in the background, on every
@@ -216,6 +226,13 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		setups, assignments, rules, err := sw.Setups()
 		if err != nil {
 			return usageError("exhaustive: %v", err)
+		}
+		kept, err := state.exhaustive(sw, len(setups))
+		if err != nil {
+			return err
+		}
+		if kept > 0 {
+			note("exhaustive: resuming: %d of %d setups kept from an earlier run\n", kept, len(setups))
 		}
 		note("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, emulator accounting, logs off\n",
 			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), len(sweepArrivals), *rps)
