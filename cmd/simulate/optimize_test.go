@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -171,4 +173,82 @@ func copyTree(t *testing.T, dir, to string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOptimizeReplaysTheRunsMemoryList: a Fusionize++ run with its own
+// memory list (128, 256, 512 MB, not the published IoT list) is replayed
+// offline step by step: from the traces of the setups up to each iteration,
+// "simulate optimize" proposes exactly the setup the run deployed next, the
+// memory phase included, because it takes the sizes the run tried from the
+// configuration metadata.
+func TestOptimizeReplaysTheRunsMemoryList(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "split")
+	mustSimulate(t, "--workload", "split", "--optimizer", "fusionize", "--memory-sizes", "128,256,512", "--duration", "10s", "--quiet", "--out", dir)
+	cfgs, err := trace.ReadConfigs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := cfgs.Names()
+	sawMemory := false
+	for i := 1; i < len(names); i++ {
+		out, errOut := simulateErr(t, "optimize", "--traces", dir, "--until", names[i-1], "--now", names[i], "--only-new")
+		if i == len(names)-1 {
+			// The run's last iteration redeploys its best setup: offline,
+			// the optimizer is done.
+			if !strings.HasPrefix(out, "done: ") {
+				t.Errorf("after %s: %q, want done", names[i-1], out)
+			}
+			continue
+		}
+		got, err := fusionsim.ParseConfigs([]byte(out))
+		if err != nil {
+			t.Fatalf("after %s: %v\n%s", names[i-1], err, out)
+		}
+		if mustMarshal(t, got[names[i]]) != mustMarshal(t, cfgs[names[i]]) {
+			t.Errorf("after %s: proposed %s\nthe run deployed %s", names[i-1], out, mustMarshal(t, cfgs[names[i]]))
+		}
+		if !strings.Contains(errOut, "memory sizes tried by the run, in order: 128,256,512 MB") {
+			t.Errorf("stderr %q does not name the run's list", errOut)
+		}
+		sawMemory = sawMemory || strings.Contains(mustMarshal(t, cfgs[names[i]]), "-256")
+	}
+	if !sawMemory {
+		t.Errorf("the run never deployed 256 MB: the test did not reach the memory phase (%d setups)", len(names))
+	}
+}
+
+// TestOptimizeUntilASetupWithoutTraces: --until a setup whose traces are
+// missing decides from the last setup before it that has them, and says so.
+func TestOptimizeUntilASetupWithoutTraces(t *testing.T) {
+	src := splitRun(t)
+	dir := filepath.Join(t.TempDir(), "split")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "1675351296.json.gz")); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := simulateErr(t, "optimize", "--traces", dir, "--until", "1675351296", "--now", "1675351296", "--only-new")
+	if !strings.Contains(errOut, "setup 1675351296 has no traces: deciding from 1675350785") {
+		t.Errorf("stderr %q", errOut)
+	}
+	got, err := fusionsim.ParseConfigs([]byte(out))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want, _ := trace.ReadConfigs(src)
+	if mustMarshal(t, got["1675351296"]) != mustMarshal(t, want["1675351296"]) {
+		t.Errorf("proposed %s\nwant the prototype's %s", out, mustMarshal(t, want["1675351296"]))
+	}
+}
+
+// simulateErr runs the command line, fails the test on an error, and returns
+// stdout and stderr.
+func simulateErr(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := Run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("simulate %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), errOut.String()
 }
