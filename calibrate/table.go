@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/fusionsim/fusionsim/results"
 )
@@ -74,7 +75,10 @@ func PrintTable(w io.Writer, format string, vs ...*Validation) error {
 				row = append(row, fixed(re, m.decimals), fixed(em, m.decimals), percent(RelErr(re, em)))
 			}
 			ok := "yes"
-			if !r.Within(Tolerance) {
+			switch {
+			case len(r.Incomplete) > 0:
+				ok = "incomplete"
+			case !r.Within(Tolerance):
 				ok = "NO"
 			}
 			row = append(row, fixed(r.KS, 3), ok)
@@ -131,6 +135,10 @@ func loadString(r *SetupResult) string {
 		return fmt.Sprintf("%g/s x%d", s.RatePerS, s.Requests)
 	case "coldstart":
 		return fmt.Sprintf("cold x%d", s.Requests)
+	case "poisson":
+		return fmt.Sprintf("poisson %.3g/s %v", s.RatePerS, s.Duration.Round(time.Second))
+	case "bursty":
+		return fmt.Sprintf("bursty %d stages", len(s.Stages))
 	}
 	return s.String()
 }

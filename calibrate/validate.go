@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -46,11 +47,12 @@ type ValidateOptions struct {
 	// Workload names the workload; "" infers it from the task names
 	// (InferWorkload).
 	Workload string
-	// Load, when its Kind is set, replaces the inferred load of every setup
-	// (InferLoad). Requests, when > 0, replaces the number of requests of
-	// the inferred or given load.
-	Load     load.Spec
-	Requests int
+	// Load replaces what InferLoad infers for every setup: the kind and,
+	// where set, its parameters (LoadFor).
+	Load LoadOverride
+	// Timeout is the functions' timeout the real traces ran under, to flag
+	// roots cut off by it (0: the profile's limits.timeoutS).
+	Timeout time.Duration
 	// Grouping applies the prototype's grouping quirk to the emulated
 	// traces.
 	Grouping Grouping
@@ -66,8 +68,17 @@ type ValidateOptions struct {
 // SetupResult compares one setup's real and emulated traces.
 type SetupResult struct {
 	Setup string
-	// Load is the load the emulator ran.
-	Load load.Spec
+	// Load is the load the emulator ran, and LoadWhy what it was inferred
+	// from (InferLoad, LoadFor).
+	Load    load.Spec
+	LoadWhy string
+	// Notes say where the emulated setup departs from the configuration
+	// metadata because the traces say otherwise (memory sizes).
+	Notes []string
+	// Incomplete lists why the real traces are not a complete account of
+	// the setup's requests (results.CheckTraces); GB-ms per request and
+	// the comparison are not meaningful then.
+	Incomplete []string
 	// Grouped reports whether the emulated traces were grouped like the
 	// prototype's (and RealGrouped whether the real ones show the quirk).
 	Grouped, RealGrouped bool
@@ -205,25 +216,30 @@ func SetupSeed(seed uint64, setup string) uint64 {
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	spec := opt.Load
-	if spec.Kind == "" {
-		s, err := InferLoad(real)
-		if err != nil {
-			return res, err
-		}
-		spec = s
+	spec, why, err := LoadFor(real, opt.Load)
+	if err != nil {
+		return res, err
 	}
-	if opt.Requests > 0 {
-		spec.Requests = opt.Requests
+	seed := SetupSeed(opt.Seed, setup.Name())
+	spec.Seed = seed
+	res.Load, res.LoadWhy = spec, why
+	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
+	if err != nil {
+		return res, err
 	}
-	res.Load = spec
+	res.Notes = notes
+	timeout := opt.Timeout
+	if timeout <= 0 {
+		timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
+	}
+	res.Incomplete = results.CheckTraces(real, nil, timeout)
 	switch opt.Grouping {
 	case GroupingOn:
 		res.Grouped = true
 	case GroupingAuto:
 		res.Grouped = res.RealGrouped
 	}
-	recs, err := Emulate(ctx, w, setup, spec, prof, SetupSeed(opt.Seed, setup.Name()), res.Grouped)
+	recs, err := Emulate(ctx, w, emulated, entry, spec, prof, seed, res.Grouped)
 	if err != nil {
 		return res, err
 	}
@@ -241,9 +257,10 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 }
 
 // Emulate runs setup of workload w under the load spec in a new emulator
-// with the given profile and seed, and returns the traces extracted from its
-// logs (grouped like the prototype's when group is set).
-func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, spec load.Spec, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
+// with the given profile and seed, the requests sent to entry (zero: the
+// setup's entry route), and returns the traces extracted from its logs
+// (grouped like the prototype's when group is set).
+func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, entry fusionsim.Route, spec load.Spec, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
 	if spec.Event == nil && w.Event != nil {
 		spec.Event = w.Event
 	}
@@ -257,6 +274,7 @@ func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, 
 		Platform: em,
 		App:      w.App,
 		Planner:  experiment.Fixed{setup},
+		Entry:    entry,
 		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return spec.Arrivals() },
 		Pricing:  prof.Pricing,
 		Trace:    trace.Options{GroupByFunction: group},
