@@ -58,6 +58,11 @@ type ValidateOptions struct {
 	Grouping Grouping
 	// Setups, when not empty, selects setups by name.
 	Setups []string
+	// FitOn, when set, names the setup of the directory ("first": its first
+	// setup with traces) whose traces fit the application's work figures
+	// (FitApp) before every setup is emulated with them: the transfer from
+	// one measured setup to the others.
+	FitOn string
 	// Parallel is how many setups run at once (0: the number of CPUs).
 	Parallel int
 	// Progress, if set, is called as setups finish: done of total, and the
@@ -75,6 +80,9 @@ type SetupResult struct {
 	// Notes say where the emulated setup departs from the configuration
 	// metadata because the traces say otherwise (memory sizes).
 	Notes []string
+	// Fit reports that the setup's traces fitted the application's figures
+	// (ValidateOptions.FitOn): it is not a prediction.
+	Fit bool
 	// Incomplete lists why the real traces are not a complete account of
 	// the setup's requests (results.CheckTraces); GB-ms per request and
 	// the comparison are not meaningful then.
@@ -105,6 +113,9 @@ type Validation struct {
 	// NoTraces lists the setups of the configuration metadata without
 	// traces (not emulated).
 	NoTraces []string
+	// Fit is the application fit the setups were emulated with
+	// (ValidateOptions.FitOn), nil without one.
+	Fit *AppFit
 }
 
 // Validate re-creates every setup of dir (a directory in the prototype's
@@ -127,7 +138,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	w, err := pickWorkload(opt.Workload, d)
+	w, err := PickWorkload(opt.Workload, d)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -156,6 +167,22 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%s: no setup has both traces and rules", name)
 	}
+	if opt.FitOn != "" {
+		fitOn, err := FitSetup(d, opt.FitOn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --fit-on: %w", name, err)
+		}
+		setup := d.Configs[fitOn]
+		if setup.Name() != fitOn {
+			setup = setup.Clone(fusionsim.NewTraceName(fitOn))
+		}
+		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping})
+		if err != nil {
+			return nil, fmt.Errorf("%s: fitting on %s: %w", name, fitOn, err)
+		}
+		v.Fit = ft
+		prof = ft.Profile
+	}
 	v.Setups = make([]SetupResult, len(names))
 	par := opt.Parallel
 	if par <= 0 {
@@ -177,6 +204,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 				setup = setup.Clone(fusionsim.NewTraceName(n))
 			}
 			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt)
+			v.Setups[i].Fit = v.Fit != nil && v.Fit.Setup == n
 			if opt.Progress != nil {
 				mu.Lock()
 				done++
@@ -194,7 +222,9 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	return v, nil
 }
 
-func pickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
+// PickWorkload returns the workload called name, or, when name is "", the
+// one the task names of d show (InferWorkload).
+func PickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
 	if name != "" {
 		return workloads.Get(name)
 	}

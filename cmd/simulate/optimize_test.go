@@ -252,3 +252,63 @@ func simulateErr(t *testing.T, args ...string) (string, string) {
 	}
 	return out.String(), errOut.String()
 }
+
+// prototypeLayout runs setups of split with simulate and copies their
+// traces and configuration into a directory in the prototype's layout (as
+// real traces come).
+func prototypeLayout(t *testing.T, setups ...string) string {
+	t.Helper()
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"--workload", "split", "--requests", "200", "--quiet", "--out", run}
+	for _, s := range setups {
+		args = append(args, "--setup", s)
+	}
+	mustSimulate(t, args...)
+	dir := filepath.Join(t.TempDir(), "exp")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(run, "traces"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "configuration"), os.DirFS(filepath.Join(run, "configuration"))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestCalibrateFitOnAndValidateTransfer: "calibrate --fit-on" writes an
+// overlay of the application's work figures that --profile takes;
+// "validate --fit-on first" fits on the first setup and prints the transfer
+// summary of the others.
+func TestCalibrateFitOnAndValidateTransfer(t *testing.T) {
+	dir := prototypeLayout(t, "1=A:128,B:128,C:128,D:128,E:128,F:128,G:128", "2=A+B+D+E:128,C:1024,F:1536,G:1536")
+	overlay := filepath.Join(t.TempDir(), "fit.json")
+	out, errOut := simulateErr(t, "calibrate", "--fit-on", "first", "--out", overlay, dir)
+	for _, want := range []string{"fitted split on setup 1", `work["burn2x7"].cpuMs`, "not identified from these traces", "threads: not identifiable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("calibrate output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "wrote "+overlay) {
+		t.Errorf("stderr %q", errOut)
+	}
+	b, err := os.ReadFile(overlay)
+	if err != nil || !strings.Contains(string(b), `"overlay": "work"`) || !strings.Contains(string(b), `"burn2x8.8"`) {
+		t.Fatalf("overlay %s: %v", b, err)
+	}
+	out, _ = simulateErr(t, "validate", "--profile", overlay, "--setup", "2", dir)
+	if !strings.Contains(out, "A:128 C:1024 F:1536 G:1536") {
+		t.Errorf("validate --profile overlay:\n%s", out)
+	}
+	out, errOut = simulateErr(t, "validate", "--fit-on", "first", "--format", "csv", dir)
+	if !strings.Contains(out, "experiment,fit on,predicted,within 10 %") || !strings.Contains(out, "exp,1,1,") {
+		t.Errorf("transfer summary missing:\n%s", out)
+	}
+	if !strings.Contains(out, ",fit\n") && !strings.Contains(out, ",fit\r\n") {
+		t.Errorf("the fit setup is not marked fit:\n%s", out)
+	}
+	if !strings.Contains(errOut, "fitted on 1") || !strings.Contains(errOut, "load constant 10/s x200") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	if _, err := simulate(t, "calibrate", "--fit-on", "nope", "--out", overlay, dir); err == nil || !strings.Contains(err.Error(), `--fit-on "nope"`) {
+		t.Errorf("unknown setup: %v", err)
+	}
+}

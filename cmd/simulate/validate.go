@@ -47,6 +47,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	parallel := fs.Int("parallel", 0, "setups emulated at once (default: the number of CPUs)")
 	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	fitOn := fs.String("fit-on", "", "fit the application's work figures on this one `SETUP` of each DIR first (\"first\": its first setup with traces), keeping the platform profile, then predict every other setup with them; prints the transfer summary (predicted setups within 10 %, median and worst errors)")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate validate --traces DIR [--traces DIR | DIR ...] [flags]")
@@ -87,7 +88,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(dirs) == 0 {
 		return usageError("--traces: at least one directory of traces is needed")
 	}
-	opt := calibrate.ValidateOptions{Seed: *seed, Workload: *workload, Parallel: *parallel, Timeout: *timeout}
+	opt := calibrate.ValidateOptions{Seed: *seed, Workload: *workload, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
 	if *workload != "" {
 		if _, err := workloads.Get(*workload); err != nil {
 			return usageError("--workload: %v", err)
@@ -200,6 +201,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		if v.Fit != nil && !*quiet {
+			fmt.Fprintf(stderr, "%s: fitted on %s (%d emulations):", shortPath(dir), v.Fit.Setup, v.Fit.Emulations)
+			for _, p := range v.Fit.Params {
+				fmt.Fprintf(stderr, " %s=%.4g", p.Field, p.Value)
+			}
+			fmt.Fprintln(stderr)
+			for _, u := range v.Fit.Unidentified {
+				fmt.Fprintf(stderr, "%s: not identified: %s\n", shortPath(dir), u)
+			}
+		}
 		if !*quiet {
 			for _, r := range v.Setups {
 				fmt.Fprintf(stderr, "%s: %s: load %s\n", shortPath(dir), r.Setup, r.LoadWhy)
@@ -234,11 +245,17 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := calibrate.PrintTable(stdout, *format, vs...); err != nil {
 		return err
 	}
+	if *fitOn != "" {
+		fmt.Fprintln(stdout)
+		if err := calibrate.PrintTransfers(stdout, *format, vs...); err != nil {
+			return err
+		}
+	}
 	if *check {
 		var off []string
 		for _, v := range vs {
 			for i := range v.Setups {
-				if len(v.Setups[i].Incomplete) == 0 && !v.Setups[i].Within(calibrate.Tolerance) {
+				if !v.Setups[i].Fit && len(v.Setups[i].Incomplete) == 0 && !v.Setups[i].Within(calibrate.Tolerance) {
 					off = append(off, v.Setups[i].Setup)
 				}
 			}
