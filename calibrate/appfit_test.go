@@ -58,6 +58,7 @@ func within(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math
 // (demand, cold extra and tail within a few percent), and the fitted
 // figures predict another setup (C, F, G at 1024 MB) of the changed code.
 func TestFitAppRecoversChangedCode(t *testing.T) {
+	t.Parallel()
 	w := workloads.Split()
 	truth := changedCode()
 	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: 250}
@@ -132,6 +133,7 @@ func TestFitAppRecoversChangedCode(t *testing.T) {
 // thread count is identified: the changed code runs one worker, not the
 // declared two.
 func TestFitAppThreadsFromSizes(t *testing.T) {
+	t.Parallel()
 	w := workloads.Split()
 	truth := model.Default()
 	p := truth.Work[workloads.WorkBurn2x7]

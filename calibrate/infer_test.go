@@ -66,6 +66,7 @@ func writeTraceDir(t *testing.T, setup *fusionsim.Setup, recs []trace.Record) st
 // emulator (split's remote setup: async tails that outlive the root) and
 // checks that validation infers the kind and its parameters, and says why.
 func TestInferLoadKinds(t *testing.T) {
+	t.Parallel()
 	w := workloads.Split()
 	setup, err := workloads.Remote(w.App, "s", 0)
 	if err != nil {
