@@ -212,21 +212,21 @@ func TestInferLoad(t *testing.T) {
 			trace.Record{TraceID: id, IsRootInvocation: true, IsColdStart: true, StartTimestamp: cs, EndTimestamp: cs + 4000},
 			trace.Record{TraceID: id, IsColdStart: i != 7, StartTimestamp: cs + 1000, EndTimestamp: cs + 5000})
 	}
-	got, err := InferLoad(constant)
+	got, _, err := InferLoad(constant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Kind != load.KindConstant || got.RatePerS != 10 || got.Requests != 100 {
 		t.Errorf("constant: %+v, want 10 requests/s, 100 requests", got)
 	}
-	got, err = InferLoad(cold)
+	got, _, err = InferLoad(cold)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Kind != load.KindColdstart || got.Requests != 100 || got.Pause != 9*time.Second {
 		t.Errorf("cold starts: %+v, want 100 sequential cold requests 9 s apart", got)
 	}
-	if _, err := InferLoad(nil); err == nil {
+	if _, _, err := InferLoad(nil); err == nil {
 		t.Error("no records: no error")
 	}
 }
@@ -280,10 +280,13 @@ func TestSpearmanAndEmpirical(t *testing.T) {
 }
 
 // Validate on the fixture's splittest traces: every setup is compared, the
-// load is inferred, the table lists them all in each format.
+// table lists them all in each format. The fixture keeps every cold request
+// and every eighth other one, so its root starts are not the constant
+// 10 requests/s of the real run (the cold ones come first): the load is
+// given as constant, its rate and number of requests inferred.
 func TestValidateFixture(t *testing.T) {
 	dir := filepath.Join("testdata", "calibration", "splittest-generateConfigurations-twocores-G-12-x-100-x-10")
-	v, err := Validate(context.Background(), dir, ValidateOptions{Seed: 1})
+	v, err := Validate(context.Background(), dir, ValidateOptions{Seed: 1, Load: LoadOverride{Kind: load.KindConstant}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +329,7 @@ func TestValidateFixture(t *testing.T) {
 // grouped the same way (one AS record per request).
 func TestValidateGroupsLikeThePrototype(t *testing.T) {
 	dir := filepath.Join("testdata", "calibration", "IoT-generateConfigurations-dualcore-I-100x10x11")
-	v, err := Validate(context.Background(), dir, ValidateOptions{Seed: 1, Setups: []string{"1676026378"}, Requests: 100})
+	v, err := Validate(context.Background(), dir, ValidateOptions{Seed: 1, Setups: []string{"1676026378"}, Load: LoadOverride{Requests: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -404,11 +404,11 @@ func (f *fitter) fitBurn() error {
 // quota at the share's rate.
 func idleQuota(cpu model.CPU, mb int, durMs float64, recs []trace.Record) float64 {
 	full := cpu.Burst(mb)
-	spec, err := InferLoad(recs)
-	if err != nil || spec.Kind != "constant" || spec.RatePerS <= 0 {
+	rate, ok := openLoopRate(recs)
+	if !ok {
 		return full
 	}
-	perMs := spec.RatePerS / 1000
+	perMs := rate / 1000
 	n := math.Ceil(perMs * durMs)
 	idle := math.Max(0, n/perMs-durMs)
 	return math.Min(full, cpu.Share(mb)*idle)
@@ -922,8 +922,7 @@ func (f *fitter) fitMemory() error {
 func (f *fitter) fitClient() error {
 	var sds []float64
 	for _, sd := range f.ds.Setups {
-		spec, err := InferLoad(sd.Records)
-		if err != nil || spec.Kind != "constant" {
+		if _, ok := openLoopRate(sd.Records); !ok {
 			continue
 		}
 		var starts []float64

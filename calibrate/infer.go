@@ -100,29 +100,32 @@ func Grouped(recs []trace.Record) bool {
 	return false
 }
 
-// coldShare is the share of cold starts from which InferLoad takes a
-// sequential load for the cold-start protocol (the split c_optimal traces
-// have one warm invocation in 800: forcing every function cold is not
-// perfectly reliable on Lambda).
+// coldShare is the share of cold starts from which InferLoad takes
+// sequential requests for the cold-start protocol (the split c_optimal
+// traces have one warm invocation in 800: forcing every function cold is
+// not perfectly reliable on Lambda).
 const coldShare = 0.95
 
-// InferLoad infers the load that produced a setup's records from its root
-// invocations:
-//
-//   - the cold-start protocol (load.KindColdstart) when at least 95 % of
-//     the invocations were cold starts and every request began after every
-//     invocation of the previous one had ended: as many requests as root
-//     invocations,
-//     with the median pause between one request's last invocation and the
-//     next request's start;
-//   - otherwise a constant arrival rate (load.KindConstant) of as many
-//     requests as root invocations, at the rate of the root starts (their
-//     number less one over the time from the first to the last; rounded to
-//     a whole number of requests/s when within 5 % of one, else to 0.1).
-func InferLoad(recs []trace.Record) (load.Spec, error) {
-	type req struct{ start, end int64 }
-	byTrace := map[string]*req{}
-	var roots []int64
+// Thresholds of InferLoad's open-loop kinds. The published constant-rate
+// runs (k6 constant-arrival-rate at 10 requests/s) show gap coefficients of
+// variation of 0.19-0.29 (the client's jitter) and windowed-rate dispersion
+// indexes of 0.03-0.05; a Poisson process has both near 1; a ramp far above
+// 1, because its rate changes by more than the counting noise.
+const (
+	rampDispersion = 3.0 // dispersion index above which the rate changes (ramping)
+	poissonGapCV   = 0.6 // gap coefficient of variation above which arrivals are random (poisson)
+)
+
+// root is a request as its traces show it: its root invocation's start
+// and end, and the end of its last invocation.
+type root struct{ start, end, treeEnd int64 }
+
+// requestsOf returns the requests of recs (the traces with a root
+// invocation) in order of their root's start, and the share of cold
+// invocations of all records.
+func requestsOf(recs []trace.Record) ([]root, float64) {
+	byTrace := map[string]*root{}
+	var order []string
 	cold := 0
 	for _, r := range recs {
 		if r.IsColdStart {
@@ -130,55 +133,343 @@ func InferLoad(recs []trace.Record) (load.Spec, error) {
 		}
 		q := byTrace[r.TraceID]
 		if q == nil {
-			q = &req{start: math.MaxInt64}
+			q = &root{start: math.MaxInt64}
 			byTrace[r.TraceID] = q
+			order = append(order, r.TraceID)
 		}
-		q.end = max(q.end, r.EndTimestamp)
-		if r.IsRootInvocation {
-			q.start = min(q.start, r.StartTimestamp)
-			roots = append(roots, r.StartTimestamp)
-		}
-	}
-	n := len(roots)
-	if n == 0 {
-		return load.Spec{}, fmt.Errorf("%w the load: no root invocations", ErrInfer)
-	}
-	if n == 1 {
-		return load.Spec{Kind: load.KindConstant, RatePerS: 1, Requests: 1}, nil
-	}
-	reqs := make([]*req, 0, len(byTrace))
-	for _, q := range byTrace {
-		if q.start != math.MaxInt64 {
-			reqs = append(reqs, q)
+		q.treeEnd = max(q.treeEnd, r.EndTimestamp)
+		if r.IsRootInvocation && r.StartTimestamp < q.start {
+			q.start, q.end = r.StartTimestamp, r.EndTimestamp
 		}
 	}
-	slices.SortFunc(reqs, func(a, b *req) int { return cmpInt64(a.start, b.start) })
-	sequential := true
+	var out []root
+	for _, id := range order {
+		if q := byTrace[id]; q.start != math.MaxInt64 {
+			out = append(out, *q)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b root) int { return cmpInt64(a.start, b.start) })
+	share := 0.0
+	if len(recs) > 0 {
+		share = float64(cold) / float64(len(recs))
+	}
+	return out, share
+}
+
+// evidence is what InferLoad reads off a setup's requests.
+type evidence struct {
+	n          int
+	cold       float64 // share of cold invocations
+	sequential bool    // every root starts after the previous root ended
+	pause      time.Duration
+	span       float64 // ms from the first root start to the last
+	rate       float64 // (n-1)/span, requests/s
+	cv, disp   float64 // gap coefficient of variation, windowed-rate dispersion index
+	counts     []int   // root starts per window
+	width      float64 // window length, ms
+}
+
+func gather(recs []trace.Record) (evidence, error) {
+	reqs, cold := requestsOf(recs)
+	e := evidence{n: len(reqs), cold: cold, sequential: true}
+	if e.n == 0 {
+		return e, fmt.Errorf("%w the load: no root invocations", ErrInfer)
+	}
 	var pauses []float64
-	for i := 1; i < len(reqs); i++ {
-		p := reqs[i].start - reqs[i-1].end
-		if p < 0 {
-			sequential = false
-			break
+	for i := 1; i < e.n; i++ {
+		if reqs[i].start < reqs[i-1].end {
+			e.sequential = false
 		}
-		pauses = append(pauses, float64(p))
+		pauses = append(pauses, math.Max(0, float64(reqs[i].start-reqs[i-1].treeEnd)))
 	}
-	if float64(cold) >= coldShare*float64(len(recs)) && sequential {
-		pause := time.Duration(Median(pauses) * float64(time.Millisecond))
-		return load.Spec{Kind: load.KindColdstart, Requests: n, Pause: pause}, nil
+	if len(pauses) > 0 {
+		e.pause = time.Duration(Median(pauses) * float64(time.Millisecond))
 	}
-	slices.Sort(roots)
-	span := float64(roots[n-1] - roots[0])
-	if span <= 0 {
-		return load.Spec{}, fmt.Errorf("%w the load: the %d root invocations start at the same time", ErrInfer, n)
+	if e.n == 1 {
+		e.rate = 1
+		return e, nil
 	}
-	rate := float64(n-1) * 1000 / span
+	e.span = float64(reqs[e.n-1].start - reqs[0].start)
+	if e.span <= 0 {
+		return e, fmt.Errorf("%w the load: the %d root invocations start at the same time", ErrInfer, e.n)
+	}
+	e.rate = float64(e.n-1) * 1000 / e.span
+	gaps := make([]float64, e.n-1)
+	for i := 1; i < e.n; i++ {
+		gaps[i-1] = float64(reqs[i].start - reqs[i-1].start)
+	}
+	e.cv = stddev(gaps) / mean(gaps)
+	e.counts, e.width = windowCounts(reqs, e.span)
+	e.disp = dispersion(e.counts)
+	return e, nil
+}
+
+// openLoopRate is the mean rate of the root starts, requests/s (rounded as
+// a constant load's), of a setup
+// whose requests overlap (an open loop, the optimizer runs' constant rate);
+// ok is false for the cold-start protocol's sequential requests or without
+// two roots. The fit reads it on samples of the calibration traces (every
+// cold request and every eighth other one), whose windowed rate is not
+// steady, so it does not tell the kinds of open loops apart as InferLoad
+// does.
+func openLoopRate(recs []trace.Record) (float64, bool) {
+	e, err := gather(recs)
+	if err != nil || e.n < 2 || (e.sequential && e.cold >= coldShare) {
+		return 0, false
+	}
+	return e.spec(load.KindConstant).RatePerS, true
+}
+
+// kind is the kind of load the evidence shows (see InferLoad).
+func (e evidence) kind() string {
+	switch {
+	case e.n == 1:
+		return load.KindConstant
+	case e.sequential && e.cold >= coldShare:
+		return load.KindColdstart
+	case !e.sequential && e.disp > rampDispersion:
+		return load.KindBursty
+	case !e.sequential && e.cv > poissonGapCV:
+		return load.KindPoisson
+	}
+	return load.KindConstant
+}
+
+// spec is the load of the given kind with the evidence's parameters.
+func (e evidence) spec(kind string) load.Spec {
+	switch kind {
+	case load.KindColdstart:
+		return load.Spec{Kind: kind, Requests: e.n, Pause: e.pause}
+	case load.KindBursty:
+		if len(e.counts) == 0 {
+			return load.Spec{Kind: kind, Stages: []load.Stage{{TargetPerS: 1, Duration: time.Second}}}
+		}
+		return load.Spec{Kind: kind, Stages: rampStages(e.counts, e.width)}
+	case load.KindPoisson:
+		return load.Spec{Kind: kind, RatePerS: e.rate, Duration: time.Duration((e.span + 1000/e.rate) * float64(time.Millisecond))}
+	}
+	rate := e.rate
 	if r := math.Round(rate); r > 0 && math.Abs(rate-r) <= 0.05*r {
 		rate = r
 	} else {
 		rate = math.Round(rate*10) / 10
 	}
-	return load.Spec{Kind: load.KindConstant, RatePerS: rate, Requests: n}, nil
+	return load.Spec{Kind: load.KindConstant, RatePerS: rate, Requests: e.n}
+}
+
+// why says in one line what the evidence shows and why it means kind.
+func (e evidence) why(kind string, s load.Spec) string {
+	if e.n == 1 {
+		return "one request"
+	}
+	stats := fmt.Sprintf("%d requests over %.1f s, gap CV %.2f, windowed-rate dispersion %.2f, %.0f %% of invocations cold",
+		e.n, e.span/1000, e.cv, e.disp, 100*e.cold)
+	if e.sequential {
+		stats += ", each root after the previous one ended"
+	}
+	switch kind {
+	case load.KindColdstart:
+		return fmt.Sprintf("coldstart x%d (sequential requests, (nearly) every invocation cold: the cold-start protocol; median pause %v after a request's last invocation): %s",
+			s.Requests, s.Pause.Round(time.Millisecond), stats)
+	case load.KindBursty:
+		return fmt.Sprintf("bursty, %d stages (the rate changes: dispersion > %.0f): %s", len(s.Stages), rampDispersion, stats)
+	case load.KindPoisson:
+		return fmt.Sprintf("poisson %.3g/s for %v (random gaps at a steady rate: gap CV > %.1f): %s", s.RatePerS, s.Duration.Round(time.Millisecond), poissonGapCV, stats)
+	}
+	if e.sequential {
+		return fmt.Sprintf("constant %g/s x%d (sequential but mostly warm: a closed loop, taken as a constant rate): %s", s.RatePerS, s.Requests, stats)
+	}
+	return fmt.Sprintf("constant %g/s x%d (evenly spaced starts): %s", s.RatePerS, s.Requests, stats)
+}
+
+// InferLoad infers the load that produced a setup's records from the start
+// and end times of its requests' root invocations, and says why in one
+// line:
+//
+//   - the cold-start protocol (load.KindColdstart) when every request's
+//     root began after the previous root had ended (one client waiting for
+//     each response; async invocations of a request may still run) and at
+//     least 95 % of the invocations were cold starts: as many requests as
+//     roots, with the median pause between a request's last invocation and
+//     the next request (0 when they overlap);
+//   - otherwise an open loop, told apart by the root starts: with n roots
+//     over the span from the first to the last, counted in windows of equal
+//     length, a dispersion index (variance over mean of the window counts)
+//     above 3 is a rate that changes (load.KindBursty: k6
+//     ramping-arrival-rate, with the stages of the windows' rates, runs of
+//     equal rates merged); else gaps between starts with a coefficient of
+//     variation above 0.6 are a Poisson process (load.KindPoisson at
+//     (n-1)/span, for the span and one mean gap); else a constant rate
+//     (load.KindConstant: n requests at (n-1)/span, rounded to a whole
+//     number of requests/s when within 5 % of one, else to 0.1).
+//
+// Sequential requests that are mostly warm (a closed loop without the cold
+// protocol) are taken as a constant rate, and the reason says so.
+func InferLoad(recs []trace.Record) (load.Spec, string, error) {
+	return LoadFor(recs, LoadOverride{})
+}
+
+// LoadOverride replaces what InferLoad would infer: Kind the kind, and,
+// where set, its parameters; everything left zero is inferred from the
+// traces for that kind (a coldstart load without Requests has as many
+// requests as root invocations).
+type LoadOverride struct {
+	Kind     string
+	RatePerS float64
+	Requests int
+	Pause    time.Duration
+	HasPause bool // Pause was given (0 is a pause too)
+	Stages   []load.Stage
+}
+
+// IsZero reports whether o overrides nothing.
+func (o LoadOverride) IsZero() bool {
+	return o.Kind == "" && o.RatePerS == 0 && o.Requests == 0 && !o.HasPause && o.Stages == nil
+}
+
+// LoadFor is the load of a setup's records: InferLoad's, with what o gives
+// in its place. The reason says what was inferred and what was given.
+func LoadFor(recs []trace.Record, o LoadOverride) (load.Spec, string, error) {
+	e, err := gather(recs)
+	if err != nil && o.Kind == "" {
+		return load.Spec{}, "", err
+	}
+	kind := o.Kind
+	if kind == "" {
+		if o.Stages != nil {
+			kind = load.KindBursty
+		} else {
+			kind = e.kind()
+		}
+	}
+	s := e.spec(kind)
+	why := e.why(kind, s)
+	var given []string
+	if o.Kind != "" {
+		given = append(given, "--load "+o.Kind)
+	}
+	if o.RatePerS > 0 {
+		s.RatePerS = o.RatePerS
+		if kind == load.KindPoisson && e.n > 0 {
+			s.Duration = time.Duration(float64(e.n) / o.RatePerS * float64(time.Second))
+		}
+		given = append(given, fmt.Sprintf("--rps %g", o.RatePerS))
+	}
+	if o.Requests > 0 {
+		s.Requests = o.Requests
+		if kind == load.KindPoisson {
+			s.Duration = time.Duration(float64(o.Requests) / s.RatePerS * float64(time.Second))
+		}
+		given = append(given, fmt.Sprintf("--requests %d", o.Requests))
+	}
+	if o.HasPause {
+		s.Pause = o.Pause
+		given = append(given, fmt.Sprintf("--pause %v", o.Pause))
+	}
+	if o.Stages != nil {
+		s.Stages = o.Stages
+		given = append(given, "--stages "+load.FormatStages(o.Stages))
+	}
+	if len(given) > 0 {
+		why = "given " + strings.Join(given, " ") + "; the rest inferred: " + why
+	}
+	if err != nil {
+		// Nothing to infer from, but the kind was given.
+		why = "given " + strings.Join(given, " ") + " (" + err.Error() + ")"
+	}
+	if s.Kind == load.KindColdstart && s.Requests < 1 {
+		return load.Spec{}, "", fmt.Errorf("%w the load: coldstart needs --requests (no root invocations)", ErrInfer)
+	}
+	return s, why, nil
+}
+
+// windowCounts counts the root starts in windows of equal length over span
+// ms: about 20 requests a window, at least 5 and at most 100 windows, none
+// shorter than 100 ms. It returns the counts and the window's length in ms.
+func windowCounts(reqs []root, span float64) ([]int, float64) {
+	k := len(reqs) / 20
+	k = min(max(k, 5), 100)
+	if maxK := int(span / 100); k > maxK {
+		k = max(maxK, 1)
+	}
+	width := span / float64(k)
+	counts := make([]int, k)
+	for _, q := range reqs {
+		j := int(float64(q.start-reqs[0].start) / width)
+		counts[min(j, k-1)]++
+	}
+	return counts, width
+}
+
+// dispersion is the variance over the mean of counts (1 for Poisson
+// counts, near 0 for a constant rate).
+func dispersion(counts []int) float64 {
+	x := make([]float64, len(counts))
+	for i, c := range counts {
+		x[i] = float64(c)
+	}
+	m := mean(x)
+	if m == 0 {
+		return 0
+	}
+	s := stddev(x)
+	return s * s / m
+}
+
+// rampStages turns window counts into k6 stages: consecutive windows whose
+// rates agree within the counting noise (two standard deviations of a
+// Poisson count) form one step, reached by a 0.1 s ramp and held for the
+// rest of the step.
+func rampStages(counts []int, widthMs float64) []load.Stage {
+	type step struct {
+		sum, windows int
+	}
+	var steps []step
+	for _, c := range counts {
+		if len(steps) > 0 {
+			s := &steps[len(steps)-1]
+			m := float64(s.sum) / float64(s.windows)
+			if math.Abs(float64(c)-m) <= 2*math.Sqrt(math.Max(m, 1)) {
+				s.sum += c
+				s.windows++
+				continue
+			}
+		}
+		steps = append(steps, step{c, 1})
+	}
+	const ramp = 100 * time.Millisecond
+	var out []load.Stage
+	for _, s := range steps {
+		d := time.Duration(float64(s.windows) * widthMs * float64(time.Millisecond))
+		rate := float64(s.sum) / (float64(s.windows) * widthMs / 1000)
+		rate = math.Round(rate*100) / 100
+		if d > 2*ramp {
+			out = append(out, load.Stage{TargetPerS: rate, Duration: ramp}, load.Stage{TargetPerS: rate, Duration: d - ramp})
+		} else {
+			out = append(out, load.Stage{TargetPerS: rate, Duration: d})
+		}
+	}
+	return out
+}
+
+func mean(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+func stddev(x []float64) float64 {
+	m := mean(x)
+	s := 0.0
+	for _, v := range x {
+		s += (v - m) * (v - m)
+	}
+	return math.Sqrt(s / float64(len(x)))
 }
 
 func cmpInt64(a, b int64) int {

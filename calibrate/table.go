@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/fusionsim/fusionsim/results"
 )
@@ -74,13 +75,24 @@ func PrintTable(w io.Writer, format string, vs ...*Validation) error {
 				row = append(row, fixed(re, m.decimals), fixed(em, m.decimals), percent(RelErr(re, em)))
 			}
 			ok := "yes"
-			if !r.Within(Tolerance) {
+			switch {
+			case r.Fit:
+				ok = "fit"
+			case len(r.Incomplete) > 0:
+				ok = "incomplete"
+			case !r.Within(Tolerance):
 				ok = "NO"
 			}
 			row = append(row, fixed(r.KS, 3), ok)
 			rows = append(rows, row)
 		}
 	}
+	return writeTable(w, format, head, rows)
+}
+
+// writeTable writes head and rows as an aligned text table, a markdown
+// table or CSV.
+func writeTable(w io.Writer, format string, head []string, rows [][]string) error {
 	switch format {
 	case FormatText, "":
 		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
@@ -131,6 +143,10 @@ func loadString(r *SetupResult) string {
 		return fmt.Sprintf("%g/s x%d", s.RatePerS, s.Requests)
 	case "coldstart":
 		return fmt.Sprintf("cold x%d", s.Requests)
+	case "poisson":
+		return fmt.Sprintf("poisson %.3g/s %v", s.RatePerS, s.Duration.Round(time.Second))
+	case "bursty":
+		return fmt.Sprintf("bursty %d stages", len(s.Stages))
 	}
 	return s.String()
 }
@@ -147,4 +163,96 @@ func percent(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%+.1f%%", 100*v)
+}
+
+// Transfer sums up the predicted setups of a validation with a fit
+// (ValidateOptions.FitOn): how many are within Tolerance on median root
+// latency and GB-ms per request, and the median and worst absolute
+// relative error of each compared figure. Setups with incomplete real
+// traces are left out and counted apart.
+type Transfer struct {
+	Dir, FitOn          string
+	Predicted, Within   int
+	Incomplete          int
+	MedianErr, WorstErr []float64 // per metric (metrics' order), absolute
+	WorstSetup          []string
+}
+
+// Transfers sums up each validation that has a fit.
+func Transfers(vs ...*Validation) []Transfer {
+	var out []Transfer
+	for _, v := range vs {
+		if v.Fit == nil {
+			continue
+		}
+		t := Transfer{Dir: shortDir(v.Dir), FitOn: v.Fit.Setup, MedianErr: make([]float64, len(metrics)), WorstErr: make([]float64, len(metrics)), WorstSetup: make([]string, len(metrics))}
+		errs := make([][]float64, len(metrics))
+		for i := range v.Setups {
+			r := &v.Setups[i]
+			if r.Fit {
+				continue
+			}
+			if len(r.Incomplete) > 0 {
+				t.Incomplete++
+				continue
+			}
+			t.Predicted++
+			if r.Within(Tolerance) {
+				t.Within++
+			}
+			for j, m := range metrics {
+				e := math.Abs(RelErr(m.get(r, false), m.get(r, true)))
+				if math.IsNaN(e) {
+					continue
+				}
+				errs[j] = append(errs[j], e)
+				if e > t.WorstErr[j] {
+					t.WorstErr[j], t.WorstSetup[j] = e, r.Setup
+				}
+			}
+		}
+		for j := range metrics {
+			t.MedianErr[j] = Median(errs[j])
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// PrintTransfers writes the transfer summary of every validation with a
+// fit, one line each (format as PrintTable's).
+func PrintTransfers(w io.Writer, format string, vs ...*Validation) error {
+	ts := Transfers(vs...)
+	if len(ts) == 0 {
+		return nil
+	}
+	head := []string{"experiment", "fit on", "predicted", "within 10 %"}
+	for _, m := range metrics {
+		head = append(head, m.name+" median err", m.name+" worst err")
+	}
+	var rows [][]string
+	total, within := 0, 0
+	for _, t := range ts {
+		row := []string{t.Dir, t.FitOn, strconv.Itoa(t.Predicted), fmt.Sprintf("%d (%.0f %%)", t.Within, 100*float64(t.Within)/math.Max(float64(t.Predicted), 1))}
+		if t.Incomplete > 0 {
+			row[2] += fmt.Sprintf(" (+%d incomplete)", t.Incomplete)
+		}
+		for j := range metrics {
+			row = append(row, percentAbs(t.MedianErr[j]), percentAbs(t.WorstErr[j])+" "+t.WorstSetup[j])
+		}
+		rows = append(rows, row)
+		total += t.Predicted
+		within += t.Within
+	}
+	if len(ts) > 1 {
+		rows = append(rows, append([]string{"all", "", strconv.Itoa(total), fmt.Sprintf("%d (%.0f %%)", within, 100*float64(within)/math.Max(float64(total), 1))}, make([]string, 2*len(metrics))...))
+	}
+	return writeTable(w, format, head, rows)
+}
+
+func percentAbs(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*v)
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -46,16 +47,22 @@ type ValidateOptions struct {
 	// Workload names the workload; "" infers it from the task names
 	// (InferWorkload).
 	Workload string
-	// Load, when its Kind is set, replaces the inferred load of every setup
-	// (InferLoad). Requests, when > 0, replaces the number of requests of
-	// the inferred or given load.
-	Load     load.Spec
-	Requests int
+	// Load replaces what InferLoad infers for every setup: the kind and,
+	// where set, its parameters (LoadFor).
+	Load LoadOverride
+	// Timeout is the functions' timeout the real traces ran under, to flag
+	// roots cut off by it (0: the profile's limits.timeoutS).
+	Timeout time.Duration
 	// Grouping applies the prototype's grouping quirk to the emulated
 	// traces.
 	Grouping Grouping
 	// Setups, when not empty, selects setups by name.
 	Setups []string
+	// FitOn, when set, names the setup of the directory ("first": its first
+	// setup with traces) whose traces fit the application's work figures
+	// (FitApp) before every setup is emulated with them: the transfer from
+	// one measured setup to the others.
+	FitOn string
 	// Parallel is how many setups run at once (0: the number of CPUs).
 	Parallel int
 	// Progress, if set, is called as setups finish: done of total, and the
@@ -66,8 +73,20 @@ type ValidateOptions struct {
 // SetupResult compares one setup's real and emulated traces.
 type SetupResult struct {
 	Setup string
-	// Load is the load the emulator ran.
-	Load load.Spec
+	// Load is the load the emulator ran, and LoadWhy what it was inferred
+	// from (InferLoad, LoadFor).
+	Load    load.Spec
+	LoadWhy string
+	// Notes say where the emulated setup departs from the configuration
+	// metadata because the traces say otherwise (memory sizes).
+	Notes []string
+	// Fit reports that the setup's traces fitted the application's figures
+	// (ValidateOptions.FitOn): it is not a prediction.
+	Fit bool
+	// Incomplete lists why the real traces are not a complete account of
+	// the setup's requests (results.CheckTraces); GB-ms per request and
+	// the comparison are not meaningful then.
+	Incomplete []string
 	// Grouped reports whether the emulated traces were grouped like the
 	// prototype's (and RealGrouped whether the real ones show the quirk).
 	Grouped, RealGrouped bool
@@ -94,6 +113,9 @@ type Validation struct {
 	// NoTraces lists the setups of the configuration metadata without
 	// traces (not emulated).
 	NoTraces []string
+	// Fit is the application fit the setups were emulated with
+	// (ValidateOptions.FitOn), nil without one.
+	Fit *AppFit
 }
 
 // Validate re-creates every setup of dir (a directory in the prototype's
@@ -116,7 +138,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	w, err := pickWorkload(opt.Workload, d)
+	w, err := PickWorkload(opt.Workload, d)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -145,6 +167,22 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%s: no setup has both traces and rules", name)
 	}
+	if opt.FitOn != "" {
+		fitOn, err := FitSetup(d, opt.FitOn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --fit-on: %w", name, err)
+		}
+		setup := d.Configs[fitOn]
+		if setup.Name() != fitOn {
+			setup = setup.Clone(fusionsim.NewTraceName(fitOn))
+		}
+		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping})
+		if err != nil {
+			return nil, fmt.Errorf("%s: fitting on %s: %w", name, fitOn, err)
+		}
+		v.Fit = ft
+		prof = ft.Profile
+	}
 	v.Setups = make([]SetupResult, len(names))
 	par := opt.Parallel
 	if par <= 0 {
@@ -166,6 +204,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 				setup = setup.Clone(fusionsim.NewTraceName(n))
 			}
 			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt)
+			v.Setups[i].Fit = v.Fit != nil && v.Fit.Setup == n
 			if opt.Progress != nil {
 				mu.Lock()
 				done++
@@ -183,7 +222,9 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	return v, nil
 }
 
-func pickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
+// PickWorkload returns the workload called name, or, when name is "", the
+// one the task names of d show (InferWorkload).
+func PickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
 	if name != "" {
 		return workloads.Get(name)
 	}
@@ -205,25 +246,30 @@ func SetupSeed(seed uint64, setup string) uint64 {
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	spec := opt.Load
-	if spec.Kind == "" {
-		s, err := InferLoad(real)
-		if err != nil {
-			return res, err
-		}
-		spec = s
+	spec, why, err := LoadFor(real, opt.Load)
+	if err != nil {
+		return res, err
 	}
-	if opt.Requests > 0 {
-		spec.Requests = opt.Requests
+	seed := SetupSeed(opt.Seed, setup.Name())
+	spec.Seed = seed
+	res.Load, res.LoadWhy = spec, why
+	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
+	if err != nil {
+		return res, err
 	}
-	res.Load = spec
+	res.Notes = notes
+	timeout := opt.Timeout
+	if timeout <= 0 {
+		timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
+	}
+	res.Incomplete = results.CheckTraces(real, nil, timeout)
 	switch opt.Grouping {
 	case GroupingOn:
 		res.Grouped = true
 	case GroupingAuto:
 		res.Grouped = res.RealGrouped
 	}
-	recs, err := Emulate(ctx, w, setup, spec, prof, SetupSeed(opt.Seed, setup.Name()), res.Grouped)
+	recs, err := Emulate(ctx, w, emulated, entry, spec, prof, seed, res.Grouped)
 	if err != nil {
 		return res, err
 	}
@@ -241,9 +287,10 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 }
 
 // Emulate runs setup of workload w under the load spec in a new emulator
-// with the given profile and seed, and returns the traces extracted from its
-// logs (grouped like the prototype's when group is set).
-func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, spec load.Spec, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
+// with the given profile and seed, the requests sent to entry (zero: the
+// setup's entry route), and returns the traces extracted from its logs
+// (grouped like the prototype's when group is set).
+func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, entry fusionsim.Route, spec load.Spec, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
 	if spec.Event == nil && w.Event != nil {
 		spec.Event = w.Event
 	}
@@ -257,6 +304,7 @@ func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, 
 		Platform: em,
 		App:      w.App,
 		Planner:  experiment.Fixed{setup},
+		Entry:    entry,
 		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return spec.Arrivals() },
 		Pricing:  prof.Pricing,
 		Trace:    trace.Options{GroupByFunction: group},

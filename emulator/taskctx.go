@@ -360,10 +360,14 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 		if !inv.haveJitter {
 			inv.jitter, inv.haveJitter = j.Sample(em.rng), true
 		}
-		w.SerialCPUMs *= inv.jitter
-		w.CPUMs *= inv.jitter
-		w.TailCPUMs *= inv.jitter
-		extra *= inv.jitter
+		f := inv.jitter
+		if p, ok := em.profile.Work[w.Name]; ok && p.JitterScale != nil {
+			f = math.Max(1+*p.JitterScale*(f-1), 0.05)
+		}
+		w.SerialCPUMs *= f
+		w.CPUMs *= f
+		w.TailCPUMs *= f
+		extra *= f
 	}
 	if em.cfg.ExecuteWork && w.Run != nil {
 		w.Run()

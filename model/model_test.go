@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,5 +191,46 @@ func TestInitDurationDependsOnMemoryAndPackage(t *testing.T) {
 	// 1769 MB: one vCPU -> 100 + 50 + 50 = 200 ms.
 	if got := c.InitDuration(r, cpu, 1769); got != 200*time.Millisecond {
 		t.Errorf("1769 MB init = %v, want 200ms", got)
+	}
+}
+
+// An overlay file replaces the base's work entries it names, keeps the
+// others, and may name its base; a bad field is an error naming the file.
+func TestOverlay(t *testing.T) {
+	dir := t.TempDir()
+	base := Default()
+	base.Name = "mybase"
+	base.Limits.TimeoutS = 30
+	b, err := base.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "base.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := Overlay{Overlay: OverlayKind, Name: "fit", Base: "base.json", Work: map[string]WorkParams{"burn2x7": {CPUMs: 300, Threads: 1}}}
+	ob, err := o.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "overlay.json")
+	os.WriteFile(path, ob, 0o644)
+	p, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Work["burn2x7"].CPUMs != 300 || p.Work["burn2x7"].Threads != 1 || p.Limits.TimeoutS != 30 || p.Name != "fit" {
+		t.Errorf("overlay applied: burn2x7 %+v, timeout %v, name %q", p.Work["burn2x7"], p.Limits.TimeoutS, p.Name)
+	}
+	if _, ok := p.Work["burn2x8.8"]; !ok {
+		t.Error("the base's other work entries were dropped")
+	}
+	os.WriteFile(path, []byte(`{"overlay":"work","work":{"x":{"cpuMs":-1,"threads":1}}}`), 0o644)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `work["x"].cpuMs`) || !strings.Contains(err.Error(), "overlay.json") {
+		t.Errorf("negative demand: %v", err)
+	}
+	os.WriteFile(path, []byte(`{"overlay":"work","cpu":{}}`), 0o644)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "cpu") {
+		t.Errorf("platform field in an overlay: %v", err)
 	}
 }

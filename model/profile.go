@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"time"
 )
@@ -182,6 +181,12 @@ type WorkParams struct {
 	// from them. The calibration traces show it as a two-thread task
 	// needing about 172 vCPU-ms below 2 vCPUs and 157 above.
 	OverheadCPUMs float64 `json:"overheadCPUMs,omitempty"`
+	// JitterScale scales the work's share of the invocation's jitter
+	// (cpu.workJitter): its demand is multiplied by 1 + JitterScale (j - 1)
+	// for the invocation's draw j. nil is 1 (the platform's jitter as it
+	// is); 0 runs the work without jitter. An application's code may vary
+	// more or less than the calibration tasks' did.
+	JitterScale *float64 `json:"jitterScale,omitempty"`
 }
 
 //go:embed default_profile.json
@@ -214,18 +219,10 @@ func Parse(data []byte) (Profile, error) {
 	return p, nil
 }
 
-// Load reads a profile file.
-func Load(path string) (Profile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Profile{}, err
-	}
-	p, err := Parse(data)
-	if err != nil {
-		return Profile{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
-}
+// Load reads a profile file: a whole profile, or an Overlay of work
+// figures, which applies to its base (the embedded default profile unless
+// it names another file).
+func Load(path string) (Profile, error) { return load(path, 0) }
 
 // Marshal writes the profile as indented JSON.
 func (p Profile) Marshal() ([]byte, error) {
@@ -313,6 +310,11 @@ func (p Profile) Validate() error {
 		w := p.Work[name]
 		if w.Threads < 1 {
 			return fmt.Errorf("work[%q].threads: %d must be >= 1", name, w.Threads)
+		}
+		if w.JitterScale != nil {
+			if err := nonNegative(fmt.Sprintf("work[%q].jitterScale", name), *w.JitterScale); err != nil {
+				return err
+			}
 		}
 		for field, v := range map[string]float64{"cpuMs": w.CPUMs, "serialCPUMs": w.SerialCPUMs, "tailCPUMs": w.TailCPUMs, "memoryMB": w.MemoryMB, "coldCPUMs": w.ColdCPUMs, "overheadCPUMs": w.OverheadCPUMs} {
 			if err := nonNegative(fmt.Sprintf("work[%q].%s", name, field), v); err != nil {

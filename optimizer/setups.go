@@ -251,3 +251,33 @@ func sortedNames[V any](m map[string]V) []string {
 	sort.Strings(k)
 	return k
 }
+
+// TriedMemorySizes returns the memory sizes the setups of cfgs deploy, in the
+// order a run first used them: setups in creation order (Configs.Names), the
+// sizes a setup is the first to use in ascending order. A rule url without a
+// size reaches fusionsim.DefaultMemoryMB. It is the list a replay of the run
+// gives the memory phase, so that it tries the sizes the run's optimizer
+// tried.
+func TriedMemorySizes(cfgs fusionsim.Configs) []int {
+	var out []int
+	have := map[int]bool{}
+	for _, name := range cfgs.Names() {
+		var found []int
+		for _, row := range cfgs[name].Rules {
+			for _, p := range row {
+				for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
+					if r.IsLocal() {
+						continue
+					}
+					if rt, err := r.Route(); err == nil && !have[rt.Function().MemoryMB] {
+						have[rt.Function().MemoryMB] = true
+						found = append(found, rt.Function().MemoryMB)
+					}
+				}
+			}
+		}
+		sort.Ints(found)
+		out = append(out, found...)
+	}
+	return out
+}

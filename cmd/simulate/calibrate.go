@@ -5,10 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/fusionsim/fusionsim"
 
 	"github.com/fusionsim/fusionsim/calibrate"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 func init() {
@@ -19,7 +24,7 @@ func init() {
 	})
 }
 
-func runCalibrate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var dirs stringList
@@ -27,6 +32,9 @@ func runCalibrate(_ context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "write the fitted profile to `FILE` (JSON, see model.Profile; required)")
 	base := fs.String("base", "", "start from the profile `FILE` (default: the embedded default profile): figures the traces say nothing about (prices, limits, keep-alive, ...) are kept from it")
 	quiet := fs.Bool("quiet", false, "do not print the fitted figures")
+	fitOn := fs.String("fit-on", "", "fit only the application's work figures, on the traces of this one `SETUP` of DIR (\"first\": its first setup with traces), keeping the platform profile (--base); --out then writes a profile overlay that --profile takes everywhere")
+	workload := fs.String("workload", "", "--fit-on: the application's `NAME` ("+strings.Join(workloads.Names(), ", ")+"; default: inferred from the task names of the traces)")
+	seed := fs.Uint64("seed", 1, "--fit-on: seed of the fit's emulations")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate calibrate --traces DIR [--traces DIR | DIR ...] --out profile.json")
@@ -42,6 +50,15 @@ func runCalibrate(_ context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(o, "medians of the call records that isolate it, inverted through the emulator's CPU")
 		fmt.Fprintln(o, "model; the table printed says which records, how many, and the per-size values.")
 		fmt.Fprintln(o, "Check the profile with \"simulate validate --profile FILE --traces DIR\".")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "With --fit-on SETUP (one DIR), the platform profile stays as it is and only the")
+		fmt.Fprintln(o, "application's work figures are fitted, on the traces of that one setup (say, the")
+		fmt.Fprintln(o, "all-remote baseline after the task code changed): every work descriptor the tasks")
+		fmt.Fprintln(o, "spend gets the demand, cold extra, tail and memory whose emulation of that setup")
+		fmt.Fprintln(o, "under its load matches each function's medians, and its threads where the memory")
+		fmt.Fprintln(o, "sizes tell them. It prints what it fitted from which records and what the traces")
+		fmt.Fprintln(o, "cannot identify; the overlay --out writes predicts the other setups with")
+		fmt.Fprintln(o, "\"simulate validate --profile FILE\" or \"simulate validate --fit-on SETUP\".")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Flags:")
 		fs.PrintDefaults()
@@ -64,6 +81,12 @@ func runCalibrate(_ context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		prof = p
 	}
+	if *fitOn != "" {
+		return calibrateApp(ctx, dirs, *fitOn, *workload, *base, *out, *seed, prof, *quiet, stdout, stderr)
+	}
+	if *workload != "" {
+		return usageError("--workload applies to --fit-on only (the platform fit reads every workload's traces)")
+	}
 	ft, err := calibrate.FitDirs(dirs, prof)
 	if err != nil {
 		return err
@@ -81,5 +104,62 @@ func runCalibrate(_ context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	fmt.Fprintf(stderr, "wrote %s (%d figures fitted, %d kept from the base profile)\n", *out, len(ft.Params), len(ft.Skipped))
+	return nil
+}
+
+// calibrateApp is "simulate calibrate --fit-on": the application's work
+// figures fitted on one setup of one directory, written as an overlay.
+func calibrateApp(ctx context.Context, dirs []string, fitOn, workload, base, out string, seed uint64, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
+	if len(dirs) != 1 {
+		return usageError("--fit-on %s: give one DIR of traces, not %d", fitOn, len(dirs))
+	}
+	d, err := trace.ReadDir(dirs[0])
+	if err != nil {
+		return err
+	}
+	name, err := calibrate.FitSetup(d, fitOn)
+	if err != nil {
+		return usageError("--fit-on %q: %s: %v", fitOn, dirs[0], err)
+	}
+	w, err := calibrate.PickWorkload(workload, d)
+	if err != nil {
+		return usageError("--workload: %v", err)
+	}
+	setup := d.Configs[name]
+	if setup.Name() != name {
+		setup = setup.Clone(fusionsim.NewTraceName(name))
+	}
+	opt := calibrate.AppFitOptions{Profile: prof, Seed: seed}
+	if !quiet {
+		opt.Progress = func(step string) { fmt.Fprintf(stderr, "fitting %s on %s: %s\n", w.Name(), name, step) }
+	}
+	ft, err := calibrate.FitApp(ctx, w, setup, d.Traces[name], opt)
+	if err != nil {
+		return fmt.Errorf("%s: setup %s: %w", dirs[0], name, err)
+	}
+	if !quiet {
+		if err := calibrate.PrintAppFit(stdout, ft); err != nil {
+			return err
+		}
+	}
+	ov := ft.Overlay(dirs[0])
+	if base != "" {
+		abs, err := filepath.Abs(base)
+		if err != nil {
+			return err
+		}
+		ov.Base = abs
+		if rel, err := filepath.Rel(filepath.Dir(out), base); err == nil && !filepath.IsAbs(out) && !filepath.IsAbs(base) {
+			ov.Base = rel
+		}
+	}
+	data, err := ov.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := trace.WriteFileAtomic(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s (an overlay of %d work descriptors over %s; --profile %s takes it)\n", out, len(ov.Work), prof.Name, out)
 	return nil
 }

@@ -56,9 +56,9 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	dir := fs.String("traces", "", "`DIR` of traces in the prototype's layout, or a results directory (required)")
 	name := fs.String("optimizer", "fusionize", "the optimizer: "+strings.Join(optimizer.Names, ", "))
-	until := fs.String("until", "", "use the setups up to and including `NAME` only (default: all)")
+	until := fs.String("until", "", "use the setups up to and including `NAME` only (default: all); when NAME has no traces, decide from the last setup before it that has them")
 	wl := fs.String("workload", "", "the application (needed by partitions, exhaustive and random; fusionize takes the tasks from the configuration metadata)")
-	sizes := fs.String("memory-sizes", "", "comma-separated memory sizes in MB, in the order the memory phase tries them (default: the published IoT list 128,768,1024,1536,1650,2048, followed by any other size the setups in DIR deployed, in order of first use)")
+	sizes := fs.String("memory-sizes", "", "comma-separated memory sizes in MB, in the order the memory phase tries them (default: the sizes the setups of DIR's configuration metadata deploy, in the order the run first used them: the list the run's own optimizer had)")
 	budget := fs.Int("budget", 0, "partitions, exhaustive, random: iterations before they stop (random: default 12)")
 	seed := fs.Uint64("seed", 1, "random: seed of the draws")
 	now := fs.Int64("now", 0, "Unix time in `SECONDS` that names the new setup (default: the wall clock; raised above every numeric name in DIR)")
@@ -84,6 +84,19 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError("--until %q: %v", *until, err)
 	}
+	if *until != "" && recs[*until] == nil {
+		// Decide from the last setup up to --until that has traces: the
+		// decision that came after it.
+		k := len(history) - 1
+		for k >= 0 && history[k].Records == nil {
+			k--
+		}
+		if k < 0 {
+			return usageError("--until %q: neither it nor any setup before it has traces in %s", *until, *dir)
+		}
+		fmt.Fprintf(stderr, "setup %s has no traces: deciding from %s, the last setup up to it that has them\n", *until, history[k].Name)
+		history = history[:k+1]
+	}
 	var app *fusionsim.App
 	if *wl != "" {
 		w, err := workloads.Get(*wl)
@@ -92,13 +105,16 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		app = w.App
 	}
-	list := optimizer.IoTMemorySizesMB
+	// The memory sizes the run tried, in the order it tried them (every
+	// setup of the metadata, --until or not: the list the run's optimizer
+	// had), unless --memory-sizes gives another.
+	list := optimizer.TriedMemorySizes(cfgs)
 	if *sizes != "" {
 		if list, err = optimizer.ParseSizes(*sizes); err != nil {
 			return usageError("--memory-sizes %q: %v", *sizes, err)
 		}
 	} else {
-		list = appendDeployedSizes(list, history)
+		fmt.Fprintf(stderr, "memory sizes tried by the run, in order: %s MB (--memory-sizes gives others)\n", joinInts(list))
 	}
 	clock := optimizer.Clock(time.Now) // the one wall-clock reading: the new setup's name
 	if *now > 0 {
@@ -173,36 +189,6 @@ func readOptimizerDir(dir string) (fusionsim.Configs, map[string][]trace.Record,
 		}
 	}
 	return cfgs, recs, nil
-}
-
-// appendDeployedSizes appends to list, in order of first use, every memory
-// size the setups of history reach that list lacks.
-func appendDeployedSizes(list []int, history []optimizer.Trial) []int {
-	out := append([]int(nil), list...)
-	have := map[int]bool{}
-	for _, mb := range out {
-		have[mb] = true
-	}
-	for _, t := range history {
-		var found []int
-		for _, row := range t.Setup.Rules {
-			for _, p := range row {
-				for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
-					if r.IsLocal() {
-						continue
-					}
-					if rt, err := r.Route(); err == nil && rt.MemoryMB != 0 && !have[rt.MemoryMB] {
-						have[rt.MemoryMB] = true
-						found = append(found, rt.MemoryMB)
-					}
-				}
-			}
-		}
-		// sizes first used by the same setup: in ascending order
-		sort.Ints(found)
-		out = append(out, found...)
-	}
-	return out
 }
 
 // settableClock is the clock of an optimizer planned before the platform

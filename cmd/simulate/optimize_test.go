@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -170,5 +172,143 @@ func copyTree(t *testing.T, dir, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOptimizeReplaysTheRunsMemoryList: a Fusionize++ run with its own
+// memory list (128, 256, 512 MB, not the published IoT list) is replayed
+// offline step by step: from the traces of the setups up to each iteration,
+// "simulate optimize" proposes exactly the setup the run deployed next, the
+// memory phase included, because it takes the sizes the run tried from the
+// configuration metadata.
+func TestOptimizeReplaysTheRunsMemoryList(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "split")
+	mustSimulate(t, "--workload", "split", "--optimizer", "fusionize", "--memory-sizes", "128,256,512", "--duration", "10s", "--quiet", "--out", dir)
+	cfgs, err := trace.ReadConfigs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := cfgs.Names()
+	sawMemory := false
+	for i := 1; i < len(names); i++ {
+		out, errOut := simulateErr(t, "optimize", "--traces", dir, "--until", names[i-1], "--now", names[i], "--only-new")
+		if i == len(names)-1 {
+			// The run's last iteration redeploys its best setup: offline,
+			// the optimizer is done.
+			if !strings.HasPrefix(out, "done: ") {
+				t.Errorf("after %s: %q, want done", names[i-1], out)
+			}
+			continue
+		}
+		got, err := fusionsim.ParseConfigs([]byte(out))
+		if err != nil {
+			t.Fatalf("after %s: %v\n%s", names[i-1], err, out)
+		}
+		if mustMarshal(t, got[names[i]]) != mustMarshal(t, cfgs[names[i]]) {
+			t.Errorf("after %s: proposed %s\nthe run deployed %s", names[i-1], out, mustMarshal(t, cfgs[names[i]]))
+		}
+		if !strings.Contains(errOut, "memory sizes tried by the run, in order: 128,256,512 MB") {
+			t.Errorf("stderr %q does not name the run's list", errOut)
+		}
+		sawMemory = sawMemory || strings.Contains(mustMarshal(t, cfgs[names[i]]), "-256")
+	}
+	if !sawMemory {
+		t.Errorf("the run never deployed 256 MB: the test did not reach the memory phase (%d setups)", len(names))
+	}
+}
+
+// TestOptimizeUntilASetupWithoutTraces: --until a setup whose traces are
+// missing decides from the last setup before it that has them, and says so.
+func TestOptimizeUntilASetupWithoutTraces(t *testing.T) {
+	src := splitRun(t)
+	dir := filepath.Join(t.TempDir(), "split")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "1675351296.json.gz")); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := simulateErr(t, "optimize", "--traces", dir, "--until", "1675351296", "--now", "1675351296", "--only-new")
+	if !strings.Contains(errOut, "setup 1675351296 has no traces: deciding from 1675350785") {
+		t.Errorf("stderr %q", errOut)
+	}
+	got, err := fusionsim.ParseConfigs([]byte(out))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want, _ := trace.ReadConfigs(src)
+	if mustMarshal(t, got["1675351296"]) != mustMarshal(t, want["1675351296"]) {
+		t.Errorf("proposed %s\nwant the prototype's %s", out, mustMarshal(t, want["1675351296"]))
+	}
+}
+
+// simulateErr runs the command line, fails the test on an error, and returns
+// stdout and stderr.
+func simulateErr(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := Run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("simulate %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+// prototypeLayout runs setups of split with simulate and copies their
+// traces and configuration into a directory in the prototype's layout (as
+// real traces come).
+func prototypeLayout(t *testing.T, setups ...string) string {
+	t.Helper()
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"--workload", "split", "--requests", "200", "--quiet", "--out", run}
+	for _, s := range setups {
+		args = append(args, "--setup", s)
+	}
+	mustSimulate(t, args...)
+	dir := filepath.Join(t.TempDir(), "exp")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(run, "traces"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "configuration"), os.DirFS(filepath.Join(run, "configuration"))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestCalibrateFitOnAndValidateTransfer: "calibrate --fit-on" writes an
+// overlay of the application's work figures that --profile takes;
+// "validate --fit-on first" fits on the first setup and prints the transfer
+// summary of the others.
+func TestCalibrateFitOnAndValidateTransfer(t *testing.T) {
+	dir := prototypeLayout(t, "1=A:128,B:128,C:128,D:128,E:128,F:128,G:128", "2=A+B+D+E:128,C:1024,F:1536,G:1536")
+	overlay := filepath.Join(t.TempDir(), "fit.json")
+	out, errOut := simulateErr(t, "calibrate", "--fit-on", "first", "--out", overlay, dir)
+	for _, want := range []string{"fitted split on setup 1", `work["burn2x7"].cpuMs`, "not identified from these traces", "threads: not identifiable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("calibrate output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "wrote "+overlay) {
+		t.Errorf("stderr %q", errOut)
+	}
+	b, err := os.ReadFile(overlay)
+	if err != nil || !strings.Contains(string(b), `"overlay": "work"`) || !strings.Contains(string(b), `"burn2x8.8"`) {
+		t.Fatalf("overlay %s: %v", b, err)
+	}
+	out, _ = simulateErr(t, "validate", "--profile", overlay, "--setup", "2", dir)
+	if !strings.Contains(out, "A:128 C:1024 F:1536 G:1536") {
+		t.Errorf("validate --profile overlay:\n%s", out)
+	}
+	out, errOut = simulateErr(t, "validate", "--fit-on", "first", "--format", "csv", dir)
+	if !strings.Contains(out, "experiment,fit on,predicted,within 10 %") || !strings.Contains(out, "exp,1,1,") {
+		t.Errorf("transfer summary missing:\n%s", out)
+	}
+	if !strings.Contains(out, ",fit\n") && !strings.Contains(out, ",fit\r\n") {
+		t.Errorf("the fit setup is not marked fit:\n%s", out)
+	}
+	if !strings.Contains(errOut, "fitted on 1") || !strings.Contains(errOut, "load constant 10/s x200") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	if _, err := simulate(t, "calibrate", "--fit-on", "nope", "--out", overlay, dir); err == nil || !strings.Contains(err.Error(), `--fit-on "nope"`) {
+		t.Errorf("unknown setup: %v", err)
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/fusionsim/fusionsim/model"
 
 	"github.com/fusionsim/fusionsim/results"
 )
@@ -33,7 +36,10 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(o, "Latency is the root invocation's internalDuration (median; p95 and p99 are the")
 		fmt.Fprintln(o, "(floor(n*p)+1)-th smallest value); e2e is the client's latency of successful")
 		fmt.Fprintln(o, "requests (\"-\" for real traces); GB-ms/req is billed GB-ms (1 GB = 1024 MB) of")
-		fmt.Fprintln(o, "all invocations per request; USD/1M req adds the request fees.")
+		fmt.Fprintln(o, "all invocations per request; USD/1M req adds the request fees. Setups whose")
+		fmt.Fprintln(o, "traces are incomplete (requests without their root invocation record, roots cut")
+		fmt.Fprintln(o, "off by the function timeout, a stretch of a steady load without requests) get a")
+		fmt.Fprintln(o, "warning on stderr: their per-request figures are not meaningful.")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Flags:")
 		fs.PrintDefaults()
@@ -46,10 +52,27 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	warnIncomplete(stderr, d)
 	if *asCSV {
 		return results.WriteCSV(stdout, d.Rows)
 	}
 	return results.PrintTable(stdout, d.Rows)
+}
+
+// warnIncomplete says which setups' traces are not a complete account of
+// their requests (results.CheckTraces), under the timeout of the run's
+// profile (the default profile's for real traces).
+func warnIncomplete(w io.Writer, d *results.Data) {
+	prof := model.Default()
+	if d.Manifest != nil && d.Manifest.Profile != nil {
+		prof = *d.Manifest.Profile
+	}
+	timeout := time.Duration(prof.Limits.TimeoutS * float64(time.Second))
+	for _, name := range d.Names {
+		for _, why := range results.CheckTraces(d.Traces[name], d.Responses[name], timeout) {
+			fmt.Fprintf(w, "warning: setup %s: traces incomplete: %s; its GB-ms per request and cost are not meaningful\n", name, why)
+		}
+	}
 }
 
 // parseDirArgs parses flags given before or after the one DIR argument.

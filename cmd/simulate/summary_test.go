@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fusionsim/fusionsim/trace"
 )
 
 const derivedFixture = "../../results/testdata/split-coldStarts-derived"
@@ -80,5 +82,40 @@ func TestPlotCommand(t *testing.T) {
 		if err := Run(context.Background(), args, &stdout, &stderr); !errors.Is(err, errUsage) {
 			t.Errorf("%q: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestSummaryWarnsOfIncompleteTraces: traces that lost root invocation
+// records get a warning; complete ones none.
+func TestSummaryWarnsOfIncompleteTraces(t *testing.T) {
+	d, err := trace.ReadDir(derivedFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"summary", derivedFixture}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errb.String(), "incomplete") {
+		t.Errorf("complete traces warned of:\n%s", errb.String())
+	}
+	recs := d.Traces["a_remote"]
+	var cut []trace.Record
+	for i, r := range recs {
+		if !(r.IsRootInvocation && i%3 == 0) {
+			cut = append(cut, r)
+		}
+	}
+	d.Traces["a_remote"] = cut
+	dir := filepath.Join(t.TempDir(), "cut")
+	if err := trace.WriteDir(dir, d, trace.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if err := Run(context.Background(), []string{"summary", dir}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "warning: setup a_remote: traces incomplete:") || strings.Contains(errb.String(), "setup b_local") {
+		t.Errorf("stderr:\n%s", errb.String())
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,10 +33,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	profile := fs.String("profile", "", "platform profile `FILE` (default: the embedded default profile)")
 	seed := fs.Uint64("seed", 1, "seed of the emulation (each setup's emulator is seeded from it and the setup's name)")
 	workload := fs.String("workload", "", "the `NAME` of the workload ("+strings.Join(workloads.Names(), ", ")+"; default: inferred from the task names of the traces)")
-	loadKind := fs.String("load", "", "the `KIND` of load instead of the inferred one: constant or coldstart")
-	rps := fs.Float64("rps", 10, "--load constant: arrival rate, requests/s")
-	requests := fs.Int("requests", 0, "number of requests per setup (default: as many as the setup's root invocations)")
-	pause := fs.Duration("pause", 0, "--load coldstart: pause between a request's end and the next request (virtual time)")
+	loadKind := fs.String("load", "", "the `KIND` of load instead of the inferred one: "+strings.Join(validateLoads, ", ")+"; the parameters not given are inferred from the traces for that kind")
+	rps := fs.Float64("rps", 0, "arrival rate of constant and poisson loads, requests/s (default: inferred from the root starts)")
+	requests := fs.Int("requests", 0, "number of requests per setup (default: as many as the setup's root invocations, for every kind)")
+	pause := fs.Duration("pause", 0, "coldstart: pause between a request's last invocation and the next request (virtual time; default: inferred)")
+	stages := fs.String("stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s (k6 ramping-arrival-rate) or the preset bursty; implies --load bursty (default: inferred from the rate of the root starts)")
+	timeout := fs.Duration("timeout", 0, "the functions' timeout in the real runs, to flag roots cut off by it (default: the profile's limits.timeoutS)")
 	grouping := fs.String("grouping", "auto", "the prototype's grouping of the emulated traces (one record per trace and function): auto (where the real traces show it), on or off")
 	setups := fs.String("setup", "", "comma-separated setup `NAMES` to compare (default: every setup with traces)")
 	figures := fs.String("figures", "", "draw an ECDF of the root latency, real against emulated, per setup into `DIR`/<experiment>/<setup>-ecdf.<format>")
@@ -42,6 +47,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	parallel := fs.Int("parallel", 0, "setups emulated at once (default: the number of CPUs)")
 	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	fitOn := fs.String("fit-on", "", "fit the application's work figures on this one `SETUP` of each DIR first (\"first\": its first setup with traces), keeping the platform profile, then predict every other setup with them; prints the transfer summary (predicted setups within 10 %, median and worst errors)")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate validate --traces DIR [--traces DIR | DIR ...] [flags]")
@@ -53,11 +59,22 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "the invocation records per request, plus the Kolmogorov-Smirnov distance of the")
 		fmt.Fprintln(o, "two latency samples; \"ok\" says whether median and GB-ms are within 10 %.")
 		fmt.Fprintln(o)
-		fmt.Fprintln(o, "The workload is inferred from the task names; the load from the root invocations:")
-		fmt.Fprintln(o, "sequential requests with (nearly) every invocation cold are the prototype's")
-		fmt.Fprintln(o, "cold-start protocol (every function forced cold before each request), anything")
-		fmt.Fprintln(o, "else a constant rate (that of the root starts) with as many requests")
-		fmt.Fprintln(o, "as root invocations. Where the real traces merged a request's invocations of one")
+		fmt.Fprintln(o, "The workload is inferred from the task names; the load from the root invocations,")
+		fmt.Fprintln(o, "and the output says which and why: sequential requests with (nearly) every")
+		fmt.Fprintln(o, "invocation cold are the prototype's cold-start protocol (coldstart: every function")
+		fmt.Fprintln(o, "forced cold before each request); an open loop whose rate changes beyond the")
+		fmt.Fprintln(o, "counting noise is a ramp (bursty, with the stages read off the rate); random gaps")
+		fmt.Fprintln(o, "at a steady rate a Poisson process (poisson); evenly spaced starts a constant rate")
+		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. --load, --stages,")
+		fmt.Fprintln(o, "--rps, --requests and --pause override what they name.")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "Memory sizes come from the traces' REPORT lines where the configuration names")
+		fmt.Fprintln(o, "none or another (a url without a size means 128 MB); the output says so. Setups")
+		fmt.Fprintln(o, "whose real traces are incomplete (requests without their root invocation, roots")
+		fmt.Fprintln(o, "cut off by the timeout, a stretch without requests) are marked \"incomplete\":")
+		fmt.Fprintln(o, "their GB-ms per request is not meaningful, and --check leaves them out.")
+		fmt.Fprintln(o)
+		fmt.Fprintln(o, "Where the real traces merged a request's invocations of one")
 		fmt.Fprintln(o, "function into one record (the prototype's extractor: IoT's AS), the emulated")
 		fmt.Fprintln(o, "traces are grouped the same way.")
 		fmt.Fprintln(o)
@@ -71,7 +88,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(dirs) == 0 {
 		return usageError("--traces: at least one directory of traces is needed")
 	}
-	opt := calibrate.ValidateOptions{Seed: *seed, Workload: *workload, Requests: *requests, Parallel: *parallel}
+	opt := calibrate.ValidateOptions{Seed: *seed, Workload: *workload, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
 	if *workload != "" {
 		if _, err := workloads.Get(*workload); err != nil {
 			return usageError("--workload: %v", err)
@@ -83,27 +100,46 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *parallel < 0 {
 		return usageError("--parallel: %d must be >= 0", *parallel)
 	}
-	switch *loadKind {
-	case "":
-		if flagSet(fs, "rps") || flagSet(fs, "pause") {
-			return usageError("--rps and --pause need --load")
+	if *timeout < 0 {
+		return usageError("--timeout: %v must be >= 0", *timeout)
+	}
+	over := calibrate.LoadOverride{Kind: *loadKind, Requests: *requests}
+	if *loadKind != "" && !slices.Contains(validateLoads, *loadKind) {
+		return usageError("--load: %q is none of %s", *loadKind, strings.Join(validateLoads, ", "))
+	}
+	if *stages != "" {
+		if *loadKind != "" && *loadKind != load.KindBursty {
+			return usageError("--stages %q needs --load bursty, not %s", *stages, *loadKind)
 		}
-	case load.KindConstant:
-		if !(*rps > 0) {
-			return usageError("--rps: %v must be > 0", *rps)
+		if preset, ok := load.Presets[*stages]; ok {
+			over.Stages = preset()
+		} else {
+			st, err := load.ParseStages(*stages)
+			if err != nil {
+				return usageError("--stages %q: %v", *stages, err)
+			}
+			over.Stages = st
 		}
-		opt.Load = load.Spec{Kind: load.KindConstant, RatePerS: *rps, Requests: *requests}
-	case load.KindColdstart:
+	}
+	if flagSet(fs, "rps") {
+		if !(*rps > 0) || math.IsInf(*rps, 0) {
+			return usageError("--rps: %v must be a number > 0", *rps)
+		}
+		if k := *loadKind; k != load.KindConstant && k != load.KindPoisson {
+			return usageError("--rps needs --load constant or --load poisson")
+		}
+		over.RatePerS = *rps
+	}
+	if flagSet(fs, "pause") {
 		if *pause < 0 {
 			return usageError("--pause: %v must be >= 0", *pause)
 		}
-		opt.Load = load.Spec{Kind: load.KindColdstart, Requests: *requests, Pause: *pause}
-	default:
-		return usageError("--load: %q is neither constant nor coldstart", *loadKind)
+		if *loadKind != load.KindColdstart {
+			return usageError("--pause needs --load coldstart")
+		}
+		over.Pause, over.HasPause = *pause, true
 	}
-	if opt.Load.Kind != "" && *requests == 0 {
-		return usageError("--load %s needs --requests", *loadKind)
-	}
+	opt.Load = over
 	switch *grouping {
 	case "auto":
 		opt.Grouping = calibrate.GroupingAuto
@@ -165,6 +201,29 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		if v.Fit != nil && !*quiet {
+			fmt.Fprintf(stderr, "%s: fitted on %s (%d emulations):", shortPath(dir), v.Fit.Setup, v.Fit.Emulations)
+			for _, p := range v.Fit.Params {
+				fmt.Fprintf(stderr, " %s=%.4g", p.Field, p.Value)
+			}
+			fmt.Fprintln(stderr)
+			for _, u := range v.Fit.Unidentified {
+				fmt.Fprintf(stderr, "%s: not identified: %s\n", shortPath(dir), u)
+			}
+		}
+		if !*quiet {
+			for _, r := range v.Setups {
+				fmt.Fprintf(stderr, "%s: %s: load %s\n", shortPath(dir), r.Setup, r.LoadWhy)
+				for _, n := range r.Notes {
+					fmt.Fprintf(stderr, "%s: %s: %s\n", shortPath(dir), r.Setup, n)
+				}
+			}
+		}
+		for _, r := range v.Setups {
+			for _, why := range r.Incomplete {
+				fmt.Fprintf(stderr, "%s: %s: real traces incomplete: %s (GB-ms per request not meaningful)\n", shortPath(dir), r.Setup, why)
+			}
+		}
 		if !*quiet {
 			fmt.Fprintf(stderr, "%s: workload %s, %d setups in %.1f s", dir, v.Workload, len(v.Setups), time.Since(start).Seconds())
 			if len(v.NoTraces) > 0 {
@@ -186,11 +245,17 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := calibrate.PrintTable(stdout, *format, vs...); err != nil {
 		return err
 	}
+	if *fitOn != "" {
+		fmt.Fprintln(stdout)
+		if err := calibrate.PrintTransfers(stdout, *format, vs...); err != nil {
+			return err
+		}
+	}
 	if *check {
 		var off []string
 		for _, v := range vs {
 			for i := range v.Setups {
-				if !v.Setups[i].Within(calibrate.Tolerance) {
+				if !v.Setups[i].Fit && len(v.Setups[i].Incomplete) == 0 && !v.Setups[i].Within(calibrate.Tolerance) {
 					off = append(off, v.Setups[i].Setup)
 				}
 			}
@@ -208,3 +273,8 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
 }
+
+// validateLoads are the kinds of load validate infers and takes.
+var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart}
+
+func shortPath(dir string) string { return filepath.Base(filepath.Clean(dir)) }

@@ -1,0 +1,152 @@
+package calibrate
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+// TracedMemory returns the memory sizes each function (a record's
+// currentFunction) ran at, as the REPORT lines of its records show them
+// (memoryAvail), ascending; and the function of the root invocations with
+// its size (the route the client called), the most common one when roots
+// ran at several.
+func TracedMemory(recs []trace.Record) (sizes map[string][]int, root fusionsim.FunctionID, err error) {
+	sizes = map[string][]int{}
+	rootCount := map[fusionsim.FunctionID]int{}
+	for i := range recs {
+		r := &recs[i]
+		mb, err := strconv.Atoi(r.MemoryAvail)
+		if err != nil || mb < fusionsim.MinMemoryMB || mb > fusionsim.MaxMemoryMB {
+			return nil, root, fmt.Errorf("record %d (%s): memoryAvail %q is not a memory size of %d to %d MB", i, r.TraceID, r.MemoryAvail, fusionsim.MinMemoryMB, fusionsim.MaxMemoryMB)
+		}
+		if !slices.Contains(sizes[r.CurrentFunction], mb) {
+			sizes[r.CurrentFunction] = append(sizes[r.CurrentFunction], mb)
+		}
+		if r.IsRootInvocation {
+			rootCount[fusionsim.FunctionID{Task: r.CurrentFunction, MemoryMB: mb}]++
+		}
+	}
+	for _, s := range sizes {
+		sort.Ints(s)
+	}
+	best := -1
+	for id, n := range rootCount {
+		if n > best || (n == best && (id.Task < root.Task || (id.Task == root.Task && id.MemoryMB < root.MemoryMB))) {
+			root, best = id, n
+		}
+	}
+	return sizes, root, nil
+}
+
+// WithTracedMemory returns the setup to emulate for real traces of setup:
+// where the configuration and the traces' REPORT lines disagree on a
+// function's memory size (a rule url without a size means the default
+// size, 128 MB; an all-local setup names no size at all), the traces win:
+// every remote url to the function gets the size its records show, and
+// the requests go to the entry function at the size the root invocations
+// ran at. notes says each disagreement. A function that ran at several
+// sizes keeps the configuration's urls (the records do not say which
+// caller reached which size); a note says so when the sizes differ from
+// the configuration's.
+func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.Record) (*fusionsim.Setup, fusionsim.Route, []string, error) {
+	entry, err := workloads.EntryRoute(app, setup)
+	if err != nil {
+		return nil, fusionsim.Route{}, nil, err
+	}
+	traced, root, err := TracedMemory(recs)
+	if err != nil {
+		return nil, fusionsim.Route{}, nil, err
+	}
+	var notes []string
+	if root.Task != "" {
+		if root.Task != entry.Task {
+			return nil, fusionsim.Route{}, nil, fmt.Errorf("the root invocations ran in function %s, the setup's entry is %s", root.Task, entry.Task)
+		}
+		if root.MemoryMB != entry.Function().MemoryMB {
+			notes = append(notes, fmt.Sprintf("entry %s: the configuration means %d MB (route %s), the root invocations' REPORT lines show %d MB: requests go to %s",
+				entry.Task, entry.Function().MemoryMB, entry, root.MemoryMB, fusionsim.RouteTo(root, true)))
+			entry = fusionsim.RouteTo(root, true)
+		}
+	}
+	// The sizes the configuration gives each function.
+	configured := map[string][]int{entry.Task: {entry.Function().MemoryMB}}
+	for _, row := range setup.Rules {
+		for _, p := range row {
+			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
+				if r.IsLocal() {
+					continue
+				}
+				if rt, err := r.Route(); err == nil && !slices.Contains(configured[rt.Task], rt.Function().MemoryMB) {
+					configured[rt.Task] = append(configured[rt.Task], rt.Function().MemoryMB)
+				}
+			}
+		}
+	}
+	out := setup.Clone(setup.TraceName)
+	for _, fn := range sortedKeys(traced) {
+		have := traced[fn]
+		want := slices.Clone(configured[fn])
+		sort.Ints(want)
+		if fn == entry.Task || slices.Equal(have, want) || len(want) == 0 {
+			continue
+		}
+		if len(have) > 1 {
+			notes = append(notes, fmt.Sprintf("function %s: the configuration means %s MB, its REPORT lines show %s MB: kept as configured (the records do not say which call reached which size)",
+				fn, joinSizes(want), joinSizes(have)))
+			continue
+		}
+		mb := have[0]
+		for _, e := range sortedKeys(out.Rules) {
+			for _, called := range sortedKeys(out.Rules[e]) {
+				p := out.Rules[e][called]
+				p.Sync = resized(p.Sync, fn, mb)
+				p.Async = resized(p.Async, fn, mb)
+				out.Rules[e][called] = p
+			}
+		}
+		notes = append(notes, fmt.Sprintf("function %s: the configuration means %s MB, its REPORT lines show %d MB: emulated at %d MB",
+			fn, joinSizes(want), mb, mb))
+	}
+	return out, entry, notes, nil
+}
+
+// resized returns r with its url reaching task fn at mb, when it is a
+// remote rule to fn.
+func resized(r fusionsim.Rule, fn string, mb int) fusionsim.Rule {
+	if r.IsLocal() {
+		return r
+	}
+	rt, err := r.Route()
+	if err != nil || rt.Task != fn {
+		return r
+	}
+	rt.MemoryMB = mb
+	r.URL = rt.String()
+	return r
+}
+
+func joinSizes(v []int) string {
+	s := ""
+	for i, mb := range v {
+		if i > 0 {
+			s += "/"
+		}
+		s += strconv.Itoa(mb)
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
