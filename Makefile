@@ -56,10 +56,13 @@ fuzz:
 lambda-zip:
 	$(GO) run ./cmd/simulate lambda-zip --out bin/lambda
 
-## calibration: refit the default profile on ../shared/calibration, then print the validation table (README)
+## calibration: refit the default profile on the platform experiments of ../shared/calibration, then print the validation table (README)
+CAL := ../shared/calibration
+PLATFORM_DIRS := $(CAL)/IoT-generateConfigurations-dualcore-I-100x10x11 $(CAL)/split-coldStarts-dualcore-4 \
+	$(CAL)/split-generateConfigurations-dualcore-A-13-x-100-x-10 $(CAL)/splittest-generateConfigurations-twocores-G-12-x-100-x-10
 calibration:
-	$(GO) run ./cmd/simulate calibrate --quiet --out model/default_profile.json ../shared/calibration/*/
-	$(GO) run ./cmd/simulate validate --quiet --format markdown ../shared/calibration/*/
+	$(GO) run ./cmd/simulate calibrate --quiet --out model/default_profile.json $(PLATFORM_DIRS)
+	$(GO) run ./cmd/simulate validate --quiet --format markdown $(PLATFORM_DIRS)
 
 clean:
 	rm -rf bin/
