@@ -105,7 +105,7 @@ func (em *Emulator) logInit(inv *invocation) {
 	}
 	em.head(inv, fusionsim.MsgInit)
 	em.line = fusionsim.AppendInitContent(em.line, fusionsim.InitContent{
-		IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: em.setup.Name(), MemoryAvail: itoa(inv.fn.memoryMB),
+		IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: inv.setup().Name(), MemoryAvail: itoa(inv.fn.memoryMB),
 	})
 	em.line = append(em.line, '}')
 	em.emit(inv)
