@@ -312,33 +312,42 @@ func (x *Extractor) Finish() *Extraction {
 			done = append(done, inv)
 		}
 	}
-	x.ext.Invocations = len(done)
+	x.ext.Invocations += len(done)
 	if x.opt.GroupByFunction {
 		done = groupByFunction(done)
 	}
-	type keyed struct {
-		rec Record
-		id  string
-	}
-	bySetup := make(map[string][]keyed)
+	bySetup := make(map[string][]KeyedRecord)
 	for _, inv := range done {
 		r := inv.record()
-		bySetup[r.FusionGroup.Name] = append(bySetup[r.FusionGroup.Name], keyed{r, inv.requestID})
+		bySetup[r.FusionGroup.Name] = append(bySetup[r.FusionGroup.Name], KeyedRecord{r, inv.requestID})
 	}
 	x.ext.Traces = make(Traces, len(bySetup))
 	for setup, ks := range bySetup {
-		slices.SortFunc(ks, func(a, b keyed) int {
-			return cmp.Or(cmp.Compare(a.rec.StartTimestamp, b.rec.StartTimestamp), strings.Compare(a.rec.TraceID, b.rec.TraceID),
-				strings.Compare(a.rec.CurrentFunction, b.rec.CurrentFunction), strings.Compare(a.id, b.id))
-		})
+		SortKeyed(ks)
 		recs := make([]Record, len(ks))
 		for i, k := range ks {
-			recs[i] = k.rec
+			recs[i] = k.Record
 		}
 		x.ext.Traces[setup] = recs
 	}
 	x.invs, x.order = nil, nil
 	return &x.ext
+}
+
+// KeyedRecord is a record with the request id of its invocation, the last
+// part of the records' order.
+type KeyedRecord struct {
+	Record
+	RequestID string
+}
+
+// SortKeyed sorts records the way an Extraction's are: by
+// (startTimestamp, traceId, currentFunction, request id).
+func SortKeyed(ks []KeyedRecord) {
+	slices.SortFunc(ks, func(a, b KeyedRecord) int {
+		return cmp.Or(cmp.Compare(a.StartTimestamp, b.StartTimestamp), strings.Compare(a.TraceID, b.TraceID),
+			strings.Compare(a.CurrentFunction, b.CurrentFunction), strings.Compare(a.RequestID, b.RequestID))
+	})
 }
 
 // record builds the invocation record.
