@@ -106,3 +106,12 @@ func TestRedeployKeepsARequestsSetup(t *testing.T) {
 		t.Errorf("%d init lines of B under the first setup, want 1", n)
 	}
 }
+
+// Issue 15: --reserved-concurrency NOPE-128=5 was accepted.
+func TestReservedConcurrencyNamesATask(t *testing.T) {
+	app := newApp("A", taskMap{"A": sleepTask(ms(1))})
+	_, err := New(Config{App: app, Profile: testProfile(), ReservedConcurrency: map[string]int{"NOPE-128": 5}})
+	if err == nil || !strings.Contains(err.Error(), `Config.ReservedConcurrency["NOPE-128"]: NOPE is not a task of test`) {
+		t.Errorf("New: %v", err)
+	}
+}
