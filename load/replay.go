@@ -70,6 +70,9 @@ func Replay(r io.Reader, name string) ([]fusionsim.Arrival, error) {
 		}
 		if abs != nil {
 			at = abs.Sub(origin)
+			if at > maxOffset {
+				return nil, fmt.Errorf("%w: %s:%d: %q: more than %v after the first time", ErrBadLoad, name, lineNo, field, maxOffset)
+			}
 		}
 		if at < 0 {
 			return nil, fmt.Errorf("%w: %s:%d: %q: time before the start of the run", ErrBadLoad, name, lineNo, field)

@@ -484,7 +484,13 @@ func readResponses(path string) ([]fusionsim.Response, error) {
 		return nil, err
 	}
 	defer f.Close()
-	cr := csv.NewReader(f)
+	return parseResponses(f, path)
+}
+
+// parseResponses reads responses/<setup>.csv from r; path names it in
+// errors.
+func parseResponses(r io.Reader, path string) ([]fusionsim.Response, error) {
+	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = len(responsesHeader)
 	head, err := cr.Read()
 	if err != nil || strings.Join(head, ",") != strings.Join(responsesHeader, ",") {

@@ -312,14 +312,19 @@ func (x *Extractor) Finish() *Extraction {
 			done = append(done, inv)
 		}
 	}
+	var keyed []KeyedRecord
+	done, keyed = x.valid(done)
 	x.ext.Invocations += len(done)
 	if x.opt.GroupByFunction {
 		done = groupByFunction(done)
+		keyed = keyed[:0]
+		for _, inv := range done {
+			keyed = append(keyed, KeyedRecord{inv.record(), inv.requestID})
+		}
 	}
 	bySetup := make(map[string][]KeyedRecord)
-	for _, inv := range done {
-		r := inv.record()
-		bySetup[r.FusionGroup.Name] = append(bySetup[r.FusionGroup.Name], KeyedRecord{r, inv.requestID})
+	for _, k := range keyed {
+		bySetup[k.FusionGroup.Name] = append(bySetup[k.FusionGroup.Name], k)
 	}
 	x.ext.Traces = make(Traces, len(bySetup))
 	for setup, ks := range bySetup {
@@ -332,6 +337,26 @@ func (x *Extractor) Finish() *Extraction {
 	}
 	x.invs, x.order = nil, nil
 	return &x.ext
+}
+
+// valid builds the records of complete invocations and keeps those that
+// make valid records (ValidateRecord: what a trace file may hold); the
+// others (e.g. a REPORT line of 0 MB, a negative time-base) are counted
+// as inconsistent.
+func (x *Extractor) valid(invs []*invocation) ([]*invocation, []KeyedRecord) {
+	ok := invs[:0]
+	keyed := make([]KeyedRecord, 0, len(invs))
+	for _, inv := range invs {
+		r := inv.record()
+		if err := ValidateRecord(&r); err != nil {
+			x.ext.Inconsistent++
+			x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+			continue
+		}
+		ok = append(ok, inv)
+		keyed = append(keyed, KeyedRecord{r, inv.requestID})
+	}
+	return ok, keyed
 }
 
 // KeyedRecord is a record with the request id of its invocation, the last

@@ -16,17 +16,22 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 		return errors.New("trace: Extractor.Completed with GroupByFunction: records of a (trace, function) group need all of its invocations")
 	}
 	open := x.order[:0]
+	var done []*invocation
 	for _, inv := range x.order {
 		if inv.report == nil || !inv.haveInit {
 			open = append(open, inv)
 			continue
 		}
-		fn(KeyedRecord{inv.record(), inv.requestID})
+		done = append(done, inv)
 		delete(x.invs, invKey{inv.source, inv.requestID})
-		x.ext.Invocations++
 	}
 	clear(x.order[len(open):])
 	x.order = open
+	done, keyed := x.valid(done)
+	x.ext.Invocations += len(done)
+	for _, k := range keyed {
+		fn(k)
+	}
 	return nil
 }
 
