@@ -117,7 +117,7 @@ func TestInputErrorsOfIssue15(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
 			t.Errorf("%v: %v, want a usage error containing %q", tc.args, err, tc.want)
 		}
-		if strings.Contains(err.Error(), "-2562047") || time.Since(start) > 5*time.Second {
+		if err != nil && strings.Contains(err.Error(), "-2562047") || time.Since(start) > 5*time.Second {
 			t.Errorf("%v: %v after %v", tc.args, err, time.Since(start))
 		}
 	}
