@@ -45,11 +45,10 @@ k8s-validate:
 slurm-e2e:
 	GO=$(GO) timeout 900 scripts/slurm-e2e.sh
 
-## fuzz: the log-line parser and the configuration reader, FUZZTIME each (default 60s)
+## fuzz: every fuzz target of the module (scripts/fuzz.sh finds them), FUZZTIME each (default 60s)
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./trace -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./trace -run '^$$' -fuzz '^FuzzParseConfigData$$' -fuzztime $(FUZZTIME)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ## lambda-zip: the AWS backend's function packages, bin/lambda/fusion-lambda-{x86_64,arm64}.zip
 .PHONY: lambda-zip

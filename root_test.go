@@ -142,7 +142,7 @@ func TestConfigsValidateNamesTheField(t *testing.T) {
 		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"B"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:          `url "B" is a async route on a sync rule`,
 		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"SYNC-C-128"},"async":{"strategy":"local"}}}},"traceName":"s"}}`: `reaches task "C", not "B"`,
 		`{"s":{"rules":{"A":{"B":{"sync":{"strategy":"remote","url":"SYNC-B-64"},"async":{"strategy":"local"}}}},"traceName":"s"}}`:  `memory size 64 MB`,
-		`{"s":{"rules":{},"traceName":"a-b"}}`: `traceName: "a-b"`,
+		`{"s":{"rules":{},"traceName":"a-b"}}`: `traceName: bad setup name: "a-b": character '-'`,
 		`{}`:                                   `no setup`,
 		`{"s":{"rulez":{}}}`:                   `unknown field "rulez"`,
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 )
 
 // Strategies of a rule.
@@ -88,11 +87,11 @@ func (s *Setup) Clone(name TraceName) *Setup {
 // Validate checks every rule: strategy local or remote, remote rules with a
 // parseable URL of the right call type naming the called task.
 func (s *Setup) Validate() error {
-	if s.TraceName.Name == "" {
-		return fmt.Errorf("traceName: empty")
-	}
-	if err := validateTraceName(s.TraceName.Name); err != nil {
+	if err := ValidateSetupName(s.TraceName.Name); err != nil {
 		return fmt.Errorf("traceName: %w", err)
+	}
+	if s.TraceName.Numeric && !IsNumericName(s.TraceName.Name) {
+		return fmt.Errorf("traceName: %s is a JSON number but not a non-negative integer without leading zeros", s.TraceName.Name)
 	}
 	for _, e := range sortedKeys(s.Rules) {
 		if err := ValidateTaskName(e); err != nil {
@@ -142,35 +141,33 @@ func callType(sync bool) string {
 	return "async"
 }
 
-func validateTraceName(n string) error {
-	for _, c := range n {
-		if c == '-' || c == '"' || c == '\\' || c < ' ' {
-			return fmt.Errorf("%q: character %q not allowed in a trace name", n, c)
-		}
-	}
-	return nil
-}
-
 // TraceName is a setup's name. The prototype's optimizer wrote it as a JSON
 // number (the Unix time of the setup's creation); hand-written setups use
-// strings. Both round-trip unchanged.
+// strings. Both round-trip unchanged: a string stays a string ("007",
+// "1675344670" in quotes), a number a number.
 type TraceName struct {
 	Name    string
 	Numeric bool // written as a JSON number
 }
 
-// NewTraceName makes a trace name; digit-only names are numeric, as the
-// prototype's optimizer wrote them.
+// NewTraceName makes a trace name for a name that comes without a JSON type
+// (a map key, the group syntax, a clock): canonical integers
+// (IsNumericName) are numeric, as the prototype's optimizer wrote them;
+// anything else, "007" included, is a string.
 func NewTraceName(name string) TraceName {
-	_, err := strconv.ParseUint(name, 10, 64)
-	return TraceName{Name: name, Numeric: err == nil && name != ""}
+	return TraceName{Name: name, Numeric: IsNumericName(name)}
 }
 
 func (n TraceName) String() string { return n.Name }
 
-// MarshalJSON writes a number or a string.
+// MarshalJSON writes a number or a string. A numeric name that is not a
+// non-negative integer (IsNumericName) is an error: written verbatim it
+// could be invalid JSON.
 func (n TraceName) MarshalJSON() ([]byte, error) {
 	if n.Numeric {
+		if !IsNumericName(n.Name) {
+			return nil, fmt.Errorf("traceName %q: a numeric name must be a non-negative integer without leading zeros", n.Name)
+		}
 		return []byte(n.Name), nil
 	}
 	return json.Marshal(n.Name)
@@ -199,7 +196,9 @@ type Configs map[string]*Setup
 var ErrNoSetups = errors.New("configuration metadata holds no setup")
 
 // ParseConfigs decodes and validates configuration metadata. Errors name the
-// setup and the field.
+// setup and the field. Every key must be a setup name (ValidateSetupName)
+// and equal its setup's traceName; a setup without traceName takes its key
+// (NewTraceName).
 func ParseConfigs(data []byte) (Configs, error) {
 	var c Configs
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -215,6 +214,9 @@ func ParseConfigs(data []byte) (Configs, error) {
 	}
 	for _, name := range c.Names() {
 		s := c[name]
+		if err := ValidateSetupName(name); err != nil {
+			return nil, fmt.Errorf("setup %q: %w", name, err)
+		}
 		if s == nil {
 			return nil, fmt.Errorf("setup %q: null", name)
 		}
@@ -224,6 +226,9 @@ func ParseConfigs(data []byte) (Configs, error) {
 		}
 		if err := s.Validate(); err != nil {
 			return nil, fmt.Errorf("setup %q: %w", name, err)
+		}
+		if s.TraceName.Name != name {
+			return nil, fmt.Errorf("setup %q: traceName %q differs from the setup's key", name, s.TraceName.Name)
 		}
 	}
 	return c, nil
@@ -259,18 +264,17 @@ func (c Configs) Latest() string {
 	return n[len(n)-1]
 }
 
-// SortSetupNames sorts numeric names by value before the others, which sort
-// lexicographically.
+// SortSetupNames sorts numeric names (IsNumericName) by value before the
+// others, which sort lexicographically.
 func SortSetupNames(names []string) {
 	sort.SliceStable(names, func(i, j int) bool {
-		a, errA := strconv.ParseUint(names[i], 10, 64)
-		b, errB := strconv.ParseUint(names[j], 10, 64)
+		a, b := IsNumericName(names[i]), IsNumericName(names[j])
 		switch {
-		case errA == nil && errB == nil:
-			return a < b
-		case errA == nil:
+		case a && b:
+			return compareNumericNames(names[i], names[j]) < 0
+		case a:
 			return true
-		case errB == nil:
+		case b:
 			return false
 		}
 		return names[i] < names[j]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/fusionsim/fusionsim"
@@ -145,6 +146,9 @@ func New(cfg Config) (*Emulator, error) {
 		id, err := fusionsim.ParseFunctionName(name)
 		if err != nil {
 			return nil, fmt.Errorf("emulator: Config.ReservedConcurrency: %w", err)
+		}
+		if _, ok := cfg.App.Tasks[id.Task]; !ok {
+			return nil, fmt.Errorf("emulator: Config.ReservedConcurrency[%q]: %s is not a task of %s (tasks: %s)", name, id.Task, cfg.App.Name, strings.Join(cfg.App.TaskNames(), ", "))
 		}
 		if n < 1 {
 			return nil, fmt.Errorf("emulator: Config.ReservedConcurrency[%q]: %d must be >= 1", name, n)

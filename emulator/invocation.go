@@ -37,9 +37,13 @@ type responder interface {
 }
 
 // tree counts the requests one client request caused that have not ended.
+// setup is the setup deployed when the client request came: every
+// invocation of the tree runs under it, even after a redeploy (a request
+// finishes under the setup it started with).
 type tree struct {
 	open   int
 	onDone func()
+	setup  *fusionsim.Setup
 }
 
 func (em *Emulator) newRequest(fn *function, ev fusionsim.Event, traceID string, depth int, sync bool, t *tree) *request {
@@ -98,6 +102,9 @@ type invocation struct {
 	ended    bool
 }
 
+// setup is the setup the invocation's client request runs under.
+func (inv *invocation) setup() *fusionsim.Setup { return inv.req.tree.setup }
+
 // startInvocation runs req in env (Busy). It is called from the kernel.
 func (em *Emulator) startInvocation(env *environment, req *request) {
 	fn := env.fn
@@ -115,7 +122,7 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 	inv.traceID = req.traceID
 	if inv.traceID == "" {
 		inv.root = true
-		inv.traceID = em.setup.Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
+		inv.traceID = inv.setup().Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
 	}
 	em.watchTimeout(inv)
 	inv.begin()
@@ -433,7 +440,7 @@ func (em *Emulator) finish(inv *invocation, dur time.Duration, timeBase int64, s
 	}
 	if em.cfg.Record != nil {
 		r := &Record{
-			RequestID: inv.requestID(), TraceID: inv.traceID, Function: inv.fn.id, Setup: em.setup.Name(),
+			RequestID: inv.requestID(), TraceID: inv.traceID, Function: inv.fn.id, Setup: inv.setup().Name(),
 			Root: inv.root, Cold: inv.cold, Start: em.epoch.Add(inv.start), End: em.Now(),
 			InitDuration: initDur, Duration: dur, BilledMs: billed, InternalMs: timeBase,
 			MaxMemoryUsedMB: maxMem, Error: recErr,

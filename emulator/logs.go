@@ -80,7 +80,7 @@ func (em *Emulator) message(inv *invocation, typ string) *fusionsim.LogRecord {
 func (em *Emulator) logInit(inv *invocation) {
 	if em.logging() {
 		r := em.message(inv, fusionsim.MsgInit)
-		r.Init = fusionsim.InitContent{IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: em.setup.Name(), MemoryAvail: inv.fn.memoryText}
+		r.Init = fusionsim.InitContent{IsRootInvocation: inv.root, IsColdStart: inv.cold, FusionGroup: inv.setup().Name(), MemoryAvail: inv.fn.memoryText}
 		em.emit()
 	}
 }

@@ -88,9 +88,11 @@ func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 	return resps, em.fatal
 }
 
-// Submit sends one client request to route now. onResponse receives what the
-// client sees; onFinished runs when every invocation the request caused has
-// ended. Both run on the emulator's goroutine, later, as the clock advances
+// Submit sends one client request to route now, under the setup deployed
+// now: every invocation it causes runs under that setup (its rules, its
+// name in trace ids and logs), even if another is deployed before they
+// start. onResponse receives what the client sees; onFinished runs when
+// every invocation the request caused has ended. Both run on the emulator's goroutine, later, as the clock advances
 // (Run, AdvanceTo). It is the building block of Run and of real-time drivers.
 func (em *Emulator) Submit(route fusionsim.Route, ev fusionsim.Event, onResponse func(fusionsim.Response), onFinished func()) {
 	sent := em.Now()
@@ -112,7 +114,7 @@ func (em *Emulator) Submit(route fusionsim.Route, ev fusionsim.Event, onResponse
 	if ev == nil {
 		ev = fusionsim.Event{}
 	}
-	t := &tree{onDone: onFinished}
+	t := &tree{onDone: onFinished, setup: em.setup}
 	remote := &em.profile.Remote
 	in := model.Ms(remote.ClientRequest.LatencyMs.Sample(em.rng))
 	if route.Sync {
@@ -153,16 +155,18 @@ func (c *clientCall) fire(em *Emulator, _ uint64) {
 }
 
 // StatusOf is the HTTP status API Gateway gives a sync request that ended
-// with err: 200, 429 (throttled), 502 (function error), 404, 500.
+// with err: 200, 429 (the entry function throttled), 502 (a function error,
+// a call throttled downstream included: the client sees the entry
+// function fail), 404, 500.
 func StatusOf(err error) int {
 	var fe *fusionsim.FunctionError
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, fusionsim.ErrThrottled):
-		return http.StatusTooManyRequests
 	case errors.As(err, &fe):
 		return http.StatusBadGateway
+	case errors.Is(err, fusionsim.ErrThrottled):
+		return http.StatusTooManyRequests
 	case errors.Is(err, fusionsim.ErrUnknownFunction):
 		return http.StatusNotFound
 	}

@@ -59,9 +59,10 @@ func (t *taskCtx) rule(task string, sync bool) (fusionsim.Rule, error) {
 		return fusionsim.Rule{}, fmt.Errorf("%w: %s calling %s at depth %d (limit %d)", fusionsim.ErrCallDepth, t.task, task, t.depth+1, em.profile.Limits.MaxCallDepth)
 	}
 	entry := t.inv.fn.id.Task
-	rule, ok := em.setup.Rule(entry, task, sync)
+	setup := t.inv.setup()
+	rule, ok := setup.Rule(entry, task, sync)
 	if !ok {
-		return fusionsim.Rule{}, fmt.Errorf("%w: setup %s has no %s rule for %s in function %s", fusionsim.ErrNoRule, em.setup.Name(), callType(sync), task, entry)
+		return fusionsim.Rule{}, fmt.Errorf("%w: setup %s has no %s rule for %s in function %s", fusionsim.ErrNoRule, setup.Name(), callType(sync), task, entry)
 	}
 	if _, ok := em.app.Tasks[task]; !ok {
 		return fusionsim.Rule{}, fmt.Errorf("%w: task %q", fusionsim.ErrUnknownFunction, task)

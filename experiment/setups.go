@@ -133,17 +133,8 @@ func isFile(spec string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// checkName accepts names that can be trace names and file names.
-func checkName(name string) error {
-	if name == "" {
-		return errors.New("empty setup name")
-	}
-	if strings.ContainsAny(name, "-/\\\"") {
-		return fmt.Errorf("setup name %q: '-', '/', '\\' and '\"' are not allowed", name)
-	}
-	s := &fusionsim.Setup{TraceName: fusionsim.NewTraceName(name)}
-	return s.Validate()
-}
+// checkName applies the one rule of setup names (fusionsim.ValidateSetupName).
+func checkName(name string) error { return fusionsim.ValidateSetupName(name) }
 
 // Sweep is the remote setup of app at each memory size, named
 // "remote_<MB>": a memory sweep.

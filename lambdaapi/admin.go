@@ -3,10 +3,12 @@ package lambdaapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,25 +23,43 @@ import (
 // (compressed or not).
 const maxSetupBytes = trace.MaxConfigBytes
 
-// handleGetSetup is GET /emulator/setup: the deployed setup as configuration
-// metadata holding that one setup, ready to be edited and PUT back.
+// handleGetSetup is GET /emulator/setup[?name=NAME]: the deployed setup, or
+// the setup NAME deployed during the run (404 if there is none), as
+// configuration metadata holding that one setup, ready to be edited and
+// PUT back.
 func (s *Server) handleGetSetup(w http.ResponseWriter, r *http.Request) {
+	s.getSetups(w, r, false)
+}
+
+// handleGetSetups is GET /emulator/setups[?name=NAME]: every setup deployed
+// during the run (or only NAME), as configuration metadata.
+func (s *Server) handleGetSetups(w http.ResponseWriter, r *http.Request) {
+	s.getSetups(w, r, true)
+}
+
+func (s *Server) getSetups(w http.ResponseWriter, r *http.Request, all bool) {
+	name, named := r.URL.Query()["name"]
 	var c fusionsim.Configs
+	var deployed []string
 	if err := s.drv.Do(r.Context(), func(em *emulator.Emulator) {
-		c = fusionsim.Configs{em.Setup().Name(): em.Setup()}
+		deployed = slices.Clone(s.order)
+		switch {
+		case named:
+			if setup, ok := s.deployed[name[0]]; ok {
+				c = fusionsim.Configs{name[0]: setup}
+			}
+		case all:
+			c = cloneConfigs(s.deployed)
+		default:
+			c = fusionsim.Configs{em.Setup().Name(): em.Setup()}
+		}
 	}); err != nil {
 		s.writeStopped(w, err)
 		return
 	}
-	s.writeConfigs(w, c)
-}
-
-// handleGetSetups is GET /emulator/setups: every setup deployed during the
-// run, as configuration metadata.
-func (s *Server) handleGetSetups(w http.ResponseWriter, r *http.Request) {
-	var c fusionsim.Configs
-	if err := s.drv.Do(r.Context(), func(em *emulator.Emulator) { c = cloneConfigs(s.deployed) }); err != nil {
-		s.writeStopped(w, err)
+	if c == nil {
+		writeServiceError(w, http.StatusNotFound, ErrResourceNotFound,
+			fmt.Sprintf("name: no setup %q was deployed (setups deployed: %s)", name[0], strings.Join(deployed, ", ")))
 		return
 	}
 	s.writeConfigs(w, c)
@@ -76,13 +96,13 @@ type deployResult struct {
 // every execution environment is discarded. Requests in flight finish under
 // the setup they started with.
 func (s *Server) handlePutSetup(w http.ResponseWriter, r *http.Request) {
-	body, tooLarge, err := readBody(w, r, maxSetupBytes)
+	body, tooLarge, err := s.readBody(w, r, maxSetupBytes)
 	switch {
 	case tooLarge:
 		writeServiceError(w, http.StatusRequestEntityTooLarge, ErrRequestTooLarge, fmt.Sprintf("configuration metadata must be smaller than %d bytes", maxSetupBytes))
 		return
 	case err != nil:
-		writeServiceError(w, http.StatusBadRequest, ErrInvalidRequestContent, "reading the request body: "+err.Error())
+		s.writeBodyError(w, err)
 		return
 	}
 	configs, err := trace.ParseConfigData(body)
@@ -91,12 +111,12 @@ func (s *Server) handlePutSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.URL.Query().Get("name")
-	if name == "" {
+	if _, named := r.URL.Query()["name"]; !named {
 		name = configs.Latest()
 	}
 	setup, ok := configs[name]
 	if !ok {
-		writeServiceError(w, http.StatusBadRequest, ErrInvalidParameterValue,
+		writeServiceError(w, http.StatusNotFound, ErrResourceNotFound,
 			fmt.Sprintf("name: setup %q is not in the configuration metadata (setups: %s)", name, strings.Join(configs.Names(), ", ")))
 		return
 	}
@@ -206,16 +226,24 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request) {
 	writeServiceError(w, http.StatusNotFound, ErrResourceNotFound, fmt.Sprintf("function %s has written no log yet", id.Name()))
 }
 
-// extract reads the logs written so far and extracts their traces.
-// Invocations still running are counted as incomplete.
-func (s *Server) extract(ctx context.Context) (*trace.Extraction, error) {
+// liveUpdate brings the live traces up to the logs written so far and
+// returns them locked: call lt.mu.Unlock when done.
+func (s *Server) liveUpdate(ctx context.Context) (*liveTraces, error) {
 	files, err := s.logSnapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return extractFiles(files)
+	lt := s.live
+	lt.mu.Lock()
+	if err := lt.update(files); err != nil {
+		lt.mu.Unlock()
+		return nil, fmt.Errorf("extracting traces: %w", err)
+	}
+	return lt, nil
 }
 
+// extractFiles extracts the traces of the log files (up to their snapshot
+// sizes) at once.
 func extractFiles(files []logFile) (*trace.Extraction, error) {
 	x := trace.NewExtractor(trace.Options{})
 	for _, f := range files {
@@ -242,17 +270,21 @@ type traceSummary struct {
 
 // handleListTraces is GET /emulator/traces: the traces extracted from the
 // logs so far, per setup, and what could not be extracted (invocations that
-// are still running count as incomplete).
+// are still running count as incomplete). Each call reads only the lines
+// written since the previous one.
 func (s *Server) handleListTraces(w http.ResponseWriter, r *http.Request) {
-	ext, err := s.extract(r.Context())
+	lt, err := s.liveUpdate(r.Context())
 	if err != nil {
-		s.writeStopped(w, err)
+		s.writeTracesError(w, err)
 		return
 	}
-	sums := make([]traceSummary, 0, len(ext.Traces))
-	for _, name := range ext.Traces.Names() {
-		sums = append(sums, summarize(name, ext.Traces[name]))
+	defer lt.mu.Unlock()
+	names := lt.names()
+	sums := make([]traceSummary, 0, len(names))
+	for _, name := range names {
+		sums = append(sums, traceSummary{Setup: name, Records: len(lt.recs[name]), RootInvocations: lt.roots[name], URL: adminPrefix + "/traces/" + name})
 	}
+	c := lt.x.Counts()
 	writeJSON(w, http.StatusOK, struct {
 		Setups       []traceSummary `json:"setups"`
 		Lines        int            `json:"lines"`
@@ -260,32 +292,33 @@ func (s *Server) handleListTraces(w http.ResponseWriter, r *http.Request) {
 		Incomplete   int            `json:"incomplete"`
 		Malformed    int            `json:"malformed"`
 		Inconsistent int            `json:"inconsistent"`
-	}{sums, ext.Lines, ext.Invocations, ext.Incomplete, ext.Malformed, ext.Inconsistent})
+	}{sums, c.Lines, c.Invocations, lt.x.Open(), c.Malformed, c.Inconsistent})
 }
 
-func summarize(setup string, recs []trace.Record) traceSummary {
-	t := traceSummary{Setup: setup, Records: len(recs), URL: adminPrefix + "/traces/" + setup}
-	for _, r := range recs {
-		if r.IsRootInvocation {
-			t.RootInvocations++
-		}
+// writeTracesError answers a failed extraction: the driver's error, or 500.
+func (s *Server) writeTracesError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrStopped) || errors.Is(err, context.Canceled) {
+		s.writeStopped(w, err)
+		return
 	}
-	return t
+	writeServiceError(w, http.StatusInternalServerError, ErrService, err.Error())
 }
 
 // handleGetTraces is GET /emulator/traces/{setup}: the setup's invocation
 // records so far, as the prototype's <setup>.json holds them.
 func (s *Server) handleGetTraces(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["setup"]
-	ext, err := s.extract(r.Context())
+	lt, err := s.liveUpdate(r.Context())
 	if err != nil {
-		s.writeStopped(w, err)
+		s.writeTracesError(w, err)
 		return
 	}
-	recs, ok := ext.Traces[name]
+	recs, ok := lt.records(name)
+	names := lt.names()
+	lt.mu.Unlock()
 	if !ok {
 		writeServiceError(w, http.StatusNotFound, ErrResourceNotFound,
-			fmt.Sprintf("no traces of setup %q yet (setups with traces: %s)", name, strings.Join(ext.Traces.Names(), ", ")))
+			fmt.Sprintf("no traces of setup %q yet (setups with traces: %s)", name, strings.Join(names, ", ")))
 		return
 	}
 	b, err := trace.MarshalRecords(recs)
@@ -307,7 +340,11 @@ type Stats struct {
 	WallElapsedS float64 `json:"wallElapsedS"`
 	// OpenRequests are client requests with invocations still running.
 	OpenRequests int `json:"openRequests"`
-	// RootInvocations per setup, from the platform's own account.
+	// Requests are the client requests handed to the emulator per setup
+	// (the setup that serves each); RootInvocations per setup, from the
+	// platform's own account (once every request has ended, one per
+	// request but for entry throttles and async retries).
+	Requests        map[string]int `json:"requests"`
 	RootInvocations map[string]int `json:"rootInvocations"`
 	HTTP            HTTPStats      `json:"http"`
 	Platform        emulator.Stats `json:"platform"`
@@ -345,6 +382,7 @@ func (s *Server) statsOnDriver(em *emulator.Emulator) Stats {
 		VirtualTime:     em.Now().UTC().Format(time.RFC3339Nano),
 		WallElapsedS:    s.cfg.Now().Sub(s.started).Seconds(),
 		OpenRequests:    s.open,
+		Requests:        s.requestCounts(),
 		RootInvocations: roots,
 		HTTP: HTTPStats{
 			Requests: c.requests.Load(), Invocations: c.invokes.Load(), OK: c.ok.Load(),

@@ -42,10 +42,11 @@ type call struct {
 }
 
 // NewDriver makes a driver for em. scale is the number of virtual seconds per
-// wall second (> 0); now is the wall clock (time.Now if nil).
+// wall second (MinTimeScale to MaxTimeScale); now is the wall clock
+// (time.Now if nil).
 func NewDriver(em *emulator.Emulator, scale float64, now func() time.Time) (*Driver, error) {
-	if !(scale > 0) || math.IsInf(scale, 0) {
-		return nil, fmt.Errorf("lambdaapi: time scale %v must be a finite number > 0", scale)
+	if !(scale >= MinTimeScale && scale <= MaxTimeScale) {
+		return nil, fmt.Errorf("lambdaapi: time scale %v is outside %g..%g", scale, MinTimeScale, MaxTimeScale)
 	}
 	if now == nil {
 		now = time.Now
@@ -67,16 +68,42 @@ func (d *Driver) Start() {
 	go d.loop()
 }
 
-// VirtualNow is the virtual time that corresponds to the wall clock now.
-func (d *Driver) VirtualNow() time.Time { return d.virtualAt(d.now()) }
+// ErrClockRange is the driver's error once the virtual clock would leave
+// the range of the emulator's clock (more than MaxVirtual after the start;
+// at MaxTimeScale, after more than a day of wall time).
+var ErrClockRange = errors.New("lambdaapi: the virtual clock ran out of range")
 
-func (d *Driver) virtualAt(wall time.Time) time.Time {
-	return d.virt0.Add(time.Duration(float64(wall.Sub(d.wall0)) * d.scale))
+// MaxVirtual bounds the virtual time a driver runs: 250 years, below the 292
+// of a time.Duration.
+const MaxVirtual = 250 * 365 * 24 * time.Hour
+
+// maxWait bounds one sleep of the driver (a long one would overflow).
+const maxWait = time.Hour
+
+// VirtualNow is the virtual time that corresponds to the wall clock now.
+func (d *Driver) VirtualNow() time.Time {
+	v, _ := d.virtualAt(d.now())
+	return v
 }
 
-// wallUntil is the wall time from now until virtual time v, rounded up.
+// virtualAt maps a wall time to virtual time; ok is false (and the time
+// clamped) when it is more than MaxVirtual after the start.
+func (d *Driver) virtualAt(wall time.Time) (time.Time, bool) {
+	v := float64(wall.Sub(d.wall0)) * d.scale
+	if !(v <= float64(MaxVirtual)) {
+		return d.virt0.Add(MaxVirtual), false
+	}
+	return d.virt0.Add(time.Duration(v)), true
+}
+
+// wallUntil is the wall time from now until virtual time v, rounded up, at
+// most maxWait.
 func (d *Driver) wallUntil(v, virtNow time.Time) time.Duration {
-	return time.Duration(math.Ceil(float64(v.Sub(virtNow)) / d.scale))
+	w := math.Ceil(float64(v.Sub(virtNow)) / d.scale)
+	if !(w < float64(maxWait)) {
+		return maxWait
+	}
+	return time.Duration(w)
 }
 
 // Do runs f on the driver's goroutine, after the emulator has been advanced
@@ -204,7 +231,11 @@ func (d *Driver) loop() {
 
 // advance runs every event up to the virtual time of now.
 func (d *Driver) advance() error {
-	if err := d.em.AdvanceTo(d.VirtualNow()); err != nil {
+	v, ok := d.virtualAt(d.now())
+	if !ok {
+		return fmt.Errorf("%w: %v of virtual time since the start at time scale %g", ErrClockRange, MaxVirtual, d.scale)
+	}
+	if err := d.em.AdvanceTo(v); err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	return nil

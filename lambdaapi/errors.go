@@ -19,6 +19,7 @@ const (
 	ErrUnknownOperation      = "UnknownOperationException"      // 404 (no such route)
 	ErrMethodNotAllowed      = "MethodNotAllowedException"      // 405
 	ErrResourceConflict      = "ResourceConflictException"      // 409
+	ErrRequestTimeout        = "RequestTimeoutException"        // 408 (body too slow)
 )
 
 // ThrottleReason is the Reason of every TooManyRequestsException the emulator

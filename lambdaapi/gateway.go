@@ -32,13 +32,14 @@ func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ch, err := s.submit(r.Context(), route, ev, false)
+	ch, a, err := s.submit(r.Context(), route, ev, false)
 	if err != nil {
 		if r.Context().Err() == nil {
-			s.writeStopped(w, err)
+			s.writeSubmitError(w, err)
 		}
 		return
 	}
+	defer noteAnswer(w, a)
 	if !route.Sync {
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusAccepted)

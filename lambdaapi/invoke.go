@@ -44,25 +44,40 @@ type outcome struct {
 
 // submit hands one client request to the emulator. The channel receives its
 // outcome when the emulator answers (after the modeled latency), or an
-// outcome with err set when the request could not be submitted. A sync
+// outcome with err set when the request could not be submitted (err wraps
+// errNotDeployed when the deployed setup has no such function). A sync
 // request is posted without waiting (its handler waits for the outcome
 // anyway); an async one is answered 202 at once, so submit first waits
-// until the emulator has taken it.
-func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim.Event, wantTail bool) (<-chan outcome, error) {
+// until the emulator has taken it. The answer is the request's line of
+// responses/, attributed to the setup deployed when the emulator took it;
+// the handler records in it the status it sends (noteAnswer).
+func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim.Event, wantTail bool) (<-chan outcome, *answer, error) {
 	ch := make(chan outcome, 1)
+	a := &answer{}
 	hand := s.drv.Do
 	if route.Sync {
 		hand = s.drv.Post
 	}
+	// refused is read after Do only (async); a sync request's refusal is
+	// its outcome.
+	var refused error
+	refuse := func(err error) {
+		refused = err
+		ch <- outcome{err: err}
+	}
 	err := hand(ctx, func(em *emulator.Emulator) {
 		if s.closed.Load() {
-			ch <- outcome{err: ErrStopped}
+			refuse(ErrStopped)
+			return
+		}
+		if err := s.serves(em, route.Function()); err != nil {
+			refuse(err)
 			return
 		}
 		submitted := false
 		defer func() {
 			if r := recover(); r != nil && !submitted {
-				ch <- outcome{err: fmt.Errorf("lambdaapi: panic submitting a request: %v\n%s", r, debug.Stack())}
+				refuse(fmt.Errorf("lambdaapi: panic submitting a request: %v\n%s", r, debug.Stack()))
 			}
 		}()
 		s.open++
@@ -74,10 +89,11 @@ func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim
 			s.routeCounts[setup] = map[string]int{}
 		}
 		s.routeCounts[setup][route.String()]++
+		a.resp.Sent = em.Now()
+		s.responses[setup] = append(s.responses[setup], a)
+		s.counters.invokes.Add(1)
 		em.Submit(route, ev, func(r fusionsim.Response) {
-			kept := r
-			kept.Result = nil // the results directory keeps times, status and error only
-			s.responses[setup] = append(s.responses[setup], kept)
+			a.resp = r
 			o := outcome{resp: r}
 			if wantTail {
 				o.tail, _ = s.logs.tails.take(r.RequestID)
@@ -88,17 +104,12 @@ func (s *Server) submit(ctx context.Context, route fusionsim.Route, ev fusionsim
 		submitted = true
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !route.Sync {
-		select {
-		case o := <-ch: // refused: an async response comes only later
-			return nil, o.err
-		default:
-		}
+	if !route.Sync && refused != nil {
+		return nil, nil, refused
 	}
-	s.counters.invokes.Add(1)
-	return ch, nil
+	return ch, a, nil
 }
 
 // await waits for a submitted request's outcome. It returns false when
@@ -119,7 +130,7 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request, ch <-chan outcome
 		}
 	}
 	if o.err != nil {
-		s.writeStopped(w, o.err)
+		s.writeSubmitError(w, o.err)
 		return outcome{}, false
 	}
 	return o, true
@@ -163,20 +174,31 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("X-Amz-Executed-Version", "$LATEST")
 	if invType == invokeDryRun {
+		var err error
+		if derr := s.drv.Do(r.Context(), func(em *emulator.Emulator) { err = s.serves(em, id) }); derr != nil {
+			s.writeStopped(w, derr)
+			return
+		}
+		if err != nil {
+			s.writeSubmitError(w, err)
+			return
+		}
+		h.Set("X-Amz-Executed-Version", "$LATEST")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	route := fusionsim.RouteTo(id, sync)
 	wantTail := sync && logType == "Tail"
-	ch, err := s.submit(r.Context(), route, ev, wantTail)
+	ch, a, err := s.submit(r.Context(), route, ev, wantTail)
 	if err != nil {
 		if r.Context().Err() == nil {
-			s.writeStopped(w, err)
+			s.writeSubmitError(w, err)
 		}
 		return
 	}
+	defer noteAnswer(w, a)
+	h.Set("X-Amz-Executed-Version", "$LATEST")
 	if !sync {
 		h.Set("Content-Length", "0")
 		w.WriteHeader(http.StatusAccepted)
@@ -211,7 +233,7 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 // limit of the invocation type; on failure it writes the error.
 func (s *Server) readEvent(w http.ResponseWriter, r *http.Request, sync bool) (fusionsim.Event, bool) {
 	limit := s.payloadLimit(sync)
-	body, tooLarge, err := readBody(w, r, limit)
+	body, tooLarge, err := s.readBody(w, r, limit)
 	switch {
 	case tooLarge:
 		kind := "async (Event)"
@@ -222,7 +244,7 @@ func (s *Server) readEvent(w http.ResponseWriter, r *http.Request, sync bool) (f
 			fmt.Sprintf("Request must be smaller than %d bytes for the %s invocation type", limit, kind))
 		return nil, false
 	case err != nil:
-		writeServiceError(w, http.StatusBadRequest, ErrInvalidRequestContent, "reading the request body: "+err.Error())
+		s.writeBodyError(w, err)
 		return nil, false
 	}
 	ev, err := parseEvent(body)
@@ -376,26 +398,13 @@ type environmentConfig struct {
 // lastModifiedLayout is the Lambda API's LastModified format.
 const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 
-// deployedFunctions lists the functions of the deployed setup: the
-// application's entry at the default size and every function a remote rule
-// reaches, by name. (Any other task and memory size can still be invoked: the
-// emulator creates functions on first use, as if they had been deployed.) It
-// runs on the driver.
+// deployedFunctions lists the functions of the deployed setup
+// (setupFunctions: its entry function and every function a remote rule
+// reaches), by name; no other function can be invoked. It runs on the
+// driver.
 func (s *Server) deployedFunctions(em *emulator.Emulator) ([]functionConfiguration, string) {
 	setup := em.Setup()
-	ids := map[fusionsim.FunctionID]bool{{Task: s.cfg.App.Entry, MemoryMB: fusionsim.DefaultMemoryMB}: true}
-	for _, m := range setup.Rules {
-		for _, p := range m {
-			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
-				if r.Strategy != fusionsim.Remote {
-					continue
-				}
-				if rt, err := r.Route(); err == nil {
-					ids[rt.Function()] = true
-				}
-			}
-		}
-	}
+	ids := s.functions[setup.Name()]
 	out := make([]functionConfiguration, 0, len(ids))
 	modified := s.deployAt[setup.Name()].UTC().Format(lastModifiedLayout)
 	for id := range ids {
@@ -463,11 +472,17 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, configOnly 
 		return
 	}
 	var fc functionConfiguration
+	var notDeployed error
 	if err := s.drv.Do(r.Context(), func(em *emulator.Emulator) {
 		name := em.Setup().Name()
+		notDeployed = s.serves(em, id)
 		fc = s.functionConfig(id, name, s.deployAt[name].UTC().Format(lastModifiedLayout))
 	}); err != nil {
 		s.writeStopped(w, err)
+		return
+	}
+	if notDeployed != nil {
+		s.writeSubmitError(w, notDeployed)
 		return
 	}
 	if configOnly {

@@ -27,8 +27,10 @@ type RunInfo struct {
 	Stopped      time.Time `json:"stopped"`
 	VirtualStart time.Time `json:"virtualStart"`
 	VirtualEnd   time.Time `json:"virtualEnd"`
-	// RootInvocations per setup, from the platform's own account; the
-	// traces hold as many root records.
+	// Requests are the client requests per setup (responses/ holds one
+	// line each); RootInvocations per setup, from the platform's own
+	// account: the traces hold as many root records.
+	Requests        map[string]int `json:"requests"`
 	RootInvocations map[string]int `json:"rootInvocations"`
 	HTTP            HTTPStats      `json:"http"`
 	Platform        emulator.Stats `json:"platform"`
@@ -38,8 +40,9 @@ type RunInfo struct {
 }
 
 // writeOut extracts the traces of the spooled logs and commits the results
-// directory. It runs after the driver stopped.
-func (s *Server) writeOut() error {
+// directory; incomplete, when not "", marks it incomplete. It runs after
+// the driver stopped.
+func (s *Server) writeOut(incomplete string) error {
 	s.log.Printf("extracting the traces and writing %s", s.cfg.Out)
 	files, err := s.spoolFiles()
 	if err != nil {
@@ -56,7 +59,7 @@ func (s *Server) writeOut() error {
 		TimeScale: s.cfg.TimeScale, Listen: s.listen,
 		Started: s.started.UTC(), Stopped: s.cfg.Now().UTC(),
 		VirtualStart: s.drv.virt0.UTC(), VirtualEnd: s.em.Now().UTC(),
-		RootInvocations: st.RootInvocations, HTTP: st.HTTP, Platform: st.Platform,
+		Requests: st.Requests, RootInvocations: st.RootInvocations, HTTP: st.HTTP, Platform: st.Platform,
 	}
 	if err := ext.Err(); err != nil {
 		info.TraceProblems = err.Error()
@@ -77,9 +80,10 @@ func (s *Server) writeOut() error {
 			Command: command, Workload: s.cfg.App.Name, Seed: s.cfg.Seed, Flags: s.cfg.Flags, Profile: &profile,
 			Extra: map[string]json.RawMessage{ExtraKey: extra},
 		},
-		Configs:   s.deployed,
-		Pricing:   s.profile.Pricing,
-		NoFigures: s.cfg.NoFigures,
+		Configs:    s.deployed,
+		Pricing:    s.profile.Pricing,
+		NoFigures:  s.cfg.NoFigures,
+		Incomplete: incomplete,
 	}
 	for _, name := range s.order {
 		recs := ext.Traces[name]
@@ -88,7 +92,7 @@ func (s *Server) writeOut() error {
 		}
 		run.Setups = append(run.Setups, results.SetupRun{
 			Name: name, Setup: s.deployed[name], Route: topRoute(s.routeCounts[name]),
-			Records: recs, Responses: s.responses[name],
+			Records: recs, Responses: s.clientResponses(name),
 		})
 	}
 	roots := countRoots(ext.Traces)

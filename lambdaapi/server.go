@@ -35,8 +35,9 @@ type Config struct {
 	Profile model.Profile
 	// Seed seeds the emulator's random source.
 	Seed uint64
-	// TimeScale is how many virtual seconds pass per wall second (0: 1).
-	// With 100, modeled delays run 100 times faster than real ones.
+	// TimeScale is how many virtual seconds pass per wall second (0: 1),
+	// from MinTimeScale to MaxTimeScale. With 100, modeled delays run 100
+	// times faster than real ones.
 	TimeScale float64
 	// ReservedConcurrency caps functions by name (see emulator.Config).
 	ReservedConcurrency map[string]int
@@ -47,9 +48,19 @@ type Config struct {
 	// manifest.json, summary.csv, traces/, responses/, configuration/,
 	// logs/ and figures/. It is written atomically: the logs are spooled in
 	// a sibling directory that is renamed at the end. It must not exist, be
-	// empty or be a results directory (replaced). "" keeps the logs in a
-	// temporary directory removed by Close.
+	// empty or be a results directory fusionsim wrote (replaced; see
+	// results.StageOptions). "" keeps the logs in a temporary directory
+	// removed by Close.
 	Out string
+	// Force replaces Out whatever it holds.
+	Force bool
+	// BodyTimeout bounds the time a client may take to send a request's
+	// body (0: DefaultBodyTimeout); a slower client gets 408 and its
+	// connection is closed. The headers have ReadHeaderTimeout (10 s).
+	BodyTimeout time.Duration
+	// MaxConnections caps the open client connections Serve accepts (0:
+	// DefaultMaxConnections); further clients wait until one closes.
+	MaxConnections int
 	// NoFigures skips drawing the results directory's figures.
 	NoFigures bool
 	// Command and Flags describe the command line in the manifest.
@@ -68,6 +79,22 @@ type Config struct {
 
 // ErrOut is wrapped by New's error when Config.Out cannot be used.
 var ErrOut = errors.New("lambdaapi: Config.Out")
+
+// Bounds of Config.TimeScale. At MaxTimeScale a day of wall time is about
+// 27 years of virtual time, far within the driver's range (MaxVirtual, 250
+// years; the virtual clock is a time.Duration: 292 years), so the clock
+// cannot overflow in a day, nor in a week; below MinTimeScale the waits for
+// modeled events (keep-alive, retries) would last years.
+const (
+	MinTimeScale = 1e-3
+	MaxTimeScale = 1e4
+)
+
+// Defaults of Config.BodyTimeout and Config.MaxConnections.
+const (
+	DefaultBodyTimeout    = 10 * time.Second
+	DefaultMaxConnections = 256
+)
 
 // Server serves an application's functions over HTTP in real time; see the
 // package documentation for its routes. Create it with New, then either
@@ -91,10 +118,17 @@ type Server struct {
 	deployAt map[string]time.Time // wall time of each setup's last deployment
 	order    []string             // setups in the order of their first deployment
 	roots    map[string]int       // root invocations per setup (the platform's own account)
-	// responses are what the clients saw, by the setup deployed when the
-	// request came (about 150 bytes a request); routes count the routes.
-	responses   map[string][]fusionsim.Response
+	// responses are what the clients saw, by the setup that served the
+	// request (the one deployed when it was handed to the emulator; about
+	// 200 bytes a request); routes count the routes.
+	responses   map[string][]*answer
 	routeCounts map[string]map[string]int
+	// functions are the functions each deployed setup has (its entry and
+	// every function a remote rule reaches): other routes answer 404.
+	functions map[string]map[fusionsim.FunctionID]bool
+
+	// live extracts the traces of GET /emulator/traces incrementally.
+	live *liveTraces
 
 	// Read by any goroutine.
 	counters counters
@@ -121,8 +155,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TimeScale == 0 {
 		cfg.TimeScale = 1
 	}
-	if !(cfg.TimeScale > 0) || math.IsInf(cfg.TimeScale, 0) {
-		return nil, fmt.Errorf("lambdaapi: Config.TimeScale: %v must be a finite number > 0", cfg.TimeScale)
+	if !(cfg.TimeScale >= MinTimeScale && cfg.TimeScale <= MaxTimeScale) {
+		return nil, fmt.Errorf("lambdaapi: Config.TimeScale: %v is outside %g..%g (virtual seconds per wall second)", cfg.TimeScale, MinTimeScale, MaxTimeScale)
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.BodyTimeout < 0 || cfg.MaxConnections < 0 {
+		return nil, fmt.Errorf("lambdaapi: Config.BodyTimeout %v and Config.MaxConnections %d must not be negative", cfg.BodyTimeout, cfg.MaxConnections)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -151,12 +194,14 @@ func New(cfg Config) (*Server, error) {
 		deployed:    fusionsim.Configs{},
 		deployAt:    map[string]time.Time{},
 		roots:       map[string]int{},
-		responses:   map[string][]fusionsim.Response{},
+		responses:   map[string][]*answer{},
 		routeCounts: map[string]map[string]int{},
+		functions:   map[string]map[fusionsim.FunctionID]bool{},
+		live:        newLiveTraces(),
 	}
 	var err error
 	if cfg.Out != "" {
-		if s.stage, err = results.NewStage(cfg.Out); err != nil {
+		if s.stage, err = results.NewStageWith(cfg.Out, results.StageOptions{Force: cfg.Force}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOut, err)
 		}
 		s.spoolTo = s.stage.Dir()
@@ -223,6 +268,7 @@ func (s *Server) noteDeployed(name string, setup *fusionsim.Setup) {
 	}
 	s.deployed[name] = setup
 	s.deployAt[name] = s.cfg.Now()
+	s.functions[name] = setupFunctions(s.cfg.App, setup)
 }
 
 // hasFunction reports whether id names a task of the application at a valid
@@ -248,7 +294,11 @@ func (s *Server) Close(ctx context.Context) error {
 	errs = append(errs, s.drv.Stop())
 	errs = append(errs, s.logs.close())
 	if s.stage != nil {
-		errs = append(errs, s.writeOut())
+		incomplete := ""
+		if err := errors.Join(err, drainErr, s.drv.Err()); err != nil {
+			incomplete = "the emulator stopped before every request had finished: " + err.Error()
+		}
+		errs = append(errs, s.writeOut(incomplete))
 	} else {
 		os.RemoveAll(s.spoolTo)
 	}
@@ -294,11 +344,18 @@ func (s *Server) payloadLimit(sync bool) int64 {
 	return int64(mb * (1 << 20))
 }
 
-// readBody reads a request body of at most limit bytes. tooLarge is true
-// when it is longer.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+// readBody reads a request body of at most limit bytes, within
+// Config.BodyTimeout. tooLarge is true when it is longer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
 	if r.ContentLength > limit {
 		return nil, true, nil
+	}
+	// A deadline for the body (ErrNotSupported without a connection, as
+	// under httptest.ResponseRecorder: then there is none), cleared after:
+	// a sync request may wait long for its answer.
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil {
+		defer rc.SetReadDeadline(time.Time{})
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
@@ -308,12 +365,27 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte,
 	return b, false, err
 }
 
+// writeBodyError answers a request whose body could not be read: 408 when
+// the client took longer than Config.BodyTimeout (the connection is then
+// closed), else 400.
+func (s *Server) writeBodyError(w http.ResponseWriter, err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		w.Header().Set("Connection", "close")
+		writeServiceError(w, http.StatusRequestTimeout, ErrRequestTimeout,
+			fmt.Sprintf("the request body was not received within %v", s.cfg.BodyTimeout))
+		return
+	}
+	writeServiceError(w, http.StatusBadRequest, ErrInvalidRequestContent, "reading the request body: "+err.Error())
+}
+
 // Serve serves HTTP on ln until ctx ends, then shuts down gracefully: it
 // stops accepting connections, lets the requests in flight finish (for up
 // to grace; then their connections are closed), and calls Close, which
 // finishes the requests' remaining invocations and writes the run's files.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	s.listen = ln.Addr().String()
+	ln = limitListener(ln, s.cfg.MaxConnections)
 	h := s.Handler()
 	if s.cfg.Wrap != nil {
 		h = s.cfg.Wrap(h)

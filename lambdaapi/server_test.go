@@ -367,7 +367,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 		{"unknown setup task", "PUT", "/emulator/setup", `{"s2":{"traceName":"s2","rules":{"ROOT":{"GHOST":{"sync":{"strategy":"local"},"async":{"strategy":"remote","url":"GHOST-128"}}},"PHANTOM":{}}}}`, nil, 400, ErrInvalidRequestContent, "PHANTOM"},
 		{"malformed setup", "PUT", "/emulator/setup", `{"s2":{"traceName":"s2","rules":{"ROOT":{"ECHO":{"sync":{"strategy":"sideways"}}}}}}`, nil, 400, ErrInvalidRequestContent, "sideways"},
 		{"setup not JSON", "POST", "/emulator/setup", `rules!`, nil, 400, ErrInvalidRequestContent, "configuration metadata"},
-		{"setup name missing", "PUT", "/emulator/setup?name=zzz", string(configsJSON(t, fusionsim.Configs{"local": localSetup(testApp(), "local")})), nil, 400, ErrInvalidParameterValue, `"zzz"`},
+		{"setup name missing", "PUT", "/emulator/setup?name=zzz", string(configsJSON(t, fusionsim.Configs{"local": localSetup(testApp(), "local")})), nil, 404, ErrResourceNotFound, `"zzz"`},
 		{"setup name reused", "PUT", "/emulator/setup", string(configsJSON(t, fusionsim.Configs{"remote": localSetup(testApp(), "remote")})), nil, 409, ErrResourceConflict, "another name"},
 		{"traces of unknown setup", "GET", "/emulator/traces/nothing", ``, nil, 404, ErrResourceNotFound, "nothing"},
 		{"log of unknown function", "GET", "/emulator/logs/NOPE-128", ``, nil, 404, ErrResourceNotFound, "NOPE"},
@@ -549,7 +549,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Config{App: app, Setups: good, Setup: "other"}, `"other" is not a setup`},
 		{Config{App: app, Setups: fusionsim.Configs{"bad": bad}}, "GHOST"},
 		{Config{App: app, Setups: good, TimeScale: -1}, "TimeScale"},
-		{Config{App: app, Setups: good, Out: nonEmpty}, "exists and is not empty"},
+		{Config{App: app, Setups: good, Out: nonEmpty}, "has no readable manifest.json"},
+		{Config{App: app, Setups: good, TimeScale: 1e12}, "outside 0.001..10000"},
 	} {
 		_, err := New(c.cfg)
 		check(t, err != nil, c.mention)

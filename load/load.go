@@ -15,9 +15,13 @@ import (
 // ErrBadLoad marks invalid load parameters.
 var ErrBadLoad = errors.New("bad load")
 
-// maxRequests bounds the arrivals of one load, so that a typo in a rate or a
+// MaxRequests bounds the arrivals of one load, so that a typo in a rate or a
 // duration fails at once instead of exhausting memory.
-const maxRequests = 50_000_000
+const MaxRequests = 50_000_000
+
+// maxOffset bounds the time of an arrival: about 146 years, half the range
+// of a time.Duration, so that sums of offsets and latencies cannot overflow.
+const maxOffset = time.Duration(math.MaxInt64 / 2)
 
 // offset is i/rate seconds as a duration, rounded to the nanosecond.
 func offset(i int, ratePerS float64) time.Duration {
@@ -38,9 +42,22 @@ func checkDuration(d time.Duration) error {
 	return nil
 }
 
+// checkCount checks the number of requests a load makes, n (rounded up: a
+// fraction of a request is one more request).
 func checkCount(n float64) error {
-	if n > maxRequests {
-		return fmt.Errorf("%w: %.0f requests is more than the limit of %d", ErrBadLoad, n, maxRequests)
+	if math.Ceil(n) > MaxRequests {
+		return fmt.Errorf("%w: %.0f requests is more than the limit of %d", ErrBadLoad, math.Ceil(n), MaxRequests)
+	}
+	return nil
+}
+
+// CheckRequests checks a number of requests given by the user (--requests).
+func CheckRequests(n int) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("%w: %d requests: at least 1 is needed", ErrBadLoad, n)
+	case n > MaxRequests:
+		return fmt.Errorf("%w: %d requests is more than the limit of %d", ErrBadLoad, n, MaxRequests)
 	}
 	return nil
 }
@@ -122,12 +139,16 @@ func Ramping(startPerS float64, stages []Stage) ([]fusionsim.Arrival, error) {
 	}
 	total := 0.0
 	prev := startPerS
+	var length time.Duration
 	for i, s := range stages {
 		if !(s.TargetPerS >= 0) || math.IsInf(s.TargetPerS, 0) {
 			return nil, fmt.Errorf("%w: stage %d %s: target %v requests/s must be a finite number >= 0", ErrBadLoad, i+1, s, s.TargetPerS)
 		}
 		if s.Duration <= 0 {
 			return nil, fmt.Errorf("%w: stage %d %s: duration %v must be > 0", ErrBadLoad, i+1, s, s.Duration)
+		}
+		if length += s.Duration; length > maxOffset || length < 0 {
+			return nil, fmt.Errorf("%w: stage %d %s: the stages last longer than %v", ErrBadLoad, i+1, s, maxOffset)
 		}
 		total += area(prev, s.TargetPerS, s.Duration)
 		prev = s.TargetPerS
@@ -240,10 +261,7 @@ var Presets = map[string]func() []Stage{
 // pause after the previous one has been answered and every invocation it
 // caused has ended, with every execution environment discarded before it.
 func Coldstart(n int, pause time.Duration) ([]fusionsim.Arrival, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("%w: %d requests: at least 1 is needed", ErrBadLoad, n)
-	}
-	if err := checkCount(float64(n)); err != nil {
+	if err := CheckRequests(n); err != nil {
 		return nil, err
 	}
 	if pause < 0 {

@@ -24,9 +24,10 @@ import (
 //     time.
 //
 // All lines use one of the two forms. Times must not decrease. Empty lines
-// and lines starting with '#' are skipped, and so is a first line that holds
-// no time (a header such as "timestamp"). Errors name the line. name is what
-// errors call the input (a file name).
+// and lines starting with '#' are skipped, and so is a header: a first line
+// whose first field starts with a letter ("timestamp", "offset_s,route").
+// Any other line that holds no time is an error, the first one included.
+// Errors name the line. name is what errors call the input (a file name).
 func Replay(r io.Reader, name string) ([]fusionsim.Arrival, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -47,8 +48,8 @@ func Replay(r io.Reader, name string) ([]fusionsim.Arrival, error) {
 		field = strings.Trim(strings.TrimSpace(field), `"`)
 		at, abs, err := parseTime(field)
 		if err != nil {
-			if firstData {
-				firstData = false // a header line
+			if firstData && isHeader(field) {
+				firstData = false
 				continue
 			}
 			return nil, fmt.Errorf("%w: %s:%d: %q: %v", ErrBadLoad, name, lineNo, field, err)
@@ -69,6 +70,9 @@ func Replay(r io.Reader, name string) ([]fusionsim.Arrival, error) {
 		}
 		if abs != nil {
 			at = abs.Sub(origin)
+			if at > maxOffset {
+				return nil, fmt.Errorf("%w: %s:%d: %q: more than %v after the first time", ErrBadLoad, name, lineNo, field, maxOffset)
+			}
 		}
 		if at < 0 {
 			return nil, fmt.Errorf("%w: %s:%d: %q: time before the start of the run", ErrBadLoad, name, lineNo, field)
@@ -78,8 +82,8 @@ func Replay(r io.Reader, name string) ([]fusionsim.Arrival, error) {
 		}
 		prev = at
 		out = append(out, fusionsim.Arrival{At: at})
-		if len(out) > maxRequests {
-			return nil, fmt.Errorf("%w: %s: more than %d requests", ErrBadLoad, name, maxRequests)
+		if len(out) > MaxRequests {
+			return nil, fmt.Errorf("%w: %s: more than %d requests", ErrBadLoad, name, MaxRequests)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -89,6 +93,12 @@ func Replay(r io.Reader, name string) ([]fusionsim.Arrival, error) {
 		return nil, fmt.Errorf("%w: %s: no arrival times", ErrBadLoad, name)
 	}
 	return out, nil
+}
+
+// isHeader reports whether the first field of a first line names a column:
+// it starts with a letter (times start with a digit, a sign or a point).
+func isHeader(field string) bool {
+	return field != "" && (field[0] >= 'a' && field[0] <= 'z' || field[0] >= 'A' && field[0] <= 'Z')
 }
 
 // epochMsFrom is the smallest number read as Unix epoch milliseconds.
@@ -109,6 +119,9 @@ func parseTime(s string) (offset time.Duration, abs *time.Time, err error) {
 			}
 			t := time.UnixMilli(int64(v)).UTC()
 			return 0, &t, nil
+		}
+		if math.Abs(v) > maxOffset.Seconds() {
+			return 0, nil, fmt.Errorf("%v s is beyond %v", v, maxOffset)
 		}
 		return time.Duration(math.Round(v * 1e9)), nil, nil
 	}

@@ -57,6 +57,12 @@ func (s Spec) Arrivals() ([]fusionsim.Arrival, error) {
 			if err := checkRate(s.RatePerS); err != nil {
 				return nil, err
 			}
+			if err := CheckRequests(s.Requests); err != nil {
+				return nil, err
+			}
+			if last := float64(s.Requests-1) / s.RatePerS; last > maxOffset.Seconds() {
+				return nil, fmt.Errorf("%w: %d requests at %v requests/s: the last would come %.3g s after the start, beyond %v", ErrBadLoad, s.Requests, s.RatePerS, last, maxOffset)
+			}
 			// Just past the last request's time, so exactly Requests fit.
 			d := offset(s.Requests-1, s.RatePerS) + 1
 			out, err = Constant(s.RatePerS, d)

@@ -33,14 +33,22 @@ const (
 	FiguresDir      = "figures"   // <figure>.pdf, .svg, .png
 )
 
-// FormatVersion is the version of the results directory layout.
-const FormatVersion = 1
+// FormatVersion is the version of the results directory layout (2: the
+// manifest's format names fusionsim, complete and INCOMPLETE mark
+// interrupted runs).
+const FormatVersion = 2
 
 // Manifest describes a run: what was run, how, and in what order. It holds
 // no wall-clock time, so that the same flags and seed give the same bytes.
 type Manifest struct {
-	// Format is the layout version (FormatVersion; Write sets it).
-	Format int `json:"format"`
+	// Format names the layout and its version, "fusionsim-results/2"
+	// (CurrentFormat; Write sets it). Only a directory whose manifest names
+	// fusionsim is ever replaced.
+	Format Format `json:"format"`
+	// Complete is false for a run that was interrupted or stopped by an
+	// error (Run.Incomplete); the directory then also holds an INCOMPLETE
+	// file. Write sets it.
+	Complete bool `json:"complete"`
 	// Version is the fusionsim version that wrote it (Write fills in the
 	// module version from the build info when empty).
 	Version string `json:"version"`
@@ -117,18 +125,24 @@ type Run struct {
 	NoFigures bool
 	// Plot configures the figures.
 	Plot PlotOptions
+	// Incomplete, when not "", says why the run did not finish (interrupted,
+	// stopped by an error): the directory is written with
+	// manifest.complete false and an INCOMPLETE file holding the reason.
+	Incomplete string
 }
 
 // ErrNotResults is returned when a directory to be replaced exists and is
-// not a results directory, or when a directory to read is neither a results
-// directory nor in the prototype's layout.
+// not a results directory fusionsim wrote, or when a directory to read is
+// neither a results directory nor in the prototype's layout.
 var ErrNotResults = errors.New("not a results directory")
 
 // Write writes run into dir atomically: everything goes into a temporary
 // directory beside dir, which is renamed to dir at the end. An existing
-// results directory at dir is replaced; an empty directory too; anything else
-// there is an error. An interrupted Write leaves only a hidden
-// ".<name>.tmp-*" directory without manifest.json.
+// results directory fusionsim wrote at dir is replaced (its manifest's
+// format names fusionsim and nothing else is in it); an empty directory
+// too; anything else there is an error (see StageOptions.Force). An
+// interrupted Write leaves only a hidden ".<name>.tmp-*" directory without
+// manifest.json.
 func Write(dir string, run *Run) error {
 	st, err := NewStage(dir)
 	if err != nil {
@@ -142,12 +156,23 @@ func Write(dir string, run *Run) error {
 type Stage struct {
 	dir, tmp string
 	logs     *LogFiles
+	force    bool
+}
+
+// StageOptions configure NewStageWith.
+type StageOptions struct {
+	// Force replaces whatever is at the target directory, not only a
+	// results directory fusionsim wrote (--force).
+	Force bool
 }
 
 // NewStage creates the temporary directory beside dir. Call Commit or Abort.
-func NewStage(dir string) (*Stage, error) {
+func NewStage(dir string) (*Stage, error) { return NewStageWith(dir, StageOptions{}) }
+
+// NewStageWith is NewStage with options.
+func NewStageWith(dir string, opt StageOptions) (*Stage, error) {
 	dir = filepath.Clean(dir)
-	if err := checkReplaceable(dir); err != nil {
+	if err := checkReplaceable(dir, opt.Force); err != nil {
 		return nil, err
 	}
 	parent := filepath.Dir(dir)
@@ -162,26 +187,7 @@ func NewStage(dir string) (*Stage, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	return &Stage{dir: dir, tmp: tmp}, nil
-}
-
-// checkReplaceable accepts a missing dir, an empty one, or a results
-// directory (it has manifest.json).
-func checkReplaceable(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(entries) == 0 {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
-		return fmt.Errorf("%s exists and is not empty: %w (no %s); choose another output directory", dir, ErrNotResults, ManifestFile)
-	}
-	return nil
+	return &Stage{dir: dir, tmp: tmp, force: opt.Force}, nil
 }
 
 // Dir is the temporary directory being written.
@@ -229,7 +235,8 @@ func (s *Stage) Commit(run *Run) (err error) {
 		return err
 	}
 	m := run.Manifest
-	m.Format = FormatVersion
+	m.Format = CurrentFormat
+	m.Complete = run.Incomplete == ""
 	if m.Version == "" {
 		m.Version = moduleVersion()
 	}
@@ -306,6 +313,11 @@ func (s *Stage) Commit(run *Run) (err error) {
 			figErr = fmt.Errorf("figures: %w", err)
 		}
 	}
+	if !m.Complete {
+		if err := trace.WriteFileAtomic(filepath.Join(s.tmp, IncompleteFile), incompleteNote(run.Incomplete, len(run.Setups))); err != nil {
+			return err
+		}
+	}
 	mb, err := json.MarshalIndent(&m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
@@ -322,7 +334,7 @@ func (s *Stage) Commit(run *Run) (err error) {
 // rename moves the stage into place, replacing an existing results
 // directory (moved aside first, removed after).
 func (s *Stage) rename() error {
-	if err := checkReplaceable(s.dir); err != nil {
+	if err := checkReplaceable(s.dir, s.force); err != nil {
 		return err
 	}
 	var old string
@@ -355,8 +367,8 @@ func (s *Stage) rename() error {
 func checkNames(setups []SetupRun) error {
 	seen := map[string]bool{}
 	for i, sr := range setups {
-		if sr.Name == "" || strings.ContainsAny(sr.Name, `/\`) || strings.HasPrefix(sr.Name, ".") {
-			return fmt.Errorf("setups[%d]: name %q cannot name a file", i, sr.Name)
+		if err := fusionsim.ValidateSetupName(sr.Name); err != nil {
+			return fmt.Errorf("setups[%d]: %w", i, err)
 		}
 		if seen[sr.Name] {
 			return fmt.Errorf("setups[%d]: setup %q appears twice", i, sr.Name)
@@ -515,7 +527,13 @@ func readResponses(path string) ([]fusionsim.Response, error) {
 		return nil, err
 	}
 	defer f.Close()
-	cr := csv.NewReader(f)
+	return parseResponses(f, path)
+}
+
+// parseResponses reads responses/<setup>.csv from r; path names it in
+// errors.
+func parseResponses(r io.Reader, path string) ([]fusionsim.Response, error) {
+	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = len(responsesHeader)
 	head, err := cr.Read()
 	if err != nil || strings.Join(head, ",") != strings.Join(responsesHeader, ",") {
@@ -590,8 +608,15 @@ func Read(dir string, opt ReadOptions) (*Data, error) {
 	if err := json.Unmarshal(mb, d.Manifest); err != nil {
 		return nil, fmt.Errorf("%s: %w", mpath, err)
 	}
-	if d.Manifest.Format > FormatVersion {
-		return nil, fmt.Errorf("%s: format %d is newer than this program's %d", mpath, d.Manifest.Format, FormatVersion)
+	switch version, ours := d.Manifest.Format.Version(); {
+	case version == 1:
+		// Layout 1 had no complete field; its interrupted runs said so in
+		// the reason.
+		d.Manifest.Complete = !strings.HasPrefix(d.Manifest.Reason, "stopped by an error")
+	case !ours:
+		return nil, fmt.Errorf("%s: %w: its format %q does not name %s", mpath, ErrNotResults, d.Manifest.Format, FormatName)
+	case version > FormatVersion:
+		return nil, fmt.Errorf("%s: format %q is newer than this program's %q", mpath, d.Manifest.Format, CurrentFormat)
 	}
 	for _, s := range d.Manifest.Setups {
 		d.Names = append(d.Names, s.Name)

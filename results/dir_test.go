@@ -80,7 +80,7 @@ func TestWriteLayout(t *testing.T) {
 	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Format != FormatVersion || m.Version == "" || m.Seed != 3 || len(m.Setups) != 4 || m.Setups[0] != (SetupInfo{Name: "a_remote", Route: "SYNC-A-128", Reason: "given", Requests: 40, Invocations: 280}) {
+	if m.Format != CurrentFormat || !m.Complete || m.Version == "" || m.Seed != 3 || len(m.Setups) != 4 || m.Setups[0] != (SetupInfo{Name: "a_remote", Route: "SYNC-A-128", Reason: "given", Requests: 40, Invocations: 280}) {
 		t.Errorf("manifest %+v", m)
 	}
 	if bytes.Contains(files["manifest.json"], []byte(time.Now().Format("2006-01-02"))) {

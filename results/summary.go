@@ -321,6 +321,9 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 			InvocationsPerRequest: num("invocations_per_request"), ColdStartShare: num("cold_start_share"),
 			Memory: get("memory_mb"),
 		}
+		if err := fusionsim.ValidateSetupName(row.Setup); err != nil {
+			errs = append(errs, fmt.Errorf("setup: %w", err))
+		}
 		if _, ok := col["invocations_per_request"]; !ok {
 			row.InvocationsPerRequest = ratio(row.Invocations, row.Requests)
 		}

@@ -370,33 +370,67 @@ func (x *Extractor) Finish() *Extraction {
 			done = append(done, inv)
 		}
 	}
-	x.ext.Invocations = len(done)
+	var keyed []KeyedRecord
+	done, keyed = x.valid(done)
+	x.ext.Invocations += len(done)
 	if x.opt.GroupByFunction {
 		done = groupByFunction(done)
+		keyed = keyed[:0]
+		for _, inv := range done {
+			keyed = append(keyed, KeyedRecord{inv.record(), inv.requestID})
+		}
 	}
-	type keyed struct {
-		rec Record
-		id  string
-	}
-	bySetup := make(map[string][]keyed)
-	for _, inv := range done {
-		r := inv.record()
-		bySetup[r.FusionGroup.Name] = append(bySetup[r.FusionGroup.Name], keyed{r, inv.requestID})
+	bySetup := make(map[string][]KeyedRecord)
+	for _, k := range keyed {
+		bySetup[k.FusionGroup.Name] = append(bySetup[k.FusionGroup.Name], k)
 	}
 	x.ext.Traces = make(Traces, len(bySetup))
 	for setup, ks := range bySetup {
-		slices.SortFunc(ks, func(a, b keyed) int {
-			return cmp.Or(cmp.Compare(a.rec.StartTimestamp, b.rec.StartTimestamp), strings.Compare(a.rec.TraceID, b.rec.TraceID),
-				strings.Compare(a.rec.CurrentFunction, b.rec.CurrentFunction), strings.Compare(a.id, b.id))
-		})
+		SortKeyed(ks)
 		recs := make([]Record, len(ks))
 		for i, k := range ks {
-			recs[i] = k.rec
+			recs[i] = k.Record
 		}
 		x.ext.Traces[setup] = recs
 	}
 	x.invs, x.order = nil, nil
 	return &x.ext
+}
+
+// valid builds the records of complete invocations and keeps those that
+// make valid records (ValidateRecord: what a trace file may hold); the
+// others (e.g. a REPORT line of 0 MB, a negative time-base) are counted
+// as inconsistent.
+func (x *Extractor) valid(invs []*invocation) ([]*invocation, []KeyedRecord) {
+	ok := invs[:0]
+	keyed := make([]KeyedRecord, 0, len(invs))
+	for _, inv := range invs {
+		r := inv.record()
+		if err := ValidateRecord(&r); err != nil {
+			x.ext.Inconsistent++
+			x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+			continue
+		}
+		ok = append(ok, inv)
+		keyed = append(keyed, KeyedRecord{r, inv.requestID})
+	}
+	return ok, keyed
+}
+
+// KeyedRecord is a record with the request id of its invocation, the last
+// part of the records' order.
+type KeyedRecord struct {
+	Record
+	RequestID string
+}
+
+// SortKeyed sorts records the way an Extraction's are: by
+// (startTimestamp, traceId, currentFunction, request id).
+func SortKeyed(ks []KeyedRecord) {
+	slices.SortFunc(ks, func(a, b KeyedRecord) int {
+		return cmp.Or(cmp.Compare(a.StartTimestamp, b.StartTimestamp), strings.Compare(a.TraceID, b.TraceID),
+			strings.Compare(a.CurrentFunction, b.CurrentFunction), strings.Compare(a.RequestID, b.RequestID))
+	})
 }
 
 // record builds the invocation record.

@@ -29,6 +29,19 @@ const (
 	MaxTraceBytes  = 8 << 30  // one setup's traces
 )
 
+// Limits of gzip input: a file may decompress to at most MaxGzipRatio times
+// its compressed size (at least MinGzipLimit bytes, at most the reader's
+// limit), so that a small gzip bomb fails at once instead of taking
+// gigabytes. Traces compress 12-17 times (emulated and published ones),
+// configuration metadata up to 122 times (within MinGzipLimit).
+const (
+	MaxGzipRatio = 64
+	MinGzipLimit = 64 << 20
+)
+
+// ErrTooLarge is wrapped by the readers' errors for input over a limit.
+var ErrTooLarge = errors.New("input too large")
+
 // ErrNoConfigs is returned by ReadConfigs when the directory has no
 // configuration metadata.
 var ErrNoConfigs = errors.New("no configuration metadata")
@@ -86,6 +99,9 @@ func ReadTraces(dir string) (Traces, error) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
+		if err := fusionsim.ValidateSetupName(name); err != nil {
+			return nil, fmt.Errorf("%s: the file name is not a setup name: %w", path, err)
+		}
 		if prev, dup := from[name]; dup {
 			return nil, fmt.Errorf("setup %q: both %s and %s exist", name, prev, path)
 		}
@@ -122,7 +138,8 @@ func ReadTraceFile(path string) ([]Record, error) {
 	return recs, nil
 }
 
-// ParseRecords decodes a JSON array of records (gzip detected).
+// ParseRecords decodes a JSON array of records (gzip detected) and checks
+// every record (ValidateRecord); errors name the record's index.
 func ParseRecords(data []byte) ([]Record, error) {
 	data, err := gunzip(data, MaxTraceBytes)
 	if err != nil {
@@ -134,6 +151,11 @@ func ParseRecords(data []byte) ([]Record, error) {
 	}
 	if recs == nil {
 		return nil, errors.New("traces: not a JSON array of records")
+	}
+	for i := range recs {
+		if err := ValidateRecord(&recs[i]); err != nil {
+			return nil, fmt.Errorf("traces: record %d: %w", i, err)
+		}
 	}
 	return recs, nil
 }
@@ -190,7 +212,7 @@ func readMaybeGzip(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrTooLarge, limit)
 	}
 	data, err = gunzip(data, limit)
 	if err != nil {
@@ -202,10 +224,14 @@ func readMaybeGzip(path string, limit int64) ([]byte, error) {
 // IsGzip reports whether data starts with the gzip magic number.
 func IsGzip(data []byte) bool { return len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b }
 
-// gunzip decompresses data if it is gzip (every member), at most limit bytes.
+// gunzip decompresses data if it is gzip (every member), at most limit
+// bytes and at most GzipLimit(len(data)).
 func gunzip(data []byte, limit int64) ([]byte, error) {
 	if !IsGzip(data) {
 		return data, nil
+	}
+	if l := GzipLimit(int64(len(data))); l < limit {
+		limit = l
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
@@ -216,9 +242,16 @@ func gunzip(data []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	if int64(len(out)) > limit {
-		return nil, fmt.Errorf("gzip: decompresses to more than %d bytes", limit)
+		return nil, fmt.Errorf("gzip: %w: decompresses to more than %d bytes (%d compressed; at most %d times that, or %d bytes, are read)",
+			ErrTooLarge, limit, len(data), MaxGzipRatio, MinGzipLimit)
 	}
 	return out, nil
+}
+
+// GzipLimit is the most that compressed bytes of gzip may decompress to:
+// MaxGzipRatio times as much, at least MinGzipLimit.
+func GzipLimit(compressed int64) int64 {
+	return max(MinGzipLimit, MaxGzipRatio*compressed)
 }
 
 // MarshalRecords encodes records the way the published traces are written:
@@ -253,8 +286,8 @@ func WriteDir(dir string, d *Dir, opt WriteOptions) error {
 		return err
 	}
 	for _, name := range d.Traces.Names() {
-		if _, ok := setupOfFile(name + ".json"); !ok || strings.ContainsAny(name, `/\`) {
-			return fmt.Errorf("setup name %q cannot be a file name", name)
+		if err := fusionsim.ValidateSetupName(name); err != nil {
+			return err
 		}
 		file, other := name+".json", name+".json.gz"
 		if opt.Gzip {

@@ -369,10 +369,18 @@ func parsePrefixed(l *Line, s string) error {
 		return nil
 	}
 	l.Kind = Message
-	if parseCanonical(l, payload) {
-		return nil
+	if !parseCanonical(l, payload) {
+		if err := parseMessage(l, payload); err != nil {
+			return err
+		}
 	}
-	return parseMessage(l, payload)
+	if l.Msg.Type == fusionsim.MsgInit {
+		// The fusion group is a setup name: it names trace files.
+		if err := fusionsim.ValidateSetupName(l.Init.FusionGroup); err != nil {
+			return fmt.Errorf("FSMSG init fusionGroup: %w", err)
+		}
+	}
+	return nil
 }
 
 func isLevel(s string) bool {

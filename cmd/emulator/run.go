@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -39,7 +38,10 @@ type options struct {
 	seed      uint64
 	timeScale float64
 	out       string
+	force     bool
 	reserved  string
+	maxConns  int
+	bodyWait  time.Duration
 	grace     time.Duration
 	noFigures bool
 	awsAPIs   bool
@@ -59,8 +61,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.setupName, "setup-name", "", "`NAME` of the setup of --setup to deploy at start (default: the latest, the largest numeric name)")
 	fs.StringVar(&o.profile, "profile", "", "platform profile `FILE` (JSON; default: the embedded profile fitted on the calibration traces)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's random source")
-	fs.Float64Var(&o.timeScale, "time-scale", 1, "virtual seconds per wall second: 100 runs modeled delays 100 times faster than real ones, 0.5 twice slower")
-	fs.StringVar(&o.out, "out", defaultOut, "results `DIR` written on shutdown: manifest.json, summary.csv, traces/<setup>.json, responses/, configuration/, logs/, figures/ (must not exist, be empty or be a results directory, which is replaced; \"\" writes nothing)")
+	fs.Float64Var(&o.timeScale, "time-scale", 1, fmt.Sprintf("virtual seconds per wall second, %g to %g: 100 runs modeled delays 100 times faster than real ones, 0.5 twice slower", lambdaapi.MinTimeScale, lambdaapi.MaxTimeScale))
+	fs.StringVar(&o.out, "out", defaultOut, "results `DIR` written on shutdown: manifest.json, summary.csv, traces/<setup>.json, responses/, configuration/, logs/, figures/ (must not exist, be empty or be a results directory fusionsim wrote, which is replaced; \"\" writes nothing)")
+	fs.BoolVar(&o.force, "force", false, "replace --out whatever it holds")
+	fs.IntVar(&o.maxConns, "max-connections", lambdaapi.DefaultMaxConnections, "most client connections open at once; more clients wait until one closes")
+	fs.DurationVar(&o.bodyWait, "body-timeout", lambdaapi.DefaultBodyTimeout, "how long a client may take to send a request body (then 408 and the connection is closed)")
 	fs.StringVar(&o.reserved, "reserved-concurrency", "", "`LIST` of reserved concurrency per function, e.g. \"I-128=10,CT-128=2\" (requests beyond it are throttled: 429)")
 	fs.BoolVar(&o.noFigures, "no-figures", false, "do not draw the figures of --out (they take a few seconds for long runs)")
 	fs.BoolVar(&o.awsAPIs, "aws-apis", false, "also serve the subset of the AWS APIs that \"simulate --backend aws\" calls, so that it can run against this emulator: the Lambda control plane (create, get, update, delete, list functions), CloudWatch Logs (FilterLogEvents, DescribeLogGroups, DeleteLogGroup) and DynamoDB (tables; put, get, query, delete items); needs --time-scale 1, as log times must be wall-clock times")
@@ -94,8 +99,14 @@ Flags:
 	if fs.NArg() > 0 {
 		return o, usageError("unexpected argument %q (flags only; see --help)", fs.Arg(0))
 	}
-	if !(o.timeScale > 0) || math.IsInf(o.timeScale, 0) {
-		return o, usageError("--time-scale: %v must be a finite number > 0", o.timeScale)
+	if !(o.timeScale >= lambdaapi.MinTimeScale && o.timeScale <= lambdaapi.MaxTimeScale) {
+		return o, usageError("--time-scale: %v is outside %g..%g (virtual seconds per wall second; the virtual clock must not run out of range within days of wall time)", o.timeScale, lambdaapi.MinTimeScale, lambdaapi.MaxTimeScale)
+	}
+	if o.maxConns < 1 {
+		return o, usageError("--max-connections: %d must be >= 1", o.maxConns)
+	}
+	if o.bodyWait <= 0 {
+		return o, usageError("--body-timeout: %v must be > 0", o.bodyWait)
 	}
 	if o.grace < 0 {
 		return o, usageError("--shutdown-timeout: %v must not be negative", o.grace)
@@ -106,8 +117,9 @@ Flags:
 	return o, nil
 }
 
-// parseReserved parses "I-128=10,CT-128=2".
-func parseReserved(s string) (map[string]int, error) {
+// parseReserved parses "I-128=10,CT-128=2"; every function must be one of
+// app's tasks.
+func parseReserved(s string, app *fusionsim.App) (map[string]int, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -117,8 +129,12 @@ func parseReserved(s string) (map[string]int, error) {
 		if !ok {
 			return nil, usageError("--reserved-concurrency: %q is not FUNCTION=N", part)
 		}
-		if _, err := fusionsim.ParseFunctionName(name); err != nil {
+		id, err := fusionsim.ParseFunctionName(name)
+		if err != nil {
 			return nil, usageError("--reserved-concurrency: %v", err)
+		}
+		if _, ok := app.Tasks[id.Task]; !ok {
+			return nil, usageError("--reserved-concurrency: %s: %s is not a task of %s (tasks: %s)", name, id.Task, app.Name, strings.Join(app.TaskNames(), ", "))
 		}
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 {
@@ -127,6 +143,12 @@ func parseReserved(s string) (map[string]int, error) {
 		m[name] = n
 	}
 	return m, nil
+}
+
+// loopback reports whether addr is a loopback address only.
+func loopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // Run parses the flags, serves until ctx ends and shuts down.
@@ -148,6 +170,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Command:   "emulator",
 		Flags:     o.flags,
 		NoFigures: o.noFigures,
+		Force:     o.force,
+
+		MaxConnections: o.maxConns,
+		BodyTimeout:    o.bodyWait,
 	}
 	if o.setup != "" {
 		if cfg.Setups, err = trace.ReadConfigFile(o.setup); err != nil {
@@ -171,7 +197,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError("--profile: %v", err)
 		}
 	}
-	if cfg.ReservedConcurrency, err = parseReserved(o.reserved); err != nil {
+	if cfg.ReservedConcurrency, err = parseReserved(o.reserved, w.App); err != nil {
 		return err
 	}
 	if o.awsAPIs {
@@ -206,5 +232,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "emulator: the run's logs and traces go to %s on shutdown\n", cfg.Out)
 	}
 	fmt.Fprintf(stderr, "emulator: listening on http://%s\n", ln.Addr())
+	if !loopback(ln.Addr()) {
+		fmt.Fprintf(stderr, "emulator: warning: %s is reachable from other machines, and the emulator has no authentication: anyone who reaches it can invoke functions, deploy setups and read the logs; --listen 127.0.0.1:PORT keeps it local\n", ln.Addr())
+	}
 	return srv.Serve(ctx, ln, o.grace)
 }

@@ -143,7 +143,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, f := range []string{"listen", "workload", "setup", "setup-name", "profile", "seed", "time-scale", "out", "reserved-concurrency", "shutdown-timeout"} {
+	for _, f := range []string{"listen", "workload", "setup", "setup-name", "profile", "seed", "time-scale", "out", "force", "reserved-concurrency", "shutdown-timeout", "max-connections", "body-timeout"} {
 		if !strings.Contains(stderr.String(), "-"+f+" ") && !strings.Contains(stderr.String(), "-"+f+"\n") {
 			t.Errorf("--help does not explain --%s:\n%s", f, stderr.String())
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -136,6 +137,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		return usageError("--budget %d, --max-iterations %d, --sweep-requests %d, --workers %d: budget and workers must be >= 0, the others >= 1", *budget, *maxIter, *sweepRequests, *workers)
 	}
 	sizes := defaultMemorySizes(w)
+	if isSet(fs, "memory-sizes") && strings.TrimSpace(*sizesFlag) == "" {
+		return usageError("--memory-sizes %q: no memory size given (comma-separated sizes in MB, e.g. 128,1024)", *sizesFlag)
+	}
 	if *sizesFlag != "" {
 		if sizes, err = optimizer.ParseSizes(*sizesFlag); err != nil {
 			return usageError("--memory-sizes %q: %v", *sizesFlag, err)
@@ -145,6 +149,12 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 	if *profileFile != "" {
 		if prof, err = model.Load(*profileFile); err != nil {
 			return usageError("--profile %q: %v", *profileFile, err)
+		}
+	}
+	if *out != "" {
+		// Checked before the computation, not after it.
+		if err := checkOutDir(*out); err != nil {
+			return usageError("--out %q: %v", *out, err)
 		}
 	}
 	bar := progress.New(stderr, progress.Auto(stderr, *showProgress && !*quiet, time.Now))
@@ -368,6 +378,39 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		fmt.Fprintf(stdout, "\nwritten to %s\n", *out)
 	}
 	return nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// checkOutDir makes sure dir can be created (if missing) and written
+// into, without creating it: it writes and removes a probe file in dir or in
+// its nearest existing ancestor.
+func checkOutDir(dir string) error {
+	probe := filepath.Clean(dir)
+	for {
+		st, err := os.Stat(probe)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s is not a directory", probe)
+			}
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) || filepath.Dir(probe) == probe {
+			return err
+		}
+		probe = filepath.Dir(probe)
+	}
+	f, err := os.CreateTemp(probe, ".fusionsim-probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func perFunctionNote(on bool) string {

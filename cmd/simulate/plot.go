@@ -28,6 +28,7 @@ func runPlot(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	width := fs.Float64("width", 3.5, "figure width in inches (3.5: one column of a two-column paper)")
 	dpi := fs.Int("dpi", 300, "resolution of the PNG files, dots per inch")
 	recompute := fs.Bool("recompute", false, "summarize the traces again instead of reading summary.csv")
+	allowIncomplete := fs.Bool("allow-incomplete", false, "draw the figures of an interrupted run's results directory (manifest.complete false, an INCOMPLETE file) with a warning instead of failing")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate plot [flags] DIR")
@@ -70,6 +71,9 @@ func runPlot(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	d, err := results.Read(dir, results.ReadOptions{Recompute: *recompute})
 	if err != nil {
+		return err
+	}
+	if err := checkComplete(d, *allowIncomplete, stderr); err != nil {
 		return err
 	}
 	if *out == "" {

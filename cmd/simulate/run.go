@@ -58,6 +58,7 @@ type runFlags struct {
 	seed        uint64
 	profile     string
 	out         string
+	force       bool
 	executeWork bool
 	grouping    bool
 	quiet       bool
@@ -86,7 +87,8 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.event, "event", "", "the request body as a `JSON` object, e.g. '{\"n\":1000000,\"algorithm\":\"bitpacked\"}' for sieve or '{\"sieve\":100000}' for iot")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of every random figure of the run (same seed and flags: byte-identical results)")
 	fs.StringVar(&f.profile, "profile", "", "platform profile `FILE` (JSON, see model.Profile; default: the embedded default profile, model.Default)")
-	fs.StringVar(&f.out, "out", "", "results `DIR` (default results/<workload>-<UTC time>)")
+	fs.StringVar(&f.out, "out", "", "results `DIR` (default results/<workload>-<UTC time>); an existing one is replaced only if fusionsim wrote it (its manifest.json names fusionsim-results and nothing else is in it)")
+	fs.BoolVar(&f.force, "force", false, "replace --out whatever it holds")
 	fs.BoolVar(&f.executeWork, "execute-work", false, "also run the tasks' real computations (burn loops, sieves); slow, and timings stay modeled")
 	fs.BoolVar(&f.grouping, "prototype-grouping", false, "extract traces as the prototype did: one record per (trace, function), so IoT's two AS invocations of a request count as one (to compare with the published traces)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress and no table: only errors")
@@ -220,6 +222,9 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	if set["requests"] && f.requests < 1 {
 		return nil, usageError("--requests %d: must be >= 1", f.requests)
 	}
+	if err := load.CheckRequests(f.requests); set["requests"] && err != nil {
+		return nil, usageError("--requests %d: %v", f.requests, err)
+	}
 	if f.pause < 0 {
 		return nil, usageError("--pause %v: must be >= 0", f.pause)
 	}
@@ -286,6 +291,9 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 		}
 	}
 	var sizes []int
+	if set["memory-sizes"] && strings.TrimSpace(f.memorySizes) == "" {
+		return nil, usageError("--memory-sizes %q: no memory size given (comma-separated sizes in MB, e.g. 128,1024)", f.memorySizes)
+	}
 	if f.memorySizes != "" {
 		if len(f.setups) > 0 {
 			return nil, usageError("--memory-sizes %q: a sweep runs the remote setup at each size; it cannot be combined with --setup", f.memorySizes)
@@ -415,7 +423,7 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 	if f.backend.dryRun {
 		return f.backend.rehearse(ctx, p, platform, arrivals, sink.Reset, bar, stdout)
 	}
-	st, err := results.NewStage(p.out)
+	st, err := results.NewStageWith(p.out, results.StageOptions{Force: f.force})
 	if err != nil {
 		return usageError("--out %q: %v", p.out, err)
 	}
@@ -450,9 +458,13 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 	run.GzipTraces = f.traces == "gzip"
 	if runErr != nil {
 		run.Manifest.Reason = "stopped by an error: " + runErr.Error()
+		run.Incomplete = incompleteReason(ctx, runErr, len(res.Iterations))
 	}
 	if err := st.Commit(run); err != nil {
 		return fmt.Errorf("writing %s: %w", p.out, err)
+	}
+	if run.Incomplete != "" {
+		fmt.Fprintf(stderr, "simulate: %s is marked incomplete (manifest.complete false, %s): %s\n", p.out, results.IncompleteFile, run.Incomplete)
 	}
 	if !f.quiet {
 		if err := results.PrintTable(stdout, res.Rows()); err != nil {
@@ -464,6 +476,14 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		}
 	}
 	return runErr
+}
+
+// incompleteReason says why a run stopped before its planner was done.
+func incompleteReason(ctx context.Context, err error, finished int) string {
+	if ctx.Err() != nil {
+		return fmt.Sprintf("interrupted (%v) after %d finished setup(s)", context.Cause(ctx), finished)
+	}
+	return fmt.Sprintf("stopped by an error after %d finished setup(s): %v", finished, err)
 }
 
 func setupList(res *experiment.Result) string {

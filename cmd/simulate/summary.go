@@ -25,6 +25,7 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	recompute := fs.Bool("recompute", false, "summarize the traces (and client responses) again instead of reading summary.csv")
 	asCSV := fs.Bool("csv", false, "print summary.csv's format instead of a table")
+	allowIncomplete := fs.Bool("allow-incomplete", false, "read the results directory of an interrupted run (manifest.complete false, an INCOMPLETE file) with a warning instead of failing")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate summary [flags] DIR")
@@ -52,6 +53,9 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := checkComplete(d, *allowIncomplete, stderr); err != nil {
+		return err
+	}
 	warnIncomplete(stderr, d)
 	if *asCSV {
 		return results.WriteCSV(stdout, d.Rows)
@@ -73,6 +77,20 @@ func warnIncomplete(w io.Writer, d *results.Data) {
 			fmt.Fprintf(w, "warning: setup %s: traces incomplete: %s; its GB-ms per request and cost are not meaningful\n", name, why)
 		}
 	}
+}
+
+// checkComplete refuses the results directory of an interrupted run (the
+// error says so), or with allow warns about it on stderr.
+func checkComplete(d *results.Data, allow bool, stderr io.Writer) error {
+	err := results.CheckComplete(d)
+	if err == nil {
+		return nil
+	}
+	if allow {
+		fmt.Fprintf(stderr, "simulate: warning: %v\n", err)
+		return nil
+	}
+	return fmt.Errorf("%w; --allow-incomplete reads it anyway", err)
 }
 
 // parseDirArgs parses flags given before or after the one DIR argument.
