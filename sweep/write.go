@@ -261,7 +261,7 @@ func (r *Result) Write(dir string, opt results.PlotOptions) (*Analysis, error) {
 		return nil, err
 	}
 	m := results.Manifest{
-		Format: results.FormatVersion, Version: Version(), Command: Command, Workload: p.Spec.Workload,
+		Format: results.CurrentFormat, Complete: true, Version: Version(), Command: Command, Workload: p.Spec.Workload,
 		Seed: p.Spec.Seeds[0], Reason: p.Describe(), Extra: map[string]json.RawMessage{"sweep": extra},
 	}
 	if len(p.Spec.Profiles) == 1 {

@@ -117,13 +117,13 @@ func TestInputErrorsOfIssue15(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
 			t.Errorf("%v: %v, want a usage error containing %q", tc.args, err, tc.want)
 		}
-		if err != nil && strings.Contains(err.Error(), "-2562047") || time.Since(start) > 5*time.Second {
+		if err != nil && strings.Contains(err.Error(), "-2562047") || time.Since(start) > 30*time.Second { // a guard against hanging on a huge count, not a speed target
 			t.Errorf("%v: %v after %v", tc.args, err, time.Since(start))
 		}
 	}
 	// A setup named 007 runs and is written as the string "007".
 	out := filepath.Join(base, "007")
-	mustSimulate(t, "--workload", "sieve", "--setup", "007=sieve:1024", "--requests", "2", "--quiet", "--out", out)
+	mustSimulate(t, "--workload", "sieve", "--setup", "007=sieve:1024", "--requests", "2", "--traces", "plain", "--quiet", "--out", out)
 	b, err := os.ReadFile(filepath.Join(out, "configuration", "configurationMetadata.json"))
 	if err != nil || !bytes.Contains(b, []byte(`"traceName":"007"`)) {
 		t.Errorf("configuration metadata %s, %v", b, err)
