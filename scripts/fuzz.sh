@@ -28,6 +28,6 @@ for t in "${targets[@]}"; do
 		echo "fuzz: FAIL: $pkg $name" >&2
 		exit 1
 	fi
-	execs=$(printf '%s\n' "$out" | grep -o 'execs: [0-9]*' | tail -1)
+	execs=$(printf '%s\n' "$out" | grep -o 'execs: [0-9]*' | tail -1 || true)
 	echo "fuzz: ok   $pkg $name ($(( $(date +%s) - start )) s, $execs)"
 done
