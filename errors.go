@@ -28,6 +28,10 @@ var (
 	// ErrPayloadTooLarge: the event exceeds the invocation type's payload limit
 	// (HTTP 413, RequestTooLargeException).
 	ErrPayloadTooLarge = errors.New("RequestTooLargeException: request payload too large")
+	// ErrDropped: a request of a scenario iteration that was never sent,
+	// because when the iteration was due no virtual user of its pool was
+	// free (k6's dropped_iterations).
+	ErrDropped = errors.New("dropped iteration: no free virtual user")
 )
 
 // FunctionError is an error raised by a function's code (or by its runtime: a

@@ -2,6 +2,7 @@ package fusionsim
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -18,8 +19,11 @@ type Platform interface {
 	// Route, when it has one) and waits until every invocation the requests
 	// caused (async ones included) has finished. It returns one Response per
 	// arrival, in order. Errors of single requests
-	// (throttling, function errors) are in the responses; Run's own error means
-	// the run could not be carried out.
+	// (throttling, function errors, ErrDropped for the requests of a
+	// scenario iteration that found no free virtual user) are in the
+	// responses; Run's own error means the run could not be carried out
+	// (CheckArrivals' errors included). Scenario iterations (Arrival.Follows,
+	// Arrival.VUs) are run as a Sequencer decides.
 	Run(ctx context.Context, route Route, arrivals []Arrival) ([]Response, error)
 
 	// ForceCold discards every execution environment: idle ones at once, busy
@@ -52,6 +56,40 @@ type Arrival struct {
 	// separately (e.g. "addcartitem", "get", "checkout"); "" for loads of
 	// one kind.
 	Kind string
+
+	// Follows, when > 0, is 1 + the index of an earlier arrival: this
+	// request is sent At after the response to that one has arrived (the
+	// response only, not the invocations that request caused, unlike
+	// AfterPrevious). Scenario loads chain the requests of an iteration this
+	// way, and start their iterations after the setup phase's last request.
+	Follows int
+	// VUs, when set, makes the request the first of a scenario iteration run
+	// by a virtual user of the pool (k6's arrival-rate executors): when it is
+	// due it takes a free virtual user, or, when none is free, the iteration
+	// is dropped (see Sequencer). Arrivals that start iterations of one
+	// scenario share one pool. A later arrival that Follows a request of an
+	// iteration and has no VUs of its own continues that iteration on the
+	// same virtual user; the user is free again when the response to the
+	// iteration's last request has arrived.
+	VUs *VUPool
+	// EventFor, when set, makes the request body when the request is sent,
+	// from the number of the virtual user that sends it (1, 2, ...; 0
+	// outside an iteration); Event is then ignored. It must be a pure
+	// function returning a new map on each call: platforms may call it from
+	// several goroutines at once.
+	EventFor func(vu int) Event
+}
+
+// VUPool is the pool of virtual users that the iterations of a scenario
+// share, as in k6's constant- and ramping-arrival-rate executors.
+type VUPool struct {
+	// PreAllocatedVUs exist from the start of Run, free (0..MaxVUs).
+	PreAllocatedVUs int
+	// MaxVUs caps the virtual users (>= 1). An iteration that finds no free
+	// user is dropped; if fewer than MaxVUs exist, one more is created then,
+	// free for the iterations due after that instant (k6 initializes one
+	// in the background; here that takes no time).
+	MaxVUs int
 }
 
 // RouteOr is the arrival's own route, or def when it has none.
@@ -74,9 +112,20 @@ type Response struct {
 	RequestID string
 	// Result is the entry task's result (sync requests).
 	Result Event
-	// Err is nil, ErrThrottled, or a *FunctionError.
+	// Err is nil, ErrThrottled, ErrDropped (not sent: StatusCode 0, Sent =
+	// Received = when it was due), or a *FunctionError.
 	Err error
+
+	// Kind is the arrival's Kind and TraceID the trace id of the request's
+	// root invocation, when its traces hold one. Platforms leave them
+	// empty; experiment.Run sets them, so that summaries can report each
+	// kind of request of a scenario load separately.
+	Kind, TraceID string
 }
+
+// Dropped reports whether the request was never sent: its scenario
+// iteration found no free virtual user (ErrDropped).
+func (r Response) Dropped() bool { return errors.Is(r.Err, ErrDropped) }
 
 // Latency is the end-to-end latency.
 func (r Response) Latency() time.Duration { return r.Received.Sub(r.Sent) }

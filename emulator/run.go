@@ -15,8 +15,10 @@ import (
 
 // Run sends the arrivals to route (or each to its own Route) on the virtual clock and runs the
 // simulation until every request and every invocation it caused has ended;
-// see fusionsim.Platform. Idle environments stay for the next Run until their
-// keep-alive runs out.
+// see fusionsim.Platform. Scenario iterations run on virtual users as a
+// fusionsim.Sequencer decides, on the virtual clock, so that the same seed
+// gives the same users, drops and traces. Idle environments stay for the
+// next Run until their keep-alive runs out.
 func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival) ([]fusionsim.Response, error) {
 	if em.setup == nil {
 		return nil, fusionsim.ErrNotDeployed
@@ -29,35 +31,58 @@ func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 			return nil, fmt.Errorf("arrivals[%d]: %w", i, err)
 		}
 	}
+	seq, err := fusionsim.NewSequencer(arrivals)
+	if err != nil {
+		return nil, err
+	}
 	start := em.k.now
 	resps := make([]fusionsim.Response, len(arrivals))
 	left := len(arrivals)
 	var send func(i int)
+	// done counts request i as finished (its response and the end of every
+	// invocation it caused) and sends an AfterPrevious arrival after it.
+	done := func(i int) {
+		left--
+		if em.cfg.Progress != nil {
+			em.cfg.Progress(len(arrivals)-left, len(arrivals))
+		}
+		if j := i + 1; j < len(arrivals) && arrivals[j].AfterPrevious {
+			em.k.after(arrivals[j].At, func() { send(j) })
+		}
+	}
+	// answered sends the arrivals that follow i once its response is in.
+	answered := func(i int) {
+		seq.Answered(i, em.k.now)
+		for _, k := range seq.Followers(i) {
+			em.k.after(arrivals[k].At, func() { send(k) })
+		}
+	}
 	send = func(i int) {
 		a := arrivals[i]
+		vu, ok := seq.Begin(i, em.k.now)
+		if !ok {
+			now := em.Now()
+			resps[i] = fusionsim.Response{Sent: now, Received: now, Err: fusionsim.ErrDropped}
+			answered(i)
+			done(i)
+			return
+		}
 		if a.ColdBefore {
 			em.forceCold()
 		}
 		parts := 2 // the response and the end of every invocation it caused
 		fin := func() {
-			if parts--; parts > 0 {
-				return
-			}
-			left--
-			if em.cfg.Progress != nil {
-				em.cfg.Progress(len(arrivals)-left, len(arrivals))
-			}
-			if j := i + 1; j < len(arrivals) && arrivals[j].AfterPrevious {
-				em.k.after(arrivals[j].At, func() { send(j) })
+			if parts--; parts == 0 {
+				done(i)
 			}
 		}
-		em.Submit(a.RouteOr(route), a.Event, func(r fusionsim.Response) { resps[i] = r; fin() }, fin)
+		em.Submit(a.RouteOr(route), seq.Event(i, vu), func(r fusionsim.Response) { resps[i] = r; answered(i); fin() }, fin)
 	}
 	// Open-loop arrivals are scheduled one at a time, in time order, so that
 	// the kernel's queue stays short however long the load is.
 	var open []int
-	for i, a := range arrivals {
-		if i == 0 || !a.AfterPrevious {
+	for i := range arrivals {
+		if seq.Open(i) {
 			open = append(open, i)
 		}
 	}
