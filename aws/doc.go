@@ -27,7 +27,11 @@
 // loop arrivals start on their schedule, each on its own goroutine; an
 // AfterPrevious arrival waits for the previous response and its pause (not
 // for the async invocations the previous request caused, which Lambda does
-// not report: the prototype's k6 scripts did not wait for them either). Run
+// not report: the prototype's k6 scripts did not wait for them either), and
+// so does an arrival that Follows another: the next request of a scenario
+// iteration goes out on a goroutine of its own, sent by the iteration's
+// virtual user (fusionsim.Sequencer, in wall time; a dropped iteration
+// sends nothing). Run
 // returns once the logs show that every invocation since its start has
 // ended: every START has its REPORT and the counts have not changed for
 // Settle.Quiet (CloudWatch Logs delivers lines seconds late).

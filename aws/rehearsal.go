@@ -143,8 +143,8 @@ func (r *Rehearsal) add(rs *RehearsedSetup, setup *fusionsim.Setup, ids []fusion
 	return nil
 }
 
-// Run records the requests (and the functions a route outside the setup's
-// own reaches) and runs them on the inner platform.
+// Run records the functions a route outside the setup's own reaches, runs
+// the requests on the inner platform and records those that were sent.
 func (r *Rehearsal) Run(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival) ([]fusionsim.Response, error) {
 	r.mu.Lock()
 	setup, rs := r.setup, r.current()
@@ -169,24 +169,36 @@ func (r *Rehearsal) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 			}
 		}
 	}
+	resps, err := r.inner.Run(ctx, route, arrivals)
 	r.mu.Lock()
-	if rs != nil {
-		rs.Requests += len(arrivals)
+	if rs != nil && len(resps) == len(arrivals) {
+		// The load's schedule without latencies: an open arrival at its
+		// At, an AfterPrevious one At after the previous, one that Follows
+		// another At after that one; dropped requests were never sent.
+		at := make([]time.Duration, len(arrivals))
 		var t time.Duration
 		for i, a := range arrivals {
+			switch {
+			case a.Follows > 0:
+				at[i] = at[a.Follows-1] + a.At
+			case i > 0 && a.AfterPrevious:
+				at[i] = at[i-1] + a.At
+			default:
+				at[i] = a.At
+			}
+			t = max(t, at[i])
+			if resps[i].Dropped() {
+				continue
+			}
+			rs.Requests++
 			if a.ColdBefore {
 				rs.ColdBefore++
-			}
-			if i == 0 || !a.AfterPrevious {
-				t = max(t, a.At)
-			} else {
-				t += a.At
 			}
 		}
 		rs.LoadTime += t
 	}
 	r.mu.Unlock()
-	return r.inner.Run(ctx, route, arrivals)
+	return resps, err
 }
 
 // ForceCold runs on the inner platform.

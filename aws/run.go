@@ -15,14 +15,19 @@ import (
 // Run sends one request per arrival to route's function (or the arrival's
 // own route's) in real time and
 // waits, through the logs, until every invocation since the start has ended
-// (see the package documentation). Errors of single requests are in the
-// responses.
+// (see the package documentation). Scenario iterations run on virtual users
+// as a fusionsim.Sequencer decides, in wall time. Errors of single requests
+// are in the responses.
 func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival) ([]fusionsim.Response, error) {
 	p.mu.Lock()
 	setup, deployment := p.setup, p.deployment
 	p.mu.Unlock()
 	if setup == nil {
 		return nil, fusionsim.ErrNotDeployed
+	}
+	seq, err := fusionsim.NewSequencer(arrivals)
+	if err != nil {
+		return nil, err
 	}
 	// The routes of the run: route, and the arrivals' own (scenario loads).
 	routes := []fusionsim.Route{route}
@@ -64,25 +69,11 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 	start := time.Now()
 	resps := make([]fusionsim.Response, len(arrivals))
 	var (
-		mu      sync.Mutex
+		mu      sync.Mutex // guards done, coldErr and seq
 		done    int
 		coldErr error
 	)
-	send := func(i int) {
-		a := arrivals[i]
-		if a.ColdBefore {
-			if err := p.ForceCold(ctx); err != nil {
-				mu.Lock()
-				coldErr = errors.Join(coldErr, err)
-				mu.Unlock()
-			}
-		}
-		rt := a.RouteOr(route)
-		sent := time.Now()
-		r := handler.Invoke(ctx, p.cl.lambda, handler.FunctionName(p.cfg.Prefix, rt.Function()), rt.Sync, a.Event, nil)
-		resps[i] = fusionsim.Response{
-			Sent: sent, Received: time.Now(), StatusCode: r.StatusCode, RequestID: r.RequestID, Result: r.Result, Err: r.Err,
-		}
+	finished := func() {
 		mu.Lock()
 		done++
 		n := done
@@ -95,29 +86,62 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 			p.logMu.Unlock()
 		}
 	}
-	// A chain is an open-loop arrival and the AfterPrevious arrivals that
-	// follow it; each chain runs on its own goroutine.
-	var wg sync.WaitGroup
-	for i := 0; i < len(arrivals); {
-		j := i + 1
-		for j < len(arrivals) && arrivals[j].AfterPrevious {
-			j++
+	send := func(i int) {
+		a := arrivals[i]
+		mu.Lock()
+		vu, ok := seq.Begin(i, time.Since(start))
+		mu.Unlock()
+		if !ok {
+			now := time.Now()
+			resps[i] = fusionsim.Response{Sent: now, Received: now, Err: fusionsim.ErrDropped}
+		} else {
+			if a.ColdBefore {
+				if err := p.ForceCold(ctx); err != nil {
+					mu.Lock()
+					coldErr = errors.Join(coldErr, err)
+					mu.Unlock()
+				}
+			}
+			rt := a.RouteOr(route)
+			sent := time.Now()
+			r := handler.Invoke(ctx, p.cl.lambda, handler.FunctionName(p.cfg.Prefix, rt.Function()), rt.Sync, seq.Event(i, vu), nil)
+			resps[i] = fusionsim.Response{
+				Sent: sent, Received: time.Now(), StatusCode: r.StatusCode, RequestID: r.RequestID, Result: r.Result, Err: r.Err,
+			}
 		}
+		mu.Lock()
+		seq.Answered(i, time.Since(start))
+		mu.Unlock()
+		finished()
+	}
+	// Each open-loop arrival runs on its own goroutine, which then sends
+	// what waits for its response: the AfterPrevious arrival after it (the
+	// prototype's closed loop) and the arrivals that Follow it (the next
+	// request of a virtual user, or the iterations after a scenario's
+	// setup phase), each on a goroutine of its own, At after the response.
+	var wg sync.WaitGroup
+	var launch func(i int, from time.Time)
+	launch = func(i int, from time.Time) {
 		wg.Add(1)
-		go func(first, end int) {
+		go func() {
 			defer wg.Done()
-			if !sleepUntil(ctx, start.Add(arrivals[first].At)) {
+			if !sleepUntil(ctx, from.Add(arrivals[i].At)) {
 				return
 			}
-			send(first)
-			for k := first + 1; k < end; k++ {
-				if !sleepFor(ctx, arrivals[k].At) {
-					return
-				}
-				send(k)
+			send(i)
+			at := time.Now()
+			if j := i + 1; j < len(arrivals) && arrivals[j].AfterPrevious {
+				launch(j, at)
 			}
-		}(i, j)
-		i = j
+			for _, k := range seq.Followers(i) {
+				launch(k, at)
+			}
+		}()
+	}
+	for i := range arrivals {
+		if seq.Open(i) {
+			launch(i, start)
+		}
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
