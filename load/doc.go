@@ -13,6 +13,13 @@
 //   - Coldstart: N sequential requests, every function forced cold before
 //     each one (the prototype's cold-start protocol).
 //   - Replay: arrival times read from a CSV file.
+//   - Scenario: k6-style scenarios, read from a load file (ReadScenarioFile)
+//     or an application file's load: section (DecodeScenario): iterations
+//     of requests, each to its own entry task with its own templated body,
+//     sent one after the other by a virtual user, started at a constant or
+//     ramping arrival rate with a cap on the users (dropped iterations), after
+//     a setup phase. Scenario.Arrivals makes them for a setup, with
+//     fusionsim.Arrival's Follows, VUs and EventFor.
 //
 // Spec describes a load by kind and parameters, the form the command line and
 // the results' manifest use.
