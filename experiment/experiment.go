@@ -38,6 +38,9 @@ type Iteration struct {
 	// LogProblems counts log lines and invocations the extractor could not
 	// use (0 on a healthy platform).
 	LogProblems int
+	// DroppedIterations counts the scenario iterations that found no free
+	// virtual user (their requests were never sent).
+	DroppedIterations int
 }
 
 // Planner chooses the setup of each iteration. A fixed list of setups is one
@@ -231,7 +234,16 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 	}
 	cfg.Progress.Begin(it.Name, len(arrivals))
 	it.Start = clock()
-	x := trace.NewExtractor(cfg.Trace)
+	topt := cfg.Trace
+	kinds := false
+	for _, a := range arrivals {
+		if a.Kind != "" {
+			kinds = true // join responses and traces to summarize by kind
+			break
+		}
+	}
+	topt.RootTraceIDs = topt.RootTraceIDs || kinds
+	x := trace.NewExtractor(topt)
 	rp, direct := cfg.Platform.(RecordPlatform)
 	if direct {
 		// The platform's records go straight to the extractor (and the
@@ -278,9 +290,22 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 		}
 	}
 	it.Records = ext.Traces[it.Name]
+	for i := range resps {
+		resps[i].Kind = arrivals[i].Kind
+		if ext.RootTraceIDs != nil && resps[i].RequestID != "" {
+			resps[i].TraceID = ext.RootTraceIDs[resps[i].RequestID]
+		}
+		if arrivals[i].VUs != nil && resps[i].Dropped() {
+			it.DroppedIterations++
+		}
+	}
 	it.Row = results.Summarize(it.Name, it.Records, resps, pricing)
-	cfg.Progress.End(fmt.Sprintf("%s: %d requests, %d invocations, median %s ms, p95 %s ms, %d errors",
-		it.Name, it.Row.Requests, it.Row.Invocations, ms(it.Row.MedianMs), ms(it.Row.P95Ms), it.Row.Errors))
+	dropped := ""
+	if it.DroppedIterations > 0 {
+		dropped = fmt.Sprintf(", %d dropped iterations (no free virtual user)", it.DroppedIterations)
+	}
+	cfg.Progress.End(fmt.Sprintf("%s: %d requests, %d invocations, median %s ms, p95 %s ms, %d errors%s",
+		it.Name, it.Row.Requests, it.Row.Invocations, ms(it.Row.MedianMs), ms(it.Row.P95Ms), it.Row.Errors, dropped))
 	return it, nil
 }
 
@@ -304,6 +329,7 @@ func (r *Result) Results(manifest results.Manifest, pricing model.Pricing) *resu
 		run.Setups = append(run.Setups, results.SetupRun{
 			Name: it.Name, Setup: it.Setup, Route: it.Route.String(), Reason: it.Reason,
 			Records: it.Records, Responses: it.Responses, Row: &row, LogProblems: it.LogProblems,
+			DroppedIterations: it.DroppedIterations,
 		})
 	}
 	return run

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,6 +87,9 @@ type SetupInfo struct {
 	// LogProblems counts log lines and invocations the extractor could not
 	// use.
 	LogProblems int `json:"logProblems,omitempty"`
+	// DroppedIterations counts the iterations of a scenario load that found
+	// no free virtual user (never sent).
+	DroppedIterations int `json:"droppedIterations,omitempty"`
 }
 
 // SetupRun is one setup of a run (an iteration of an optimizer run).
@@ -102,6 +106,8 @@ type SetupRun struct {
 	// Row is the summary row; nil: Summarize with Run.Pricing.
 	Row         *Row
 	LogProblems int
+	// DroppedIterations counts the scenario iterations that were dropped.
+	DroppedIterations int
 }
 
 // Run is everything a results directory holds.
@@ -254,7 +260,8 @@ func (s *Stage) Commit(run *Run) (err error) {
 			data.Responses[sr.Name] = sr.Responses
 		}
 		m.Setups = append(m.Setups, SetupInfo{Name: sr.Name, Route: sr.Route, Reason: sr.Reason,
-			Requests: row.Requests, Invocations: len(sr.Records), LogProblems: sr.LogProblems})
+			Requests: row.Requests, Invocations: len(sr.Records), LogProblems: sr.LogProblems, DroppedIterations: sr.DroppedIterations})
+		data.Kinds = append(data.Kinds, SummarizeKinds(sr.Name, sr.Records, sr.Responses, pricing)...)
 		if run.Configs == nil && sr.Setup != nil {
 			if data.Configs == nil {
 				data.Configs = fusionsim.Configs{}
@@ -304,6 +311,15 @@ func (s *Stage) Commit(run *Run) (err error) {
 			return err
 		}
 		if err := trace.WriteFileAtomic(filepath.Join(s.tmp, file), buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	if len(data.Kinds) > 0 {
+		var buf bytes.Buffer
+		if err := WriteKindsCSV(&buf, data.Kinds); err != nil {
+			return err
+		}
+		if err := trace.WriteFileAtomic(filepath.Join(s.tmp, SummaryKindsFile), buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -494,20 +510,36 @@ func (w *LogFiles) Close() error {
 
 var responsesHeader = []string{"sent_unix_ns", "latency_ns", "status", "request_id", "error"}
 
+// kindsHeader is responsesHeader with the kind of each request and the
+// trace id of its root invocation, the form for loads with kinds of
+// requests (scenario loads).
+var kindsHeader = append(slices.Clone(responsesHeader), "kind", "trace_id")
+
 // writeResponses writes responses/<setup>.csv: the send time, the
 // end-to-end latency (both in ns, exact), the HTTP status, the entry
-// invocation's request id and the error message.
+// invocation's request id and the error message; when the requests have
+// kinds, also the kind and the root invocation's trace id (which joins the
+// request to its traces).
 func writeResponses(path string, resps []fusionsim.Response) error {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	cw.Write(responsesHeader)
+	kinds := HasKinds(resps)
+	if kinds {
+		cw.Write(kindsHeader)
+	} else {
+		cw.Write(responsesHeader)
+	}
 	for _, r := range resps {
 		msg := ""
 		if r.Err != nil {
 			msg = r.Err.Error()
 		}
-		cw.Write([]string{strconv.FormatInt(r.Sent.UnixNano(), 10), strconv.FormatInt(int64(r.Latency()), 10),
-			strconv.Itoa(r.StatusCode), r.RequestID, msg})
+		rec := []string{strconv.FormatInt(r.Sent.UnixNano(), 10), strconv.FormatInt(int64(r.Latency()), 10),
+			strconv.Itoa(r.StatusCode), r.RequestID, msg}
+		if kinds {
+			rec = append(rec, r.Kind, r.TraceID)
+		}
+		cw.Write(rec)
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -534,11 +566,12 @@ func readResponses(path string) ([]fusionsim.Response, error) {
 // errors.
 func parseResponses(r io.Reader, path string) ([]fusionsim.Response, error) {
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(responsesHeader)
 	head, err := cr.Read()
-	if err != nil || strings.Join(head, ",") != strings.Join(responsesHeader, ",") {
-		return nil, fmt.Errorf("%s: header %v, want %v", path, head, responsesHeader)
+	kinds := err == nil && strings.Join(head, ",") == strings.Join(kindsHeader, ",")
+	if err != nil || (!kinds && strings.Join(head, ",") != strings.Join(responsesHeader, ",")) {
+		return nil, fmt.Errorf("%s: header %v, want %v (or with %v)", path, head, responsesHeader, kindsHeader[len(responsesHeader):])
 	}
+	cr.FieldsPerRecord = len(head)
 	var out []fusionsim.Response
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
@@ -556,8 +589,15 @@ func parseResponses(r io.Reader, path string) ([]fusionsim.Response, error) {
 		}
 		r := fusionsim.Response{Sent: time.Unix(0, sent).UTC(), StatusCode: status, RequestID: rec[3]}
 		r.Received = r.Sent.Add(time.Duration(lat))
-		if rec[4] != "" {
+		switch rec[4] {
+		case "":
+		case fusionsim.ErrDropped.Error():
+			r.Err = fusionsim.ErrDropped
+		default:
 			r.Err = errors.New(rec[4])
+		}
+		if kinds {
+			r.Kind, r.TraceID = rec[5], rec[6]
 		}
 		out = append(out, r)
 	}
@@ -580,6 +620,9 @@ type Data struct {
 	Configs   fusionsim.Configs
 	// Rows are summary.csv's rows, or computed from the traces.
 	Rows []Row
+	// Kinds are summary-kinds.csv's rows, or computed from the traces and
+	// the responses; nil when the requests have no kinds.
+	Kinds []KindRow
 }
 
 // ReadOptions configure Read.
@@ -641,6 +684,12 @@ func Read(dir string, opt ReadOptions) (*Data, error) {
 	if d.Configs, err = trace.ReadConfigs(dir); err != nil && !errors.Is(err, trace.ErrNoConfigs) {
 		return nil, err
 	}
+	if opt.Pricing.MBPerGB == 0 && d.Manifest.Profile != nil {
+		opt.Pricing = d.Manifest.Profile.Pricing
+	}
+	if err := d.readKinds(opt); err != nil {
+		return nil, err
+	}
 	spath := filepath.Join(dir, SummaryFullFile)
 	if _, err := os.Stat(spath); err != nil {
 		spath = filepath.Join(dir, SummaryFile)
@@ -655,11 +704,31 @@ func Read(dir string, opt ReadOptions) (*Data, error) {
 		}
 		return d, nil
 	}
-	if opt.Pricing.MBPerGB == 0 && d.Manifest.Profile != nil {
-		opt.Pricing = d.Manifest.Profile.Pricing
-	}
 	d.summarize(opt.Pricing)
 	return d, nil
+}
+
+// readKinds reads summary-kinds.csv, or (when it is missing or
+// opt.Recompute) summarizes each setup's responses by kind.
+func (d *Data) readKinds(opt ReadOptions) error {
+	path := filepath.Join(d.Dir, SummaryKindsFile)
+	if f, err := os.Open(path); err == nil && !opt.Recompute {
+		defer f.Close()
+		rows, err := ReadKindsCSV(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.Dir, err)
+		}
+		d.Kinds = rows
+		return nil
+	}
+	p := opt.Pricing
+	if p.MBPerGB == 0 {
+		p = model.Default().Pricing
+	}
+	for _, n := range d.Names {
+		d.Kinds = append(d.Kinds, SummarizeKinds(n, d.Traces[n], d.Responses[n], p)...)
+	}
+	return nil
 }
 
 func readPrototype(dir string, opt ReadOptions) (*Data, error) {

@@ -42,6 +42,7 @@ func FuzzReadResponses(f *testing.F) {
 	f.Add([]byte("sent_unix_ns,latency_ns,status,request_id,error\n1675411200000000000,5000000000,200,ra,\n1675411239000000000,5039000000,502,rm,\"function A-128: Error: boom, \"\"quoted\"\"\"\n"))
 	f.Add([]byte("sent_unix_ns,latency_ns,status,request_id,error\n"))
 	f.Add([]byte("a,b\n"))
+	f.Add([]byte("sent_unix_ns,latency_ns,status,request_id,error,kind,trace_id\n1675411200000000000,5000000000,200,ra,,get,s-A-128-ab\n1675411200000000000,0,0,,dropped iteration: no free virtual user,checkout,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		resps, err := parseResponses(bytes.NewReader(data), "fuzz.csv")
 		if err != nil {
@@ -59,6 +60,36 @@ func FuzzReadResponses(f *testing.F) {
 			a, b := back[i], resps[i]
 			if !a.Sent.Equal(b.Sent) || a.Latency() != b.Latency() || a.StatusCode != b.StatusCode || a.RequestID != b.RequestID || (a.Err == nil) != (b.Err == nil) || (a.Err != nil && a.Err.Error() != b.Err.Error()) {
 				t.Fatalf("line %d: %+v read back as %+v", i, b, a)
+			}
+			if a.Dropped() != b.Dropped() || (HasKinds(resps) && (a.Kind != b.Kind || a.TraceID != b.TraceID)) {
+				t.Fatalf("line %d: %+v read back as %+v", i, b, a)
+			}
+		}
+	})
+}
+
+// FuzzReadKindsCSV: summary-kinds.csv never panics the reader; what it
+// accepts is written back as rows that read the same.
+func FuzzReadKindsCSV(f *testing.F) {
+	f.Add([]byte("setup,kind,requests,dropped,median_ms,p95_ms,e2e_median_ms,e2e_p95_ms,gbms_per_request,errors\ns1,a,3,1,140,190,170,220,16.667,1\ns1,all,5,2,,,,,,1\n"))
+	f.Add([]byte("setup,kind\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := ReadKindsCSV(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := WriteKindsCSV(&b, rows); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadKindsCSV(&b)
+		if err != nil || len(back) != len(rows) {
+			t.Fatalf("read back: %d rows of %d, %v", len(back), len(rows), err)
+		}
+		for i := range rows {
+			x, y := rows[i].record(), back[i].record()
+			if strings.Join(x, ",") != strings.Join(y, ",") {
+				t.Fatalf("row %d: %v read back as %v", i, x, y)
 			}
 		}
 	})

@@ -30,7 +30,7 @@ var ErrIncomplete = errors.New("incomplete results directory")
 // level; a directory with anything else is not replaced without --force.
 // (A file or directory added to the layout must be added here.)
 var layoutEntries = []string{
-	ManifestFile, SummaryFile, SummaryFullFile, IncompleteFile,
+	ManifestFile, SummaryFile, SummaryFullFile, SummaryKindsFile, IncompleteFile,
 	TracesDir, ResponsesDir, LogsDir, FiguresDir, "configuration",
 }
 

@@ -24,8 +24,9 @@ import (
 type Row struct {
 	// Setup is the setup name.
 	Setup string
-	// Requests are the client requests (without client responses, e.g. for
-	// real traces: the root invocations).
+	// Requests are the client requests sent (those of dropped scenario
+	// iterations aside; without client responses, e.g. for real traces:
+	// the root invocations).
 	Requests int
 	// Invocations are the invocation records (Lambda invocations; fewer
 	// with the prototype's grouping).
@@ -46,8 +47,9 @@ type Row struct {
 	// ColdStarts counts invocations that were cold starts.
 	ColdStarts int
 	// Errors counts failed client requests (an error or an HTTP status of
-	// 400 or more). Without client responses: root invocations the platform
-	// killed (internalDuration -1), the only failures traces show.
+	// 400 or more; dropped requests were never sent and do not count).
+	// Without client responses: root invocations the platform killed
+	// (internalDuration -1), the only failures traces show.
 	Errors int
 
 	// InvocationsPerRequest is Invocations / Requests.
@@ -106,9 +108,12 @@ func Summarize(setup string, recs []trace.Record, resps []fusionsim.Response, pr
 	row.MedianMs, row.P95Ms, row.P99Ms = Quantiles3(lat)
 	row.E2EMedianMs, row.E2EP95Ms = math.NaN(), math.NaN()
 	if len(resps) > 0 {
-		row.Requests = len(resps)
 		var e2e []float64
 		for _, r := range resps {
+			if r.Dropped() {
+				continue // never sent: a dropped iteration (SummarizeKinds counts them)
+			}
+			row.Requests++
 			if Failed(r) {
 				row.Errors++
 				continue

@@ -47,6 +47,9 @@ type Options struct {
 	// MaxProblems caps the problems kept in Extraction.Problems
 	// (0: DefaultMaxProblems); every problem is counted in its counters.
 	MaxProblems int
+	// RootTraceIDs fills Extraction.RootTraceIDs, which joins a client's
+	// responses (their request ids) to the traces (per-kind summaries).
+	RootTraceIDs bool
 }
 
 // Problem is a log line or an invocation the extractor could not use.
@@ -96,6 +99,10 @@ type Extraction struct {
 	// Invocations counts the complete Lambda invocations extracted (with
 	// GroupByFunction there may be fewer records).
 	Invocations int
+	// RootTraceIDs maps the Lambda request id of every root invocation to
+	// its trace id (with Options.RootTraceIDs; nil otherwise). A client's
+	// response names the request id of the request's root invocation.
+	RootTraceIDs map[string]string
 }
 
 // Err summarizes the problems as one error (nil when there are none).
@@ -378,6 +385,14 @@ func (x *Extractor) Finish() *Extraction {
 		keyed = keyed[:0]
 		for _, inv := range done {
 			keyed = append(keyed, KeyedRecord{inv.record(), inv.requestID})
+		}
+	}
+	if x.opt.RootTraceIDs {
+		x.ext.RootTraceIDs = map[string]string{}
+		for _, k := range keyed {
+			if _, dup := x.ext.RootTraceIDs[k.RequestID]; k.IsRootInvocation && !dup {
+				x.ext.RootTraceIDs[k.RequestID] = k.TraceID
+			}
 		}
 	}
 	bySetup := make(map[string][]KeyedRecord)

@@ -389,3 +389,32 @@ func TestSourceOf(t *testing.T) {
 		}
 	}
 }
+
+// RootTraceIDs maps the request id of every root invocation, and only of
+// those, to its trace id, as the emulator's account has them; with and
+// without the prototype's grouping.
+func TestRootTraceIDs(t *testing.T) {
+	em, emRecs := emulatorRun(t)
+	want := map[string]string{}
+	for _, r := range emRecs {
+		if r.Root {
+			want[r.RequestID] = r.TraceID
+		}
+	}
+	if len(want) != 30 {
+		t.Fatalf("%d roots in the emulator's account, want 30", len(want))
+	}
+	for _, group := range []bool{false, true} {
+		ext, err := Collect(context.Background(), em, time.Time{}, em.Now().Add(time.Millisecond), Options{RootTraceIDs: true, GroupByFunction: group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ext.RootTraceIDs, want) {
+			t.Errorf("grouping %v: %d root trace ids, want %d: %v", group, len(ext.RootTraceIDs), len(want), ext.RootTraceIDs)
+		}
+	}
+	ext, _ := Collect(context.Background(), em, time.Time{}, em.Now().Add(time.Millisecond), Options{})
+	if ext.RootTraceIDs != nil {
+		t.Error("RootTraceIDs filled without the option")
+	}
+}

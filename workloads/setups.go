@@ -350,21 +350,30 @@ func EntryRoute(app *fusionsim.App, setup *fusionsim.Setup) (fusionsim.Route, er
 			entry = e
 		}
 	}
+	return TaskRoute(setup, entry, true)
+}
+
+// TaskRoute is the route of the function of task under setup, sync or
+// async, as clients call it: its memory size taken from the url of the rule
+// table's rule for task itself (the default size when there is none), as
+// EntryRoute does for the entry task. Scenario loads send each request to
+// its entry task's route.
+func TaskRoute(setup *fusionsim.Setup, task string, sync bool) (fusionsim.Route, error) {
 	mb := fusionsim.DefaultMemoryMB
-	if p, ok := setup.Rules[entry][entry]; ok {
+	if p, ok := setup.Rules[task][task]; ok {
 		for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
 			if r.URL == "" {
 				continue
 			}
 			rt, err := r.Route()
 			if err != nil {
-				return fusionsim.Route{}, fmt.Errorf("setup %q: rules[%q][%q]: %w", setup.Name(), entry, entry, err)
+				return fusionsim.Route{}, fmt.Errorf("setup %q: rules[%q][%q]: %w", setup.Name(), task, task, err)
 			}
 			mb = rt.Function().MemoryMB
 			break
 		}
 	}
-	return fusionsim.Route{Task: entry, MemoryMB: mb, Sync: true}, nil
+	return fusionsim.Route{Task: task, MemoryMB: mb, Sync: sync}, nil
 }
 
 // Functions lists the functions a request under setup can reach from the

@@ -162,6 +162,26 @@ func TestEntryRoute(t *testing.T) {
 	}
 }
 
+// TaskRoute: any task's route at the memory size of its own function's
+// rule, the default size when the setup gives it no rule table.
+func TestTaskRoute(t *testing.T) {
+	iot := mustWorkload(t, "iot").App
+	s, err := FromDescription(iot, "x", "I+CW+SE:1024,CS+CSL+CSA,CA+DJ,CT:768,AS:2048")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		task string
+		sync bool
+		want string
+	}{{"I", true, "SYNC-I-1024"}, {"CT", false, "CT-768"}, {"AS", true, "SYNC-AS-2048"}, {"CS", false, "CS-128"}, {"CW", true, "SYNC-CW-128"}} {
+		r, err := TaskRoute(s, c.task, c.sync)
+		if err != nil || r.String() != c.want {
+			t.Errorf("TaskRoute(%s, %v) = %s, %v; want %s", c.task, c.sync, r, err, c.want)
+		}
+	}
+}
+
 func TestMemorySummary(t *testing.T) {
 	split := mustWorkload(t, "split").App
 	cold := readConfigs(t, "split-coldStarts-configurationMetadata.json.gz")
