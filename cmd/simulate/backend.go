@@ -162,14 +162,14 @@ func (b *backendFlags) open(ctx context.Context, p *plan, em *emulator.Emulator,
 
 // rehearse runs the experiment on the rehearsal and prints the plan instead
 // of writing results.
-func (b *backendFlags) rehearse(ctx context.Context, p *plan, platform fusionsim.Platform, arrivals []fusionsim.Arrival, logsRead func(), bar *progress.Bar, stdout io.Writer) error {
+func (b *backendFlags) rehearse(ctx context.Context, p *plan, platform fusionsim.Platform, loadFn experiment.LoadFunc, logsRead func(), bar *progress.Bar, stdout io.Writer) error {
 	r, ok := platform.(*aws.Rehearsal)
 	if !ok {
 		return fmt.Errorf("dry run without a rehearsal platform")
 	}
 	res, runErr := experiment.Run(ctx, experiment.Config{
 		Platform: r, App: p.workload.App, Planner: p.planner,
-		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
+		Load:     loadFn,
 		Entry:    p.entry,
 		Clock:    r.Now,
 		Pricing:  p.profile.Pricing,

@@ -51,6 +51,8 @@ type runFlags struct {
 	stages      string
 	startRPS    float64
 	replay      string
+	loadFile    string
+	maxVUs      int
 	pause       time.Duration
 	entry       string
 	memorySizes string
@@ -74,12 +76,14 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.workload, "workload", "", "the `NAME` of the application: "+strings.Join(workloads.Names(), ", ")+" (required; \"simulate workloads\" lists them)")
 	fs.Var(&f.setups, "setup", "a `SETUP` to run instead of the default, repeatable: a configuration metadata file (configurationMetadata.json, gzip accepted: all its setups), \"remote\", \"local\", or groups \"[NAME=]I+CW+SE:128,CT:1024,...\" (first task of a group is its entry, :MB its memory; IC2E partitions \"A.B.D.E,C,F,G\" too)")
 	fs.StringVar(&f.setupNames, "setup-name", "", "comma-separated `NAMES`: the setups of the --setup files to run (default all, in creation order), or the name of the one generated setup")
-	fs.StringVar(&f.load, "load", load.KindConstant, "the `KIND` of load: "+strings.Join(load.Kinds, ", "))
-	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s")
-	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time on the emulator, wall time with --backend aws)")
+	fs.StringVar(&f.load, "load", load.KindConstant, "the `KIND` of load: "+strings.Join(append(slices.Clone(load.Kinds), load.KindScenario), ", ")+" (scenario: --load-file)")
+	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s; with --load-file, the iterations started per second of a constant-arrival-rate scenario (its rate_per_s)")
+	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time on the emulator, wall time with --backend aws); with --load-file, of a constant-arrival-rate scenario (its duration_s)")
+	fs.StringVar(&f.loadFile, "load-file", "", "a scenario load `FILE` (YAML or JSON; see \"Scenario loads\" in the README): iterations of requests, each to its own entry task with its own templated body, sent one after the other by a virtual user, started at a constant or ramping arrival rate with at most max_vus users (an iteration that finds none free is dropped and counted), after a setup phase; implies --load scenario. --rps and --duration (constant-arrival-rate), --stages and --start-rps (ramping-arrival-rate, iterations/s) and --max-vus override the file's figures; per-kind figures go to summary-kinds.csv")
+	fs.IntVar(&f.maxVUs, "max-vus", 0, "with --load-file: the most virtual users (`N`) of the scenario (its max_vus; pre_allocated_vus is lowered to N when above)")
 	fs.IntVar(&f.requests, "requests", 0, "coldstart: number of sequential requests (default 200); constant: send this many requests at --rps instead of --duration")
-	fs.StringVar(&f.stages, "stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps)")
-	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s")
+	fs.StringVar(&f.stages, "stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps); with --load-file, the stages of a ramping-arrival-rate scenario in iterations/s")
+	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s; with --load-file, a ramping-arrival-rate scenario's start_rate_per_s")
 	fs.StringVar(&f.replay, "replay", "", "replay: CSV `FILE` of arrival times, one per line (first field): seconds or a duration from the start (0.25, 250ms), or absolute RFC 3339 / epoch-millisecond times; implies --load replay")
 	fs.DurationVar(&f.pause, "pause", 0, "coldstart: pause between a request's end and the next request (virtual time on the emulator, wall time with --backend aws)")
 	fs.StringVar(&f.entry, "entry", "", "the `FUNCTION` clients call, e.g. I-128 (always its sync route, SYNC-I-128); default: the setup's entry task at the memory size its rules give")
@@ -124,6 +128,7 @@ func runUsage(fs *flag.FlagSet) func() {
 		fmt.Fprintln(w, "  simulate --workload split --setup configurationMetadata.json.gz --load coldstart --requests 200")
 		fmt.Fprintln(w, "  simulate --workload sieve --memory-sizes 128,256,512,1024,1769,3538")
 		fmt.Fprintln(w, "  simulate --workload iot --setup remote --setup opt=I+CW+SE:128,CS+CSL+CSA:128,CA+DJ:128,CT:128,AS:1650 --load bursty")
+		fmt.Fprintln(w, "  simulate --workload iot --setup remote --load-file load/testdata/iot-mix.yaml --rps 5 --duration 30s")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Flags:")
 		fs.PrintDefaults()
@@ -137,6 +142,7 @@ var loadFlags = map[string][]string{
 	load.KindBursty:    {"stages", "start-rps"},
 	load.KindColdstart: {"requests", "pause"},
 	load.KindReplay:    {"replay"},
+	load.KindScenario:  {"load-file", "rps", "duration", "stages", "start-rps", "max-vus"},
 }
 
 // plan is a resolved "simulate run".
@@ -145,6 +151,7 @@ type plan struct {
 	planner  experiment.Planner
 	clock    *settableClock // the optimizer's clock, set to the platform's
 	load     load.Spec
+	scenario *load.Scenario // the load of --load-file (load.Kind is load.KindScenario)
 	entry    fusionsim.Route
 	profile  model.Profile
 	seed     uint64
@@ -177,6 +184,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if p.load.Kind == load.KindColdstart || p.load.Requests > 0 {
 		p.flags["requests"] = strconv.Itoa(p.load.Requests)
 	}
+	if sc := p.scenario; sc != nil { // the scenario's figures, flags applied
+		if sc.Executor == load.ExecutorConstant {
+			p.flags["rps"] = strconv.FormatFloat(sc.RatePerS, 'g', -1, 64)
+			p.flags["duration"] = sc.Duration.String()
+		} else {
+			p.flags["stages"] = load.FormatStages(sc.Stages)
+			p.flags["start-rps"] = strconv.FormatFloat(sc.StartRatePerS, 'g', -1, 64)
+		}
+		p.flags["max-vus"] = strconv.Itoa(sc.MaxVUs)
+	}
 	return execute(ctx, p, &f, stdout, stderr)
 }
 
@@ -201,9 +218,12 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	if set["stages"] && !set["load"] {
 		kind = load.KindBursty
 	}
+	if set["load-file"] && !set["load"] {
+		kind = load.KindScenario
+	}
 	allowed, ok := loadFlags[kind]
 	if !ok {
-		return nil, usageError("--load %q: not one of %s", f.load, strings.Join(load.Kinds, ", "))
+		return nil, usageError("--load %q: not one of %s", f.load, strings.Join(append(slices.Clone(load.Kinds), load.KindScenario), ", "))
 	}
 	for name := range loadFlags {
 		for _, fl := range loadFlags[name] {
@@ -260,6 +280,15 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 		if f.replay == "" {
 			return nil, usageError("--load replay needs --replay FILE")
 		}
+	case load.KindScenario:
+		sc, err := scenarioOf(f, set, w)
+		if err != nil {
+			return nil, err
+		}
+		p.scenario = sc
+	}
+	if p.scenario != nil && (f.event != "" || f.entry != "") {
+		return nil, usageError("--event and --entry do not apply to --load-file: each request of a scenario has its own entry task and body")
 	}
 	if f.event != "" {
 		var ev fusionsim.Event
@@ -367,6 +396,83 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	return p, nil
 }
 
+// scenarioOf reads --load-file, checks its entry tasks against the workload
+// and applies the flags that override its figures.
+func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.Scenario, error) {
+	if f.loadFile == "" {
+		return nil, usageError("--load scenario needs --load-file FILE")
+	}
+	sc, err := load.ReadScenarioFile(f.loadFile)
+	if err != nil {
+		return nil, usageError("--load-file %q: %v", f.loadFile, err)
+	}
+	if err := sc.CheckApp(w.App); err != nil {
+		return nil, usageError("--load-file %q: %v", f.loadFile, err)
+	}
+	takes, other := []string{"rps", "duration"}, []string{"stages", "start-rps"}
+	if sc.Executor == load.ExecutorRamping {
+		takes, other = other, takes
+	}
+	for _, fl := range other {
+		if set[fl] {
+			return nil, usageError("--%s does not apply to the %s scenario of %s (it takes %s)", fl, sc.Executor, f.loadFile, dashed(takes))
+		}
+	}
+	if set["rps"] {
+		sc.RatePerS = f.rps
+	}
+	if set["duration"] {
+		sc.Duration = f.duration
+	}
+	if set["start-rps"] {
+		sc.StartRatePerS = f.startRPS
+	}
+	if set["stages"] {
+		st, err := load.ParseStages(f.stages)
+		if preset, ok := load.Presets[f.stages]; ok {
+			st, err = preset(), nil
+		}
+		if err != nil {
+			return nil, usageError("--stages %q: %v", f.stages, err)
+		}
+		sc.Stages = st
+	}
+	if set["max-vus"] {
+		sc.MaxVUs = f.maxVUs
+		sc.PreAllocatedVUs = min(sc.PreAllocatedVUs, f.maxVUs)
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, usageError("--load-file %q with the flags that override it: %v", f.loadFile, err)
+	}
+	return sc, nil
+}
+
+// loadFunc makes each iteration's arrivals: the scenario's at the setup's
+// routes (the same bodies for every setup: they are drawn from the seed),
+// or the load's, made once.
+func (p *plan) loadFunc() (experiment.LoadFunc, error) {
+	if sc := p.scenario; sc != nil {
+		return func(setup *fusionsim.Setup) ([]fusionsim.Arrival, error) {
+			return sc.Arrivals(p.seed, func(task string, sync bool) (fusionsim.Route, error) {
+				return workloads.TaskRoute(setup, task, sync)
+			})
+		}, nil
+	}
+	arrivals, err := p.load.Arrivals()
+	if err != nil {
+		return nil, usageError("--load %s: %v", p.load.Kind, err)
+	}
+	return func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil }, nil
+}
+
+// loadString describes the load in words.
+func (p *plan) loadString() string {
+	if p.scenario != nil {
+		return p.scenario.String()
+	}
+	return p.load.String()
+}
+
 // defaultPlanner plans the run without --setup: a memory sweep of the remote
 // setup for one-function workloads or when sizes are given, else the remote
 // setup. (The place to make an optimizer the default.)
@@ -416,12 +522,12 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 	if p.clock != nil {
 		p.clock.now = clock
 	}
-	arrivals, err := p.load.Arrivals()
+	loadFn, err := p.loadFunc()
 	if err != nil {
-		return usageError("--load %s: %v", p.load.Kind, err)
+		return err
 	}
 	if f.backend.dryRun {
-		return f.backend.rehearse(ctx, p, platform, arrivals, sink.Reset, bar, stdout)
+		return f.backend.rehearse(ctx, p, platform, loadFn, sink.Reset, bar, stdout)
 	}
 	st, err := results.NewStageWith(p.out, results.StageOptions{Force: f.force})
 	if err != nil {
@@ -429,7 +535,7 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 	}
 	xcfg := experiment.Config{
 		Platform: platform, Clock: clock, App: p.workload.App, Planner: p.planner,
-		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
+		Load:     loadFn,
 		Entry:    p.entry,
 		Pricing:  p.profile.Pricing,
 		Trace:    trace.Options{GroupByFunction: f.grouping},
@@ -470,12 +576,39 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		if err := results.PrintTable(stdout, res.Rows()); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\n%s: %s, %s\nresults in %s\n", p.workload.Name(), p.load, setupList(res), p.out)
+		if err := printKinds(stdout, res, p.profile.Pricing); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n%s: %s, %s\nresults in %s\n", p.workload.Name(), p.loadString(), setupList(res), p.out)
 		if p.clock != nil {
 			fmt.Fprintf(stdout, "optimizer: %s\n", res.Reason)
 		}
 	}
 	return runErr
+}
+
+// printKinds prints the per-kind table of a run whose requests have kinds
+// (a scenario load) and its dropped iterations.
+func printKinds(w io.Writer, res *experiment.Result, pricing model.Pricing) error {
+	var rows []results.KindRow
+	var dropped []string
+	for _, it := range res.Iterations {
+		rows = append(rows, results.SummarizeKinds(it.Name, it.Records, it.Responses, pricing)...)
+		if it.DroppedIterations > 0 {
+			dropped = append(dropped, fmt.Sprintf("%s %d", it.Name, it.DroppedIterations))
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nby kind of request (summary-kinds.csv):")
+	if err := results.PrintKindsTable(w, rows); err != nil {
+		return err
+	}
+	if len(dropped) > 0 {
+		fmt.Fprintf(w, "dropped iterations (no free virtual user): %s\n", strings.Join(dropped, ", "))
+	}
+	return nil
 }
 
 // incompleteReason says why a run stopped before its planner was done.

@@ -26,6 +26,7 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	recompute := fs.Bool("recompute", false, "summarize the traces (and client responses) again instead of reading summary.csv")
 	asCSV := fs.Bool("csv", false, "print summary.csv's format instead of a table")
 	allowIncomplete := fs.Bool("allow-incomplete", false, "read the results directory of an interrupted run (manifest.complete false, an INCOMPLETE file) with a warning instead of failing")
+	kindsOnly := fs.Bool("kinds", false, "print only the per-kind summary of a run whose requests have kinds (a scenario load: summary-kinds.csv, one row per kind of request and setup, then the mixture, kind \"all\"); with --csv in summary-kinds.csv's format")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate summary [flags] DIR")
@@ -42,6 +43,11 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(o, "off by the function timeout, a stretch of a steady load without requests) get a")
 		fmt.Fprintln(o, "warning on stderr: their per-request figures are not meaningful.")
 		fmt.Fprintln(o)
+		fmt.Fprintln(o, "A run of a scenario load (--load-file) also gets a table by kind of request:")
+		fmt.Fprintln(o, "requests sent and dropped (iterations that found no free virtual user), root")
+		fmt.Fprintln(o, "latency, e2e latency, GB-ms per request of the invocations of its requests'")
+		fmt.Fprintln(o, "traces, errors; the kind \"all\" is the mixture (summary.csv's figures).")
+		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Flags:")
 		fs.PrintDefaults()
 	}
@@ -57,10 +63,26 @@ func runSummary(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	warnIncomplete(stderr, d)
+	if *kindsOnly {
+		if len(d.Kinds) == 0 {
+			return fmt.Errorf("%s: no kinds of request (not a run of a scenario load)", dir)
+		}
+		if *asCSV {
+			return results.WriteKindsCSV(stdout, d.Kinds)
+		}
+		return results.PrintKindsTable(stdout, d.Kinds)
+	}
 	if *asCSV {
 		return results.WriteCSV(stdout, d.Rows)
 	}
-	return results.PrintTable(stdout, d.Rows)
+	if err := results.PrintTable(stdout, d.Rows); err != nil {
+		return err
+	}
+	if len(d.Kinds) > 0 {
+		fmt.Fprintln(stdout, "\nby kind of request:")
+		return results.PrintKindsTable(stdout, d.Kinds)
+	}
+	return nil
 }
 
 // warnIncomplete says which setups' traces are not a complete account of
