@@ -53,6 +53,7 @@ type Scenario struct {
 	Stages        []Stage
 	// PreAllocatedVUs and MaxVUs size the pool of virtual users
 	// (fusionsim.VUPool): an iteration that finds no free user is dropped.
+	// PreAllocatedVUs < 0 (a file without pre_allocated_vus) is MaxVUs.
 	PreAllocatedVUs, MaxVUs int
 	// Setup are the requests of the setup phase, Iteration those of every
 	// iteration, in order.
@@ -134,7 +135,7 @@ func (s *Scenario) Validate() error {
 	if s.MaxVUs < 1 || s.MaxVUs > maxVUs {
 		return bad("max_vus", "%d must be 1..%d", s.MaxVUs, maxVUs)
 	}
-	if s.PreAllocatedVUs < 0 || s.PreAllocatedVUs > s.MaxVUs {
+	if s.PreAllocatedVUs > s.MaxVUs {
 		return bad("pre_allocated_vus", "%d must be 0..max_vus (%d)", s.PreAllocatedVUs, s.MaxVUs)
 	}
 	if len(s.Iteration) == 0 {
@@ -331,7 +332,7 @@ func (s *Scenario) Arrivals(seed uint64, route RouteFunc) ([]fusionsim.Arrival, 
 		}
 	}
 	afterSetup := len(out) // 1 + the index of the setup's last request, or 0
-	pool := &fusionsim.VUPool{PreAllocatedVUs: s.PreAllocatedVUs, MaxVUs: s.MaxVUs}
+	pool := &fusionsim.VUPool{PreAllocatedVUs: s.preAllocated(), MaxVUs: s.MaxVUs}
 	for k, start := range starts {
 		first := true
 		for _, r := range s.Iteration {
@@ -351,6 +352,14 @@ func (s *Scenario) Arrivals(seed uint64, route RouteFunc) ([]fusionsim.Arrival, 
 		}
 	}
 	return out, nil
+}
+
+// preAllocated is PreAllocatedVUs, MaxVUs when it is negative.
+func (s *Scenario) preAllocated() int {
+	if s.PreAllocatedVUs < 0 {
+		return s.MaxVUs
+	}
+	return s.PreAllocatedVUs
 }
 
 // Kinds lists the kinds of the scenario's requests in their first order of
@@ -383,7 +392,7 @@ func (s *Scenario) String() string {
 	} else {
 		fmt.Fprintf(&b, "ramping from %s iterations/s: %s", strconv.FormatFloat(s.StartRatePerS, 'g', -1, 64), FormatStages(s.Stages))
 	}
-	fmt.Fprintf(&b, " (%s), at most %d virtual users (%d pre-allocated); iteration:", s.Executor, s.MaxVUs, s.PreAllocatedVUs)
+	fmt.Fprintf(&b, " (%s), at most %d virtual users (%d pre-allocated); iteration:", s.Executor, s.MaxVUs, s.preAllocated())
 	b.WriteString(describe(s.Iteration))
 	if len(s.Setup) > 0 {
 		b.WriteString("; setup:" + describe(s.Setup))

@@ -126,6 +126,10 @@ iteration:
 		}
 		return out
 	}
+	// Without pre_allocated_vus, all max_vus users are pre-allocated.
+	if arr, _ := s.Arrivals(1, routeAt(0)); *arr[0].VUs != (fusionsim.VUPool{PreAllocatedVUs: 5, MaxVUs: 5}) || s.PreAllocatedVUs >= 0 {
+		t.Errorf("default pool %+v (PreAllocatedVUs %d)", *arr[0].VUs, s.PreAllocatedVUs)
+	}
 	one, again, other := draw(1), draw(1), draw(2)
 	if len(one) != 1000 || !reflect.DeepEqual(one, again) {
 		t.Fatal("the same seed drew different bodies")

@@ -341,9 +341,6 @@ func (d *decoder) scenario(n *yaml.Node) (*Scenario, error) {
 			return nil, err
 		}
 	}
-	if s.PreAllocatedVUs < 0 {
-		s.PreAllocatedVUs = s.MaxVUs
-	}
 	// The executor's own fields.
 	want, other := []string{"rate_per_s", "duration_s"}, []string{"start_rate_per_s", "stages"}
 	if s.Executor == ExecutorRamping {
@@ -642,7 +639,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		put("stages", st)
 	}
 	put("max_vus", s.MaxVUs)
-	put("pre_allocated_vus", s.PreAllocatedVUs)
+	if s.PreAllocatedVUs >= 0 {
+		put("pre_allocated_vus", s.PreAllocatedVUs)
+	}
 	for _, part := range []struct {
 		name string
 		rs   []Request

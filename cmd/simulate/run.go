@@ -80,7 +80,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s; with --load-file, the iterations started per second of a constant-arrival-rate scenario (its rate_per_s)")
 	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time on the emulator, wall time with --backend aws); with --load-file, of a constant-arrival-rate scenario (its duration_s)")
 	fs.StringVar(&f.loadFile, "load-file", "", "a scenario load `FILE` (YAML or JSON; see \"Scenario loads\" in the README): iterations of requests, each to its own entry task with its own templated body, sent one after the other by a virtual user, started at a constant or ramping arrival rate with at most max_vus users (an iteration that finds none free is dropped and counted), after a setup phase; implies --load scenario. --rps and --duration (constant-arrival-rate), --stages and --start-rps (ramping-arrival-rate, iterations/s) and --max-vus override the file's figures; per-kind figures go to summary-kinds.csv")
-	fs.IntVar(&f.maxVUs, "max-vus", 0, "with --load-file: the most virtual users (`N`) of the scenario (its max_vus; pre_allocated_vus is lowered to N when above)")
+	fs.IntVar(&f.maxVUs, "max-vus", 0, "with --load-file: at most `N` virtual users (overrides the scenario's max_vus; pre_allocated_vus, when the file gives one, is lowered to N when above; otherwise it is N too)")
 	fs.IntVar(&f.requests, "requests", 0, "coldstart: number of sequential requests (default 200); constant: send this many requests at --rps instead of --duration")
 	fs.StringVar(&f.stages, "stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps); with --load-file, the stages of a ramping-arrival-rate scenario in iterations/s")
 	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s; with --load-file, a ramping-arrival-rate scenario's start_rate_per_s")
@@ -122,6 +122,10 @@ func runUsage(fs *flag.FlagSet) func() {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Latency columns: median_ms/p95_ms/p99_ms are the root invocation's internalDuration")
 		fmt.Fprintln(w, "(the prototype's latency); e2e_* the client-side latency with gateway and cold start.")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Scenario loads (--load-file, k6 style): iterations of requests to their own entry")
+		fmt.Fprintln(w, "tasks, sent one after the other by virtual users; the output and summary-kinds.csv")
+		fmt.Fprintln(w, "add the figures of each kind of request, and dropped iterations (no free user).")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Examples:")
 		fmt.Fprintln(w, "  simulate --workload iot")
@@ -439,7 +443,7 @@ func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.S
 	}
 	if set["max-vus"] {
 		sc.MaxVUs = f.maxVUs
-		sc.PreAllocatedVUs = min(sc.PreAllocatedVUs, f.maxVUs)
+		sc.PreAllocatedVUs = min(sc.PreAllocatedVUs, f.maxVUs) // < 0 (the default) follows max_vus
 	}
 	if err := sc.Validate(); err != nil {
 		return nil, usageError("--load-file %q with the flags that override it: %v", f.loadFile, err)
