@@ -14,7 +14,9 @@
 #      --endpoint-url` deploys IoT on a second emulator started with
 #      --aws-apis (Lambda control plane, CloudWatch Logs, DynamoDB), runs 100
 #      requests in real time, reads the logs back through FilterLogEvents,
-#      and `simulate teardown` removes everything.
+#      then a scenario load (load/testdata/iot-mix.yaml, virtual users in
+#      real time, summary-kinds.csv), and `simulate teardown` removes
+#      everything.
 # Prints what it checked; exits non-zero on the first failure.
 set -euo pipefail
 
@@ -169,6 +171,23 @@ log "simulate --backend aws --endpoint-url $url ($(since "$start") s): $requests
 [[ $(head -n1 "$work/aws-out/summary.csv") == "$(head -n1 "$out/summary.csv")" ]] || fail "the AWS run's summary.csv columns differ from the emulator's"
 [[ $setup == remote && $requests == 100 && $invocations == 1100 && $(cut -d, -f12 <<<"$row") == 0 ]] ||
 	fail "simulate --backend aws: unexpected summary row $row"
+# A scenario load in real time on the same backend: 10 iterations (5/s for
+# 2 s) of three requests on virtual users; each kind's requests sent and
+# dropped add up to the iterations, and the mixture is summary.csv's row.
+start=$(now_ms)
+"$work/simulate" --workload iot --setup remote --load-file load/testdata/iot-mix.yaml --rps 5 --duration 2s --seed 1 \
+	--backend aws "${aws_flags[@]}" --aws-role-arn arn:aws:iam::123456789012:role/fusion-e2e \
+	--aws-settle 2s --quiet --out "$work/aws-scenario" >"$work/simulate-scenario.txt" 2>&1 ||
+	{ cat "$work/simulate-scenario.txt" "$work/emulator-aws.log" >&2; fail "simulate --backend aws --load-file"; }
+kinds="$work/aws-scenario/summary-kinds.csv"
+[[ $(cut -d, -f2 "$kinds" | tail -n +2 | paste -sd' ') == "plain sieve temperature all" ]] || fail "summary-kinds.csv: $(cat "$kinds")"
+while IFS=, read -r _ kind sent dropped _; do
+	[[ $kind == all ]] && continue
+	((sent + dropped == 10)) || fail "summary-kinds.csv: kind $kind: $sent sent + $dropped dropped, want 10 iterations"
+done < <(tail -n +2 "$kinds")
+all_sent=$(grep '^remote,all,' "$kinds" | cut -d, -f3)
+[[ $all_sent == "$(sed -n 2p "$work/aws-scenario/summary.csv" | cut -d, -f2)" ]] || fail "the mixture's $all_sent requests are not summary.csv's"
+log "simulate --backend aws --load-file ($(since "$start") s): $all_sent requests of 3 kinds by virtual users, $(grep '^remote,all,' "$kinds" | cut -d, -f4) dropped"
 "$work/simulate" teardown "${aws_flags[@]}" >"$work/teardown.txt" 2>&1 || { cat "$work/teardown.txt" >&2; fail "simulate teardown"; }
 left=$("$work/simulate" teardown "${aws_flags[@]}" --dry-run 2>&1)
 grep -q 'would delete' <<<"$left" && fail "teardown left: $left"
