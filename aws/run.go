@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,35 +115,51 @@ func (p *Platform) Run(ctx context.Context, route fusionsim.Route, arrivals []fu
 		mu.Unlock()
 		finished()
 	}
-	// Each open-loop arrival runs on its own goroutine, which then sends
-	// what waits for its response: the AfterPrevious arrival after it (the
+	// Each request is sent on a goroutine of its own when it is due. A
+	// walker goroutine goes through the open-loop arrivals in time order,
+	// At after the start; after a response, another walks what waits for
+	// it, At after the response: the AfterPrevious arrival after it (the
 	// prototype's closed loop) and the arrivals that Follow it (the next
 	// request of a virtual user, or the iterations after a scenario's
-	// setup phase), each on a goroutine of its own, At after the response.
+	// setup phase). Only requests that are due wait on goroutines.
 	var wg sync.WaitGroup
-	var launch func(i int, from time.Time)
-	launch = func(i int, from time.Time) {
+	var walk func(from time.Time, due []int)
+	run := func(i int) {
+		send(i)
+		at := time.Now()
+		var next []int
+		if j := i + 1; j < len(arrivals) && arrivals[j].AfterPrevious {
+			next = append(next, j)
+		}
+		walk(at, append(next, seq.Followers(i)...))
+	}
+	walk = func(from time.Time, due []int) {
+		if len(due) == 0 {
+			return
+		}
+		slices.SortStableFunc(due, func(a, b int) int { return cmp.Compare(arrivals[a].At, arrivals[b].At) })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !sleepUntil(ctx, from.Add(arrivals[i].At)) {
-				return
-			}
-			send(i)
-			at := time.Now()
-			if j := i + 1; j < len(arrivals) && arrivals[j].AfterPrevious {
-				launch(j, at)
-			}
-			for _, k := range seq.Followers(i) {
-				launch(k, at)
+			for _, i := range due {
+				if !sleepUntil(ctx, from.Add(arrivals[i].At)) {
+					return
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					run(i)
+				}()
 			}
 		}()
 	}
+	var open []int
 	for i := range arrivals {
 		if seq.Open(i) {
-			launch(i, start)
+			open = append(open, i)
 		}
 	}
+	walk(start, open)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -50,12 +50,25 @@ func (em *Emulator) Run(ctx context.Context, route fusionsim.Route, arrivals []f
 			em.k.after(arrivals[j].At, func() { send(j) })
 		}
 	}
-	// answered sends the arrivals that follow i once its response is in.
+	// answered sends the arrivals that follow i, At after its response,
+	// scheduled one at a time in time order (the iterations that follow a
+	// scenario's setup phase may be many).
 	answered := func(i int) {
 		seq.Answered(i, em.k.now)
-		for _, k := range seq.Followers(i) {
-			em.k.after(arrivals[k].At, func() { send(k) })
+		fs := seq.Followers(i)
+		if len(fs) == 0 {
+			return
 		}
+		slices.SortStableFunc(fs, func(a, b int) int { return cmp.Compare(arrivals[a].At, arrivals[b].At) })
+		base := em.k.now
+		var next func(j int)
+		next = func(j int) {
+			send(fs[j])
+			if j+1 < len(fs) {
+				em.k.at(base+arrivals[fs[j+1]].At, func() { next(j + 1) })
+			}
+		}
+		em.k.at(base+arrivals[fs[0]].At, func() { next(0) })
 	}
 	send = func(i int) {
 		a := arrivals[i]
