@@ -38,7 +38,8 @@ type Platform interface {
 // Arrival is one request of a load.
 type Arrival struct {
 	// At is the send time as an offset from the start of the run; with
-	// AfterPrevious it is the pause after the previous request's response.
+	// AfterPrevious or Follows it is the pause after the response it waits
+	// for.
 	At time.Duration
 	// AfterPrevious sends the request only once the previous one has been
 	// answered and every invocation it caused has ended (a closed loop).
