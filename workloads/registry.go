@@ -45,6 +45,7 @@ var registry = map[string]func() Workload{
 	"split":     Split,
 	"splittest": SplitTest,
 	"sieve":     Sieve,
+	"webshop":   Webshop,
 }
 
 // Names lists the workload names, sorted.
