@@ -165,10 +165,17 @@ func Webshop() Workload {
 			{Caller: WebshopCheckout, Called: WebshopEmptyCart, Sync: false},
 		},
 	}
+	get := fusionsim.Event{"operation": "get", "userId": webshopUser, "currency": "USD"}
 	return Workload{
 		App:   app,
 		Tasks: webshopDocs(),
-		Event: fusionsim.Event{"operation": "get", "userId": webshopUser, "currency": "USD"},
+		Event: get,
+		// The request kinds of the traces (webshop-notes.md).
+		RequestEvents: map[string]fusionsim.Event{
+			"addcartitem>cartkvstorage":    {"userId": webshopUser, "itemId": "1", "quantity": 1},
+			"frontend>supportedcurrencies": get,
+			"frontend>checkout":            {"operation": "checkout", "userId": webshopUser, "currency": "USD"},
+		},
 	}
 }
 
