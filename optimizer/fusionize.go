@@ -62,8 +62,10 @@ const (
 //     CS->CSL, then I->CW: the published files list CS's records before
 //     I's, and CSA returns before CSL in every CS record). Neither the
 //     records' start times (the root's function always starts first:
-//     I->CW would have come first) nor the position of the call in the
-//     caller's code (CSL is called before CSA) reproduce that start. The
+//     I->CW would have come first; and the webshop's checkout starts
+//     before getcart, which it calls) nor the position of the call in the
+//     caller's code (CSL is called before CSA) reproduce all of it
+//     (TestInliningOrderRules compares six candidate orders). The
 //     records' order therefore matters: traces must be passed in the order
 //     the extractor wrote them (the prototype's files group records by
 //     function; fusionsim's extractor sorts them by start time).
