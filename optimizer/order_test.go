@@ -2,8 +2,8 @@ package optimizer
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +12,10 @@ import (
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/trace"
 )
+
+// orderOnCalibration runs TestInliningOrderRules on ../../shared/calibration
+// instead of the reduced fixtures.
+var orderOnCalibration = flag.Bool("order-on-calibration", false, "TestInliningOrderRules on the full calibration traces")
 
 // orderRule is a candidate order of the (function, called task) pairs for
 // the inlining step.
@@ -136,7 +140,7 @@ func ruleChange(t testing.TB, rule orderRule, app *fusionsim.App, last Trial, na
 // before CSA.
 func TestInliningOrderRules(t *testing.T) {
 	src := "testdata"
-	if _, err := os.Stat(calibrationDir); err == nil {
+	if *orderOnCalibration {
 		src = calibrationDir
 	}
 	apps := map[string]*fusionsim.App{}
