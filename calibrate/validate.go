@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,13 +247,26 @@ func SetupSeed(seed uint64, setup string) uint64 {
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	spec, why, err := LoadFor(real, opt.Load)
-	if err != nil {
-		return res, err
-	}
 	seed := SetupSeed(opt.Seed, setup.Name())
-	spec.Seed = seed
-	res.Load, res.LoadWhy = spec, why
+	var spec load.Spec
+	var arrivals []fusionsim.Arrival
+	if kinds := requestKinds(real); opt.Load.Kind == LoadRequests || (opt.Load.IsZero() && len(kinds) > 1 && hasEvents(w, kinds)) {
+		var err error
+		if arrivals, err = RequestArrivals(real, w); err != nil {
+			return res, err
+		}
+		spec = load.Spec{Kind: LoadRequests, Requests: len(arrivals)}
+		res.Load, res.LoadWhy = spec, fmt.Sprintf("the %d real requests replayed (%d kinds: %s): their start times, entry routes and bodies",
+			len(arrivals), len(kinds), strings.Join(kinds, ", "))
+	} else {
+		var why string
+		var err error
+		if spec, why, err = LoadFor(real, opt.Load); err != nil {
+			return res, err
+		}
+		spec.Seed = seed
+		res.Load, res.LoadWhy = spec, why
+	}
 	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
 	if err != nil {
 		return res, err
@@ -269,7 +283,15 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 	case GroupingAuto:
 		res.Grouped = res.RealGrouped
 	}
-	recs, err := Emulate(ctx, w, emulated, entry, spec, prof, seed, res.Grouped)
+	if arrivals == nil {
+		if spec.Event == nil && w.Event != nil {
+			spec.Event = w.Event
+		}
+		if arrivals, err = spec.Arrivals(); err != nil {
+			return res, err
+		}
+	}
+	recs, err := EmulateArrivals(ctx, w, emulated, entry, arrivals, prof, seed, res.Grouped)
 	if err != nil {
 		return res, err
 	}
@@ -294,6 +316,16 @@ func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, 
 	if spec.Event == nil && w.Event != nil {
 		spec.Event = w.Event
 	}
+	arrivals, err := spec.Arrivals()
+	if err != nil {
+		return nil, err
+	}
+	return EmulateArrivals(ctx, w, setup, entry, arrivals, prof, seed, group)
+}
+
+// EmulateArrivals is Emulate with the arrivals given (each to its own
+// route when it has one, else to entry).
+func EmulateArrivals(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, entry fusionsim.Route, arrivals []fusionsim.Arrival, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
 	// No text log: experiment.Run reads the emulator's records directly.
 	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed})
 	if err != nil {
@@ -305,7 +337,7 @@ func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, 
 		App:      w.App,
 		Planner:  experiment.Fixed{setup},
 		Entry:    entry,
-		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return spec.Arrivals() },
+		Load:     func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
 		Pricing:  prof.Pricing,
 		Trace:    trace.Options{GroupByFunction: group},
 	})

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/trace"
 )
 
 // Memory size lists of the published runs, in the order the memory phase
@@ -19,6 +20,9 @@ var (
 	SplitMemorySizesMB = []int{128, 768, 1024, 1536, 1650, 2048, 3000, 4096, 6144}
 	// SweepMemorySizesMB: the single-task sweep (splittest).
 	SweepMemorySizesMB = []int{128, 768, 1024, 1536, 1650, 2048, 3100, 3300, 4096, 6144, 8192, 10240}
+	// WebshopMemorySizesMB: the webshop run (setups 1676389085 at 1536 MB
+	// and 1676389591 at 1650 MB, then the cheapest size of each function).
+	WebshopMemorySizesMB = []int{128, 1536, 1650}
 )
 
 // The prototype's price for the memory choice: 0.0000166667 $ per GB-second,
@@ -42,19 +46,29 @@ const (
 //     caller of every call equals the record's currentFunction, the entry
 //     task of the function, whichever task made the call; the entry task's
 //     call to itself is ignored.
-//   - Order of the pairs. The reference says alphabetical, but the IoT run
-//     did not do that: after 1676020374 it inlined I->CW, not CA->DJ, which is
-//     alphabetically first. What reproduces every transition whose traces
-//     are published (IoT 1676020374 -> I->CW, 1676020922 -> I->SE,
-//     1676021466 -> CA->DJ; split 1675344670 -> A->B, 1675345536 -> A->D,
-//     1675346078 -> A->E) and the unpublished start of the IoT run (CS->CSA,
-//     then CS->CSL: the metadata refutes any fixed order that puts I or CA
-//     before CS) is: functions in the order they first appear in the
-//     records, as a JavaScript object filled in record order would list
-//     them, and within a function the called tasks alphabetically (CSA
-//     before CSL; in the traces CSA also returns first, so first appearance
-//     would agree). The records' order therefore matters: traces must be
-//     passed in the order the extractor wrote them.
+//   - Order of the pairs: the order in which they first appear in the
+//     records, as the prototype's JavaScript objects, filled record by
+//     record and call by call, list their keys: functions in the order of
+//     their first record, and within a function the called tasks in the
+//     order of their first call in that function's records (records in
+//     the order given, calls in the order they returned). The reference
+//     says alphabetical, which the runs refute twice: IoT inlined I->CW
+//     before CA->DJ, and the webshop inlined supportedcurrencies,
+//     listproducts, currency, getads, getcart, cartkvstorage and
+//     listrecommendations into frontend in that order, the order in which
+//     frontend's code makes (and gets back) the calls. This one rule
+//     reproduces every transition whose traces are published (IoT, split,
+//     webshop) and the unpublished start of the IoT run (CS->CSA, then
+//     CS->CSL, then I->CW: the published files list CS's records before
+//     I's, and CSA returns before CSL in every CS record). Neither the
+//     records' start times (the root's function always starts first:
+//     I->CW would have come first; and the webshop's checkout starts
+//     before getcart, which it calls) nor the position of the call in the
+//     caller's code (CSL is called before CSA) reproduce all of it
+//     (TestInliningOrderRules compares six candidate orders). The
+//     records' order therefore matters: traces must be passed in the order
+//     the extractor wrote them (the prototype's files group records by
+//     function; fusionsim's extractor sorts them by start time).
 //   - One change per iteration, per pair: if the pair has any sync call and
 //     its sync rule is remote, the sync rule becomes local (no url, as the
 //     prototype wrote it); else, if it has async calls and its async rule is
@@ -191,27 +205,35 @@ func (f *Fusionize) decide(history []Trial, name fusionsim.TraceName) (Decision,
 // callCount counts the calls of one (entry function, called task) pair.
 type callCount struct{ sync, async int }
 
-// inlineStep makes the first rule change the last trial's traces call for.
-func inlineStep(last Trial, name fusionsim.TraceName) (*fusionsim.Setup, string, bool) {
-	var order []string
-	counts := map[string]map[string]*callCount{}
-	for i := range last.Records {
-		r := &last.Records[i]
+// pairKey is one (entry function, called task) pair.
+type pairKey struct{ fn, called string }
+
+// countCalls counts the calls of recs per pair (the entry task's calls to
+// itself left out) and returns the pairs in the order Fusionize visits
+// them: functions in the order of their first record, and within a
+// function the called tasks in the order of their first call (records in
+// the order given, calls in the order they returned).
+func countCalls(recs []trace.Record) ([]pairKey, map[pairKey]*callCount) {
+	var fns []string
+	called := map[string][]string{}
+	counts := map[pairKey]*callCount{}
+	for i := range recs {
+		r := &recs[i]
 		fn := r.CurrentFunction
-		m, seen := counts[fn]
-		if !seen {
-			m = map[string]*callCount{}
-			counts[fn] = m
-			order = append(order, fn)
+		if _, seen := called[fn]; !seen {
+			called[fn] = nil
+			fns = append(fns, fn)
 		}
 		for _, c := range r.Calls {
 			if c.Called == fn {
 				continue // the entry task's own call to itself
 			}
-			n := m[c.Called]
+			k := pairKey{fn, c.Called}
+			n := counts[k]
 			if n == nil {
 				n = &callCount{}
-				m[c.Called] = n
+				counts[k] = n
+				called[fn] = append(called[fn], c.Called)
 			}
 			if c.Sync {
 				n.sync++
@@ -220,23 +242,39 @@ func inlineStep(last Trial, name fusionsim.TraceName) (*fusionsim.Setup, string,
 			}
 		}
 	}
-	for _, fn := range order {
-		for _, called := range sortedNames(counts[fn]) {
-			n := counts[fn][called]
-			pair, ok := last.Setup.Rules[fn][called]
-			if !ok {
-				pair = remotePair(called, 0)
-			}
-			switch {
-			case n.sync > 0 && !pair.Sync.IsLocal():
-				pair.Sync = fusionsim.Rule{Strategy: fusionsim.Local}
-				return setPair(last.Setup, fn, called, pair, name),
-					fmt.Sprintf("inline %s into %s: %d sync calls went remote, now local", called, fn, n.sync), true
-			case n.sync == 0 && n.async > 0 && pair.Async.IsLocal():
-				pair.Async = fusionsim.Rule{Strategy: fusionsim.Remote, URL: fusionsim.Route{Task: called}.String()}
-				return setPair(last.Setup, fn, called, pair, name),
-					fmt.Sprintf("split %s off %s: %d async calls ran local, now remote", called, fn, n.async), true
-			}
+	var order []pairKey
+	for _, fn := range fns {
+		for _, t := range called[fn] {
+			order = append(order, pairKey{fn, t})
+		}
+	}
+	return order, counts
+}
+
+// inlineStep makes the first rule change the last trial's traces call for.
+func inlineStep(last Trial, name fusionsim.TraceName) (*fusionsim.Setup, string, bool) {
+	order, counts := countCalls(last.Records)
+	return firstChange(last.Setup, order, counts, name)
+}
+
+// firstChange visits the pairs in order and makes the first rule change
+// their counts call for.
+func firstChange(s *fusionsim.Setup, order []pairKey, counts map[pairKey]*callCount, name fusionsim.TraceName) (*fusionsim.Setup, string, bool) {
+	for _, k := range order {
+		n := counts[k]
+		pair, ok := s.Rules[k.fn][k.called]
+		if !ok {
+			pair = remotePair(k.called, 0)
+		}
+		switch {
+		case n.sync > 0 && !pair.Sync.IsLocal():
+			pair.Sync = fusionsim.Rule{Strategy: fusionsim.Local}
+			return setPair(s, k.fn, k.called, pair, name),
+				fmt.Sprintf("inline %s into %s: %d sync calls went remote, now local", k.called, k.fn, n.sync), true
+		case n.sync == 0 && n.async > 0 && pair.Async.IsLocal():
+			pair.Async = fusionsim.Rule{Strategy: fusionsim.Remote, URL: fusionsim.Route{Task: k.called}.String()}
+			return setPair(s, k.fn, k.called, pair, name),
+				fmt.Sprintf("split %s off %s: %d async calls ran local, now remote", k.called, k.fn, n.async), true
 		}
 	}
 	return nil, "", false

@@ -20,6 +20,7 @@ var runSizes = map[string][]int{
 	publishedRuns[0]: IoTMemorySizesMB,
 	publishedRuns[1]: SplitMemorySizesMB,
 	publishedRuns[2]: SweepMemorySizesMB,
+	publishedRuns[3]: WebshopMemorySizesMB,
 }
 
 // at is a clock stopped at the Unix time of a setup name.
@@ -179,8 +180,10 @@ func rec(fn string, mb int, root bool, internal, billed int64, calls ...string) 
 }
 
 // TestFusionizeRules covers the rule step on hand-made traces: the order of
-// functions is their first appearance, called tasks alphabetical, sync wins
-// over async, and a local async pair is split off.
+// functions is their first appearance, and so is the order of the called
+// tasks within a function (not the alphabet, not the order of their first
+// appearance across functions); sync wins over async, and a local async
+// pair is split off.
 func TestFusionizeRules(t *testing.T) {
 	tasks := []string{"A", "B", "C", "D"}
 	base := AllRemote(tasks, fusionsim.NewTraceName("10"))
@@ -195,15 +198,17 @@ func TestFusionizeRules(t *testing.T) {
 	if !d.Next.Rules["D"]["C"].Sync.IsLocal() || d.Done {
 		t.Fatalf("first change: %s (%s)", mustJSON(t, d.Next.Rules["D"]), d.Reason)
 	}
-	// Next, A's pairs alphabetically: B before C.
+	// Next, A's pairs in the order they first appear in A's records: C
+	// before B, although B sorts first and D's record (a call to C, now
+	// local) comes first.
 	s2 := d.Next
-	recs2 := []trace.Record{rec("A", 128, true, 10, 10, "C", "B", "~D"), rec("D", 128, false, 5, 5, "C")}
+	recs2 := []trace.Record{rec("D", 128, false, 5, 5, "C"), rec("A", 128, true, 10, 10, "~D", "C"), rec("A", 128, true, 10, 10, "B", "C", "~D")}
 	opt.Clock = at("30")
 	d, err = opt.Next(context.Background(), []Trial{{Name: "10", Setup: base, Records: recs}, {Name: "20", Setup: s2, Records: recs2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Next.Rules["A"]["B"].Sync.IsLocal() || d.Next.Rules["A"]["C"].Sync.IsLocal() || d.Next.Name() != "30" {
+	if d.Next.Rules["A"]["B"].Sync.IsLocal() || !d.Next.Rules["A"]["C"].Sync.IsLocal() || d.Next.Name() != "30" {
 		t.Fatalf("second change: %s (%s)", mustJSON(t, d.Next.Rules["A"]), d.Reason)
 	}
 	// A pair with sync calls keeps its async rule; a pair with only async

@@ -15,6 +15,10 @@
 //     calibration data).
 //   - sieve: one task computing primes with a plain or a bit-packed sieve of
 //     Eratosthenes, for memory sweeps.
+//   - webshop: an online shop, entries frontend (operations get and
+//     checkout) and addcartitem, 17 tasks, with a cart table; its figures
+//     are read off the real traces (webshop-notes.md), and WebshopIteration
+//     makes the three requests of its load.
 //
 // Get finds a workload by name; All lists them.
 //

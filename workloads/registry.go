@@ -22,6 +22,12 @@ type Workload struct {
 	MemorySizes []int
 	// Event is the default request body (nil sends {}).
 	Event fusionsim.Event
+	// RequestEvents are the bodies of the kinds of request an application
+	// with several serves, by the kind its traces show (calibrate's
+	// RequestKind: the entry task, ">" and the first task the root calls,
+	// e.g. "frontend>checkout"); nil for one kind. Replays of real
+	// requests (simulate validate) send each its kind's body.
+	RequestEvents map[string]fusionsim.Event
 }
 
 // TaskDoc documents one task.
@@ -45,6 +51,7 @@ var registry = map[string]func() Workload{
 	"split":     Split,
 	"splittest": SplitTest,
 	"sieve":     Sieve,
+	"webshop":   Webshop,
 }
 
 // Names lists the workload names, sorted.

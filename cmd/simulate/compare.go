@@ -427,6 +427,8 @@ func defaultMemorySizes(w workloads.Workload) []int {
 		return w.MemorySizes
 	case w.Name() == "split":
 		return optimizer.SplitMemorySizesMB
+	case w.Name() == "webshop":
+		return optimizer.WebshopMemorySizesMB
 	}
 	return optimizer.IoTMemorySizesMB
 }

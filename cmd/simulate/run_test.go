@@ -238,7 +238,7 @@ func TestFlagErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "--workload is required"},
-		{[]string{"--workload", "webshop"}, `--workload "webshop": unknown workload "webshop"`},
+		{[]string{"--workload", "bookshop"}, `--workload "bookshop": unknown workload "bookshop"`},
 		{[]string{"--workload", "iot", "--rps", "0"}, "--rps 0: must be a number > 0"},
 		{[]string{"--workload", "iot", "--rps", "fast"}, `invalid value "fast" for flag -rps`},
 		{[]string{"--workload", "iot", "--duration", "-1s"}, "--duration -1s: must be > 0"},

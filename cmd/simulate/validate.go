@@ -65,8 +65,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "forced cold before each request); an open loop whose rate changes beyond the")
 		fmt.Fprintln(o, "counting noise is a ramp (bursty, with the stages read off the rate); random gaps")
 		fmt.Fprintln(o, "at a steady rate a Poisson process (poisson); evenly spaced starts a constant rate")
-		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. --load, --stages,")
-		fmt.Fprintln(o, "--rps, --requests and --pause override what they name.")
+		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. Traces of several")
+		fmt.Fprintln(o, "kinds of request (entry task and first call, e.g. the webshop's addcartitem, frontend")
+		fmt.Fprintln(o, "get and checkout) whose bodies the workload knows are replayed instead (requests:")
+		fmt.Fprintln(o, "each real request at its start time, to its entry route and size, with its kind's")
+		fmt.Fprintln(o, "body). --load, --stages, --rps, --requests and --pause override what they name.")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Memory sizes come from the traces' REPORT lines where the configuration names")
 		fmt.Fprintln(o, "none or another (a url without a size means 128 MB); the output says so. Setups")
@@ -275,6 +278,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // validateLoads are the kinds of load validate infers and takes.
-var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart}
+var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, calibrate.LoadRequests}
 
 func shortPath(dir string) string { return filepath.Base(filepath.Clean(dir)) }
