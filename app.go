@@ -63,14 +63,42 @@ func (e Edge) String() string {
 	return fmt.Sprintf("%s->%s(%s)", e.Caller, e.Called, t)
 }
 
-// App is an application: a set of tasks and its entry task. Edges list the
+// App is an application: a set of tasks and its entry tasks. Edges list the
 // calls the code makes; generators of setups and optimizers read them.
+//
+// Most applications have one entry task (Entry). An application that clients
+// reach through several routes (the prototype's webshop: frontend and
+// addcartitem) lists them all in Entries, the default one first; everything
+// that walks the call graph from the entry walks it from every entry task
+// (EntryTasks), and a request that names no entry goes to Entry.
 type App struct {
 	Name        string
 	Description string
-	Entry       string
-	Tasks       map[string]Task
-	Edges       []Edge
+	// Entry is the default entry task: the one a request reaches when it
+	// names no other.
+	Entry string
+	// Entries are all entry tasks, Entry first; nil means Entry alone.
+	Entries []string
+	Tasks   map[string]Task
+	Edges   []Edge
+}
+
+// EntryTasks returns the entry tasks, the default one (Entry) first.
+func (a *App) EntryTasks() []string {
+	if len(a.Entries) == 0 {
+		return []string{a.Entry}
+	}
+	return a.Entries
+}
+
+// IsEntry reports whether task is an entry task of a.
+func (a *App) IsEntry(task string) bool {
+	for _, e := range a.EntryTasks() {
+		if e == task {
+			return true
+		}
+	}
+	return false
 }
 
 // TaskNames returns the task names, sorted.
@@ -90,6 +118,19 @@ func (a *App) Validate() error {
 	}
 	if _, ok := a.Tasks[a.Entry]; !ok {
 		return fmt.Errorf("app %s: entry task %q is not a task", a.Name, a.Entry)
+	}
+	if len(a.Entries) > 0 && a.Entries[0] != a.Entry {
+		return fmt.Errorf("app %s: entries %v: the first must be the default entry %q", a.Name, a.Entries, a.Entry)
+	}
+	seen := map[string]bool{}
+	for _, e := range a.Entries {
+		if _, ok := a.Tasks[e]; !ok {
+			return fmt.Errorf("app %s: entry task %q is not a task", a.Name, e)
+		}
+		if seen[e] {
+			return fmt.Errorf("app %s: entry task %q is listed twice", a.Name, e)
+		}
+		seen[e] = true
 	}
 	for _, t := range a.TaskNames() {
 		if err := ValidateTaskName(t); err != nil {

@@ -97,7 +97,11 @@ func (s *Spec) Hash() string {
 // edges.
 func AppFingerprint(app *fusionsim.App) string {
 	var b strings.Builder
-	b.WriteString(app.Name + " entry " + app.Entry + " tasks " + strings.Join(app.TaskNames(), " ") + " edges")
+	b.WriteString(app.Name + " entry " + app.Entry)
+	if len(app.EntryTasks()) > 1 {
+		b.WriteString(" entries " + strings.Join(app.EntryTasks(), " "))
+	}
+	b.WriteString(" tasks " + strings.Join(app.TaskNames(), " ") + " edges")
 	for _, e := range app.Edges {
 		b.WriteString(" " + e.String())
 	}

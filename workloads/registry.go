@@ -86,11 +86,18 @@ func Callees(app *fusionsim.App, task string) []fusionsim.Edge {
 	return out
 }
 
-// Reachable returns the tasks a request to the entry task reaches through the
-// call graph, in breadth-first order from the entry.
+// Reachable returns the tasks requests to the entry tasks reach through the
+// call graph, in breadth-first order from the entry tasks (the default entry
+// first, then the others, as App.EntryTasks lists them).
 func Reachable(app *fusionsim.App) []string {
-	seen := map[string]bool{app.Entry: true}
-	order := []string{app.Entry}
+	seen := map[string]bool{}
+	var order []string
+	for _, e := range app.EntryTasks() {
+		if !seen[e] {
+			seen[e] = true
+			order = append(order, e)
+		}
+	}
 	for i := 0; i < len(order); i++ {
 		for _, e := range Callees(app, order[i]) {
 			if !seen[e.Called] {
