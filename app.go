@@ -203,6 +203,12 @@ func (a *App) CheckSetup(setup *Setup) error {
 // starting worker threads) and a parallel phase (CPUMs spread over Threads
 // threads). TailCPUMs is work that goes on after the task has returned (e.g.
 // worker threads shutting down): it is billed but not part of the task's time.
+//
+// A platform profile that names the descriptor (model.Profile.Work[Name])
+// replaces every figure of it, ColdCPUMs, OverheadCPUMs and JitterScale
+// included: descriptors of Go code give their figures in code and the
+// default profile overrides the calibrated ones; descriptors of application
+// files give theirs in the file.
 type Work struct {
 	// Name identifies the descriptor so that a profile can override its figures
 	// (model.Profile.Work), e.g. "burn2x7".
@@ -220,6 +226,17 @@ type Work struct {
 	TailCPUMs float64
 	// MemoryMB is the resident memory the work holds while it runs, in MB.
 	MemoryMB float64
+	// ColdCPUMs is extra demand, in vCPU-ms, of the parallel phase when the
+	// work runs in the first invocation of an execution environment (code
+	// loaded and compiled on a cold start); see model.WorkParams.ColdCPUMs.
+	ColdCPUMs float64
+	// OverheadCPUMs is the demand, in vCPU-ms, of the process's other
+	// threads while the parallel phase runs, added to it unless the
+	// function's CPU share exceeds Threads; see model.WorkParams.
+	OverheadCPUMs float64
+	// JitterScale scales the work's share of the invocation's CPU jitter
+	// (see model.WorkParams.JitterScale); nil is 1, 0 runs without jitter.
+	JitterScale *float64
 	// Run is the real computation. The emulator calls it only when told to
 	// execute work (off by default, so simulations stay fast); the Lambda
 	// handler always calls it. It may be nil.
