@@ -22,6 +22,13 @@ type Workload struct {
 	MemorySizes []int
 	// Event is the default request body (nil sends {}).
 	Event fusionsim.Event
+	// Tables are the storage tables the tasks use (DynamoDB tables on
+	// AWS); nil for the Go workloads, which use the prototype's two
+	// (SensorDataTable, UseCaseTable).
+	Tables []string
+	// File is the application file the workload was read from (package
+	// appfile); "" for Go code.
+	File string
 }
 
 // TaskDoc documents one task.
