@@ -114,10 +114,10 @@ func stepLine(st *step, long bool) string {
 		fmt.Fprintf(&b, "return %s", clip(exprString(st.value), 60))
 	}
 	if st.count != nil {
-		fmt.Fprintf(&b, ", fan-out x %s", exprString(st.count))
+		fmt.Fprintf(&b, " [fan-out: %s copies]", exprString(st.count))
 	}
 	if st.start {
-		b.WriteString(", started (awaited at the next wait or the end)")
+		b.WriteString(" [started: awaited at the next wait or the end]")
 	}
 	if st.as != "" && long {
 		fmt.Fprintf(&b, " -> %s", st.as)
@@ -129,7 +129,10 @@ func stepLine(st *step, long bool) string {
 // no doc).
 func (t *Task) summary() string {
 	if len(t.steps) == 0 {
-		return "no steps"
+		if t.response != nil {
+			return clip("returns "+exprString(t.response), 160)
+		}
+		return "no steps, returns {}"
 	}
 	return clip(shortSteps(t.steps), 160)
 }

@@ -2,6 +2,8 @@ package appfile
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +69,8 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	p := &reader{file: file}
 	s := p.spec(&doc)
+	sum := sha256.Sum256(data)
+	s.Digest = hex.EncodeToString(sum[:])
 	p.check(s)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {

@@ -15,6 +15,9 @@ type Spec struct {
 	// File names the file in errors: its path, or "workloads/<name>.yaml"
 	// for a built-in one.
 	File string
+	// Digest is the SHA-256 of the file's bytes (hex): what identifies the
+	// application in resumable work and sweeps.
+	Digest string
 	// Name and Description of the application.
 	Name        string
 	Description string
