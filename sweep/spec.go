@@ -44,6 +44,12 @@ type Spec struct {
 	// App is a fingerprint of the application's call graph (AppFingerprint),
 	// checked when the sweep is rebuilt from a manifest.
 	App string `json:"app"`
+	// AppFile is the application file of a sweep of one (--app), as it was
+	// given, and AppDigest the SHA-256 of its bytes (hex): the file is read
+	// again to rebuild the sweep, and must not have changed. Both are empty
+	// for an application named by Workload alone.
+	AppFile   string `json:"appFile,omitempty"`
+	AppDigest string `json:"appDigest,omitempty"`
 	// Space is one of SpacePartitions, SpaceRules, SpaceMemory, SpaceFile.
 	Space string `json:"space"`
 	// Connected restricts partitions to groups connected with a single root.
