@@ -2,8 +2,10 @@ package appfile
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
@@ -113,5 +115,65 @@ func TestMinishop(t *testing.T) {
 	r = send(front, fusionsim.Event{"operation": "refund"})
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "testdata/minishop.yaml:18: tasks.frontend.steps[0].switch: event.operation is \"refund\", none of the cases get, checkout") {
 		t.Errorf("unknown operation: %v", r.Err)
+	}
+}
+
+// TestReadmeExample: the application file the README shows reads, and its
+// requests are served without errors (the README stays true).
+func TestReadmeExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "## Application files")
+	if !ok {
+		t.Fatal("the README has no section Application files")
+	}
+	_, block, ok := strings.Cut(after, "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml block in the README's section Application files")
+	}
+	if n := strings.Count(block, "\n"); n > 40 {
+		t.Errorf("the README's example has %d lines; the section promises about 30", n)
+	}
+	spec, err := Parse("README.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := spec.Workload()
+	for _, s := range []string{"remote", "inlined"} {
+		em, err := emulator.New(emulator.Config{App: w.App, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		setup, err := workloads.Remote(w.App, s, 1024)
+		if s == "inlined" {
+			setup, err = workloads.FromDescription(w.App, s, "upload+thumbnail,tag,notify")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := em.Deploy(context.Background(), setup); err != nil {
+			t.Fatal(err)
+		}
+		rt, _ := workloads.EntryRoute(w.App, setup)
+		arr := make([]fusionsim.Arrival, 10)
+		for i := range arr {
+			arr[i] = fusionsim.Arrival{At: time.Duration(i) * 100 * time.Millisecond, Event: w.Event}
+		}
+		resps, err := em.Run(context.Background(), rt, arr)
+		em.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resps {
+			if r.Err != nil && s == "remote" {
+				t.Fatalf("%s: %v", s, r.Err)
+			}
+		}
+		if s == "inlined" && (resps[0].Err == nil || !strings.Contains(resps[0].Err.Error(), "OutOfMemory")) {
+			t.Errorf("the thumbnails inlined into upload at 128 MB: %v; the README says they run out of memory", resps[0].Err)
+		}
 	}
 }
