@@ -9,6 +9,8 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/experiment"
+	"github.com/fusionsim/fusionsim/optimizer"
 	"github.com/fusionsim/fusionsim/workloads"
 )
 
@@ -176,4 +178,60 @@ func TestReadmeExample(t *testing.T) {
 			t.Errorf("the thumbnails inlined into upload at 128 MB: %v; the README says they run out of memory", resps[0].Err)
 		}
 	}
+}
+
+// TestMinishopClosedLoop: the Fusionize++ loop on an application with two
+// entry tasks, under a load whose requests go to both (as the webshop's
+// scenario does): every iteration serves every request, and the optimizer
+// fuses functions of both entries' call graphs.
+func TestMinishopClosedLoop(t *testing.T) {
+	spec, err := ReadFile("testdata/minishop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := spec.Workload()
+	em, err := emulator.New(emulator.Config{App: w.App, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	add := fusionsim.Route{Task: "addcartitem", MemoryMB: 128, Sync: true}
+	load := func(s *fusionsim.Setup) ([]fusionsim.Arrival, error) {
+		rts, err := workloads.EntryRoutes(w.App, s)
+		if err != nil {
+			return nil, err
+		}
+		if len(rts) == 2 {
+			add = rts[1]
+		}
+		var arr []fusionsim.Arrival
+		for i := range 15 {
+			at := time.Duration(i) * 300 * time.Millisecond
+			arr = append(arr,
+				fusionsim.Arrival{At: at, Route: add, Event: fusionsim.Event{"userId": i, "itemId": 1}, Kind: "addcartitem"},
+				fusionsim.Arrival{At: at + 100*time.Millisecond, Event: fusionsim.Event{"operation": "get", "userId": i}, Kind: "get"},
+				fusionsim.Arrival{At: at + 200*time.Millisecond, Event: fusionsim.Event{"operation": "checkout", "userId": i}, Kind: "checkout"})
+		}
+		return arr, nil
+	}
+	res, err := experiment.Run(context.Background(), experiment.Config{
+		Platform: em, App: w.App, Planner: fusionize(t, []int{128, 1024})(w.App), Load: load,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Iterations) < 4 {
+		t.Fatalf("%d iterations", len(res.Iterations))
+	}
+	var last string
+	for _, it := range res.Iterations {
+		if it.Row.Requests != 45 || it.Row.Errors != 0 {
+			t.Errorf("%s: %d requests, %d errors", it.Name, it.Row.Requests, it.Row.Errors)
+		}
+		last = optimizer.Describe(w.App, it.Setup)
+	}
+	if !strings.HasPrefix(last, "frontend+") || !strings.Contains(last, ",addcartitem") {
+		t.Errorf("the last setup deploys %s", last)
+	}
+	t.Logf("%d iterations; last: %s (%s)", len(res.Iterations), last, res.Reason)
 }
