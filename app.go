@@ -63,14 +63,42 @@ func (e Edge) String() string {
 	return fmt.Sprintf("%s->%s(%s)", e.Caller, e.Called, t)
 }
 
-// App is an application: a set of tasks and its entry task. Edges list the
+// App is an application: a set of tasks and its entry tasks. Edges list the
 // calls the code makes; generators of setups and optimizers read them.
+//
+// Most applications have one entry task (Entry). An application that clients
+// reach through several routes (the prototype's webshop: frontend and
+// addcartitem) lists them all in Entries, the default one first; everything
+// that walks the call graph from the entry walks it from every entry task
+// (EntryTasks), and a request that names no entry goes to Entry.
 type App struct {
 	Name        string
 	Description string
-	Entry       string
-	Tasks       map[string]Task
-	Edges       []Edge
+	// Entry is the default entry task: the one a request reaches when it
+	// names no other.
+	Entry string
+	// Entries are all entry tasks, Entry first; nil means Entry alone.
+	Entries []string
+	Tasks   map[string]Task
+	Edges   []Edge
+}
+
+// EntryTasks returns the entry tasks, the default one (Entry) first.
+func (a *App) EntryTasks() []string {
+	if len(a.Entries) == 0 {
+		return []string{a.Entry}
+	}
+	return a.Entries
+}
+
+// IsEntry reports whether task is an entry task of a.
+func (a *App) IsEntry(task string) bool {
+	for _, e := range a.EntryTasks() {
+		if e == task {
+			return true
+		}
+	}
+	return false
 }
 
 // TaskNames returns the task names, sorted.
@@ -90,6 +118,19 @@ func (a *App) Validate() error {
 	}
 	if _, ok := a.Tasks[a.Entry]; !ok {
 		return fmt.Errorf("app %s: entry task %q is not a task", a.Name, a.Entry)
+	}
+	if len(a.Entries) > 0 && a.Entries[0] != a.Entry {
+		return fmt.Errorf("app %s: entries %v: the first must be the default entry %q", a.Name, a.Entries, a.Entry)
+	}
+	seen := map[string]bool{}
+	for _, e := range a.Entries {
+		if _, ok := a.Tasks[e]; !ok {
+			return fmt.Errorf("app %s: entry task %q is not a task", a.Name, e)
+		}
+		if seen[e] {
+			return fmt.Errorf("app %s: entry task %q is listed twice", a.Name, e)
+		}
+		seen[e] = true
 	}
 	for _, t := range a.TaskNames() {
 		if err := ValidateTaskName(t); err != nil {
@@ -162,6 +203,12 @@ func (a *App) CheckSetup(setup *Setup) error {
 // starting worker threads) and a parallel phase (CPUMs spread over Threads
 // threads). TailCPUMs is work that goes on after the task has returned (e.g.
 // worker threads shutting down): it is billed but not part of the task's time.
+//
+// A platform profile that names the descriptor (model.Profile.Work[Name])
+// replaces every figure of it, ColdCPUMs, OverheadCPUMs and JitterScale
+// included: descriptors of Go code give their figures in code and the
+// default profile overrides the calibrated ones; descriptors of application
+// files give theirs in the file.
 type Work struct {
 	// Name identifies the descriptor so that a profile can override its figures
 	// (model.Profile.Work), e.g. "burn2x7".
@@ -179,6 +226,17 @@ type Work struct {
 	TailCPUMs float64
 	// MemoryMB is the resident memory the work holds while it runs, in MB.
 	MemoryMB float64
+	// ColdCPUMs is extra demand, in vCPU-ms, of the parallel phase when the
+	// work runs in the first invocation of an execution environment (code
+	// loaded and compiled on a cold start); see model.WorkParams.ColdCPUMs.
+	ColdCPUMs float64
+	// OverheadCPUMs is the demand, in vCPU-ms, of the process's other
+	// threads while the parallel phase runs, added to it unless the
+	// function's CPU share exceeds Threads; see model.WorkParams.
+	OverheadCPUMs float64
+	// JitterScale scales the work's share of the invocation's CPU jitter
+	// (see model.WorkParams.JitterScale); nil is 1, 0 runs without jitter.
+	JitterScale *float64
 	// Run is the real computation. The emulator calls it only when told to
 	// execute work (off by default, so simulations stay fast); the Lambda
 	// handler always calls it. It may be nil.

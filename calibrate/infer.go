@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
@@ -49,8 +50,9 @@ func TaskNames(traces trace.Traces, configs fusionsim.Configs) []string {
 	return names
 }
 
-// InferWorkload returns the workload whose tasks are exactly the given task
-// names; failing that, the smallest workload that has all of them (the
+// InferWorkload returns the workload (Go code or a built-in application
+// file, appfile.All) whose tasks are exactly the given task names; failing
+// that, the smallest workload that has all of them (the
 // splittest directory names only G, a task of split too: splittest, with one
 // task, wins).
 func InferWorkload(tasks []string) (workloads.Workload, error) {
@@ -59,7 +61,7 @@ func InferWorkload(tasks []string) (workloads.Workload, error) {
 	}
 	var best workloads.Workload
 	found := false
-	for _, w := range workloads.All() {
+	for _, w := range appfile.All() {
 		have := w.App.TaskNames()
 		if slices.Equal(have, tasks) {
 			return w, nil
@@ -76,7 +78,7 @@ func InferWorkload(tasks []string) (workloads.Workload, error) {
 		}
 	}
 	if !found {
-		return workloads.Workload{}, fmt.Errorf("%w the workload: no workload has the tasks %s (workloads: %s)", ErrInfer, strings.Join(tasks, " "), strings.Join(workloads.Names(), ", "))
+		return workloads.Workload{}, fmt.Errorf("%w the workload: no workload has the tasks %s (workloads: %s)", ErrInfer, strings.Join(tasks, " "), strings.Join(appfile.Names(), ", "))
 	}
 	return best, nil
 }

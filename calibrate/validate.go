@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/load"
@@ -48,6 +49,9 @@ type ValidateOptions struct {
 	// Workload names the workload; "" infers it from the task names
 	// (InferWorkload).
 	Workload string
+	// App, when not nil, is the workload itself (an application file's,
+	// say); it takes precedence over Workload.
+	App *workloads.Workload
 	// Load replaces what InferLoad infers for every setup: the kind and,
 	// where set, its parameters (LoadFor).
 	Load LoadOverride
@@ -139,9 +143,14 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	w, err := PickWorkload(opt.Workload, d)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	var w workloads.Workload
+	if opt.App != nil {
+		w = *opt.App
+	} else {
+		var err error
+		if w, err = PickWorkload(opt.Workload, d); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	v := &Validation{Dir: name, Workload: w.Name()}
 	var names []string
@@ -223,11 +232,12 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	return v, nil
 }
 
-// PickWorkload returns the workload called name, or, when name is "", the
-// one the task names of d show (InferWorkload).
+// PickWorkload returns the workload called name (Go code or a built-in
+// application file, appfile.Get), or, when name is "", the one the task
+// names of d show (InferWorkload).
 func PickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
 	if name != "" {
-		return workloads.Get(name)
+		return appfile.Get(name)
 	}
 	return InferWorkload(TaskNames(d.Traces, d.Configs))
 }

@@ -72,3 +72,53 @@ func TestWorkJitter(t *testing.T) {
 		t.Errorf("duration %v, want 30ms", got)
 	}
 }
+
+// A work descriptor that no profile names brings its own cold extra,
+// overhead and jitter scale (application files give them): the same
+// durations as the profile's figures above; a profile entry with the
+// descriptor's name replaces all of them.
+func TestWorkDescriptorsOwnFigures(t *testing.T) {
+	half := 0.5
+	w := fusionsim.Work{Name: "own", CPUMs: 10, Threads: 1, ColdCPUMs: 5}
+	app := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+		ctx.Spend(w)
+		ctx.Spend(w)
+		return nil, nil
+	}})
+	h := newHarness(t, app, testProfile(), setupOf(app, "s"), nil)
+	h.run("SYNC-A-1769", at(0), at(ms(1000)))
+	if a := h.recordsOf("A"); a[0].Duration != ms(30) || a[1].Duration != ms(20) {
+		t.Errorf("cold extra from the descriptor: %v then %v, want 30ms then 20ms", a[0].Duration, a[1].Duration)
+	}
+	prof := testProfile()
+	prof.Work = map[string]model.WorkParams{"own": {CPUMs: 10, Threads: 1}}
+	h = newHarness(t, app, prof, setupOf(app, "s"), nil)
+	h.run("SYNC-A-1769", at(0))
+	if d := h.records[0].Duration; d != ms(20) {
+		t.Errorf("a profile entry replaces the descriptor's cold extra: %v, want 20ms", d)
+	}
+
+	over := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+		ctx.Spend(fusionsim.Work{Name: "o", CPUMs: 100, Threads: 2, OverheadCPUMs: 20})
+		return nil, nil
+	}})
+	for route, want := range map[string]int{"SYNC-A-3538": 60, "SYNC-A-4096": 50} {
+		h := newHarness(t, over, testProfile(), setupOf(over, "s"), nil)
+		h.run(route, at(0))
+		if got := h.records[0].Duration; got != ms(want) {
+			t.Errorf("overhead from the descriptor, %s: %v, want %d ms", route, got, want)
+		}
+	}
+
+	jit := newApp("A", taskMap{"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+		ctx.Spend(fusionsim.Work{Name: "j", CPUMs: 20, Threads: 1, JitterScale: &half})
+		return nil, nil
+	}})
+	prof = testProfile()
+	prof.CPU.WorkJitter = model.Const(1.5)
+	h = newHarness(t, jit, prof, setupOf(jit, "s"), nil)
+	h.run("SYNC-A-1769", at(0))
+	if got := h.records[0].Duration; got != ms(25) { // 20 x (1 + 0.5 x 0.5)
+		t.Errorf("jitter scale from the descriptor: %v, want 25ms", got)
+	}
+}

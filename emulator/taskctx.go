@@ -355,15 +355,15 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
-	extra := em.extraWork(inv, w.Name)
 	w = em.applyProfile(w)
+	extra := em.extraWork(inv, w)
 	if j := &em.profile.CPU.WorkJitter; !j.IsZero() {
 		if !inv.haveJitter {
 			inv.jitter, inv.haveJitter = j.Sample(em.rng), true
 		}
 		f := inv.jitter
-		if p, ok := em.profile.Work[w.Name]; ok && p.JitterScale != nil {
-			f = math.Max(1+*p.JitterScale*(f-1), 0.05)
+		if w.JitterScale != nil {
+			f = math.Max(1+*w.JitterScale*(f-1), 0.05)
 		}
 		w.SerialCPUMs *= f
 		w.CPUMs *= f
@@ -389,29 +389,27 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	}
 }
 
-// extraWork returns the demand the profile adds to the parallel phase of
-// the work descriptor name: its ColdCPUMs in the first invocation of an
-// environment (a cold start), and its OverheadCPUMs unless the function's
-// share exceeds the work's threads.
-func (em *Emulator) extraWork(inv *invocation, name string) float64 {
-	p, ok := em.profile.Work[name]
-	if !ok {
-		return 0
-	}
+// extraWork returns the demand added to the parallel phase of the work
+// descriptor w (its figures after applyProfile): its ColdCPUMs in the first
+// invocation of an environment (a cold start), and its OverheadCPUMs unless
+// the function's share exceeds the work's threads.
+func (em *Emulator) extraWork(inv *invocation, w fusionsim.Work) float64 {
 	var extra float64
 	if inv.cold {
-		extra += p.ColdCPUMs
+		extra += w.ColdCPUMs
 	}
-	if inv.fn.share <= float64(max(p.Threads, 1)) {
-		extra += p.OverheadCPUMs
+	if w.OverheadCPUMs != 0 && inv.fn.share <= float64(max(w.Threads, 1)) {
+		extra += w.OverheadCPUMs
 	}
 	return extra
 }
 
-// applyProfile replaces a work descriptor's figures with the profile's.
+// applyProfile replaces a work descriptor's figures with the profile's when
+// the profile names it (model.Profile.Work).
 func (em *Emulator) applyProfile(w fusionsim.Work) fusionsim.Work {
 	if p, ok := em.profile.Work[w.Name]; ok {
 		w.CPUMs, w.Threads, w.SerialCPUMs, w.TailCPUMs, w.MemoryMB = p.CPUMs, p.Threads, p.SerialCPUMs, p.TailCPUMs, p.MemoryMB
+		w.ColdCPUMs, w.OverheadCPUMs, w.JitterScale = p.ColdCPUMs, p.OverheadCPUMs, p.JitterScale
 	}
 	if w.Threads < 1 {
 		w.Threads = 1

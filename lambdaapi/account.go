@@ -36,15 +36,19 @@ type answer struct {
 // does not exist).
 var errNotDeployed = errors.New("function not deployed")
 
-// setupFunctions are the functions a setup deploys: its entry function
-// (workloads.EntryRoute; the application's entry at the default size when
+// setupFunctions are the functions a setup deploys: its entry functions
+// (workloads.EntryRoutes; the application's entry at the default size when
 // the setup names none) and every function a remote rule reaches.
 func setupFunctions(app *fusionsim.App, setup *fusionsim.Setup) map[fusionsim.FunctionID]bool {
 	entry := fusionsim.FunctionID{Task: app.Entry, MemoryMB: fusionsim.DefaultMemoryMB}
-	if rt, err := workloads.EntryRoute(app, setup); err == nil {
-		entry = rt.Function()
+	ids := map[fusionsim.FunctionID]bool{}
+	if rts, err := workloads.EntryRoutes(app, setup); err == nil {
+		for _, rt := range rts {
+			ids[rt.Function()] = true
+		}
+	} else {
+		ids[entry] = true
 	}
-	ids := map[fusionsim.FunctionID]bool{entry: true}
 	for _, m := range setup.Rules {
 		for _, p := range m {
 			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {

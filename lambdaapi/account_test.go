@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/results"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // callerApp: A calls B synchronously; B sleeps {"ms"} modeled ms.
@@ -466,4 +468,22 @@ func TestTimeScaleIsBounded(t *testing.T) {
 	check(t, errors.Is(err, ErrStopped) && errors.Is(d.Stop(), ErrClockRange), "%v", err)
 	// Long waits are clamped, not overflowed.
 	check(t, d.wallUntil(v0.Add(200*365*24*time.Hour), v0) == maxWait)
+}
+
+// An application with two entry tasks deploys a function for each, also
+// when every call is local (the webshop's frontend and addcartitem).
+func TestEveryEntryIsDeployed(t *testing.T) {
+	noop := func(fusionsim.Context, fusionsim.Event) (fusionsim.Event, error) { return nil, nil }
+	app := &fusionsim.App{Name: "shop", Entry: "F", Entries: []string{"F", "A"},
+		Tasks: map[string]fusionsim.Task{"F": noop, "A": noop, "S": noop},
+		Edges: []fusionsim.Edge{{Caller: "F", Called: "S", Sync: true}, {Caller: "A", Called: "S", Sync: false}}}
+	s, err := workloads.Local(app, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := setupFunctions(app, s)
+	want := map[fusionsim.FunctionID]bool{{Task: "F", MemoryMB: 128}: true, {Task: "A", MemoryMB: 128}: true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("functions of the local setup: %v, want %v", got, want)
+	}
 }

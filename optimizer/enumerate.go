@@ -30,8 +30,14 @@ func FromAssignment(app *fusionsim.App, local []bool, name fusionsim.TraceName) 
 	for i, e := range app.Edges {
 		out[e.Caller] = append(out[e.Caller], i)
 	}
-	done := map[string]bool{app.Entry: true}
-	queue := []string{app.Entry}
+	done := map[string]bool{}
+	var queue []string
+	for _, e := range app.EntryTasks() {
+		if !done[e] {
+			done[e] = true
+			queue = append(queue, e)
+		}
+	}
 	for len(queue) > 0 {
 		fn := queue[0]
 		queue = queue[1:]
@@ -201,7 +207,7 @@ func Partitions(app *fusionsim.App) ([]Partition, error) {
 	}
 	var free []string // tasks that may join a caller's group
 	for _, t := range tasks {
-		if t != app.Entry && len(callers[t]) > 0 {
+		if !app.IsEntry(t) && len(callers[t]) > 0 {
 			free = append(free, t)
 		}
 	}
@@ -314,12 +320,19 @@ func PartitionSetup(app *fusionsim.App, p Partition, name fusionsim.TraceName) *
 	return s
 }
 
-// reachable lists the tasks reached from app's entry through its edges, in
-// the order of a breadth-first walk along the edges.
+// reachable lists the tasks reached from app's entry tasks through its
+// edges, in the order of a breadth-first walk along the edges from the entry
+// tasks (the default one first).
 func reachable(app *fusionsim.App) []string {
 	out := edgesFrom(app)
-	seen := map[string]bool{app.Entry: true}
-	order := []string{app.Entry}
+	seen := map[string]bool{}
+	var order []string
+	for _, e := range app.EntryTasks() {
+		if !seen[e] {
+			seen[e] = true
+			order = append(order, e)
+		}
+	}
 	for i := 0; i < len(order); i++ {
 		for _, e := range out[order[i]] {
 			if !seen[e.Called] {

@@ -152,8 +152,14 @@ func groupIndex(p Partition) map[string]int {
 func PartitionFunctions(app *fusionsim.App, p Partition) []Group {
 	group := groupIndex(p)
 	out := edgesFrom(app)
-	fns := []Group{{Entry: app.Entry, MemoryMB: fusionsim.DefaultMemoryMB}}
-	index := map[string]int{app.Entry: 0}
+	var fns []Group
+	index := map[string]int{}
+	for _, e := range app.EntryTasks() {
+		if _, dup := index[e]; !dup {
+			index[e] = len(fns)
+			fns = append(fns, Group{Entry: e, MemoryMB: fusionsim.DefaultMemoryMB})
+		}
+	}
 	for q := 0; q < len(fns); q++ {
 		e := fns[q].Entry
 		ge, ok := group[e]

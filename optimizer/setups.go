@@ -141,19 +141,25 @@ type Group struct {
 	Tasks []string
 }
 
-// Layout follows app's call edges from its entry task through s and returns
-// the functions a request reaches, in the order they are first reached: each
-// with the tasks its local rules keep in-process and the memory size its
-// routes name (the entry route for the entry function, else the first remote
-// rule that reaches it).
+// Layout follows app's call edges from its entry tasks through s and
+// returns the functions requests reach, in the order they are first reached
+// (the entry functions first, the default entry's first of all): each with
+// the tasks its local rules keep in-process and the memory size its routes
+// name (the entry route for an entry function, else the first remote rule
+// that reaches it).
 func Layout(app *fusionsim.App, s *fusionsim.Setup) []Group {
 	out := edgesFrom(app)
-	entryMB := EntryRoute(s, app.Entry).Function().MemoryMB
 	var groups []Group
 	index := map[string]int{}
-	queue := []string{app.Entry}
-	index[app.Entry] = 0
-	groups = append(groups, Group{Entry: app.Entry, MemoryMB: entryMB})
+	var queue []string
+	for _, e := range app.EntryTasks() {
+		if _, dup := index[e]; dup {
+			continue
+		}
+		index[e] = len(groups)
+		queue = append(queue, e)
+		groups = append(groups, Group{Entry: e, MemoryMB: EntryRoute(s, e).Function().MemoryMB})
+	}
 	for len(queue) > 0 {
 		e := queue[0]
 		queue = queue[1:]

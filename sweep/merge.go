@@ -115,9 +115,9 @@ func ShardDirs(args []string) ([]string, error) {
 
 // Merge reads sweep directories (ShardDirs) and combines their cells into
 // the result of the whole sweep, rebuilt with the application resolve gives
-// for the sweep's workload. It refuses directories of different sweeps or
+// for the sweep's spec (its Workload, or its AppFile). It refuses directories of different sweeps or
 // builds and returns a *MissingError when cells are missing.
-func Merge(dirs []string, resolve func(workload string) (*fusionsim.App, error)) (*Result, error) {
+func Merge(dirs []string, resolve func(spec *Spec) (*fusionsim.App, error)) (*Result, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("no directory to merge")
 	}
@@ -153,7 +153,7 @@ func Merge(dirs []string, resolve func(workload string) (*fusionsim.App, error))
 			cells[k] = m
 		}
 	}
-	app, err := resolve(first.Info.Spec.Workload)
+	app, err := resolve(first.Info.Spec)
 	if err != nil {
 		return nil, err
 	}

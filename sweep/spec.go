@@ -44,6 +44,12 @@ type Spec struct {
 	// App is a fingerprint of the application's call graph (AppFingerprint),
 	// checked when the sweep is rebuilt from a manifest.
 	App string `json:"app"`
+	// AppFile is the application file of a sweep of one (--app), as it was
+	// given, and AppDigest the SHA-256 of its bytes (hex): the file is read
+	// again to rebuild the sweep, and must not have changed. Both are empty
+	// for an application named by Workload alone.
+	AppFile   string `json:"appFile,omitempty"`
+	AppDigest string `json:"appDigest,omitempty"`
 	// Space is one of SpacePartitions, SpaceRules, SpaceMemory, SpaceFile.
 	Space string `json:"space"`
 	// Connected restricts partitions to groups connected with a single root.
@@ -97,7 +103,11 @@ func (s *Spec) Hash() string {
 // edges.
 func AppFingerprint(app *fusionsim.App) string {
 	var b strings.Builder
-	b.WriteString(app.Name + " entry " + app.Entry + " tasks " + strings.Join(app.TaskNames(), " ") + " edges")
+	b.WriteString(app.Name + " entry " + app.Entry)
+	if len(app.EntryTasks()) > 1 {
+		b.WriteString(" entries " + strings.Join(app.EntryTasks(), " "))
+	}
+	b.WriteString(" tasks " + strings.Join(app.TaskNames(), " ") + " edges")
 	for _, e := range app.Edges {
 		b.WriteString(" " + e.String())
 	}

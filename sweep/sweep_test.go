@@ -261,7 +261,7 @@ func TestShardsMergeDedup(t *testing.T) {
 	if err != nil || len(dirs) != 4 {
 		t.Fatalf("ShardDirs: %v %v", dirs, err)
 	}
-	res, err := Merge(dirs, func(string) (*fusionsim.App, error) { return workloads.Split().App, nil })
+	res, err := Merge(dirs, func(*Spec) (*fusionsim.App, error) { return workloads.Split().App, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestShardsMergeDedup(t *testing.T) {
 	}
 
 	// A missing shard: its cells by index, and the shard.
-	_, err = Merge([]string{dirs[0], dirs[1], dirs[3]}, func(string) (*fusionsim.App, error) { return workloads.Split().App, nil })
+	_, err = Merge([]string{dirs[0], dirs[1], dirs[3]}, func(*Spec) (*fusionsim.App, error) { return workloads.Split().App, nil })
 	var me *MissingError
 	if !errors.As(err, &me) || me.Count != 4 || len(me.Shards) != 1 || me.Shards[0] != 2 || len(me.Cells) != p.Cells/4 || me.Cells[0] != 2 {
 		t.Errorf("missing shard 2: %v", err)
@@ -290,7 +290,7 @@ func TestShardsMergeDedup(t *testing.T) {
 	if _, err := runShard(t, po, Shard{Index: 2, Count: 4}, od, &fakeEval{}, true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Merge([]string{dirs[0], dirs[1], od, dirs[3]}, func(string) (*fusionsim.App, error) { return workloads.Split().App, nil })
+	_, err = Merge([]string{dirs[0], dirs[1], od, dirs[3]}, func(*Spec) (*fusionsim.App, error) { return workloads.Split().App, nil })
 	if err == nil || !strings.Contains(err.Error(), "different sweeps") {
 		t.Errorf("shards of two sweeps: %v", err)
 	}

@@ -28,6 +28,13 @@ type Workload struct {
 	// e.g. "frontend>checkout"); nil for one kind. Replays of real
 	// requests (simulate validate) send each its kind's body.
 	RequestEvents map[string]fusionsim.Event
+	// Tables are the storage tables the tasks use (DynamoDB tables on
+	// AWS); nil for the Go workloads, which use the prototype's two
+	// (SensorDataTable, UseCaseTable).
+	Tables []string
+	// File is the application file the workload was read from (package
+	// appfile); "" for Go code.
+	File string
 }
 
 // TaskDoc documents one task.
@@ -93,11 +100,18 @@ func Callees(app *fusionsim.App, task string) []fusionsim.Edge {
 	return out
 }
 
-// Reachable returns the tasks a request to the entry task reaches through the
-// call graph, in breadth-first order from the entry.
+// Reachable returns the tasks requests to the entry tasks reach through the
+// call graph, in breadth-first order from the entry tasks (the default entry
+// first, then the others, as App.EntryTasks lists them).
 func Reachable(app *fusionsim.App) []string {
-	seen := map[string]bool{app.Entry: true}
-	order := []string{app.Entry}
+	seen := map[string]bool{}
+	var order []string
+	for _, e := range app.EntryTasks() {
+		if !seen[e] {
+			seen[e] = true
+			order = append(order, e)
+		}
+	}
 	for i := 0; i < len(order); i++ {
 		for _, e := range Callees(app, order[i]) {
 			if !seen[e.Called] {

@@ -256,8 +256,10 @@ func (gs Groups) Check(app *fusionsim.App) error {
 			}
 		}
 	}
-	if _, ok := entries[app.Entry]; !ok {
-		return fmt.Errorf("%w: the entry task %s of %s is the first task of no group", ErrBadGroups, app.Entry, app.Name)
+	for _, e := range app.EntryTasks() {
+		if _, ok := entries[e]; !ok {
+			return fmt.Errorf("%w: the entry task %s of %s is the first task of no group", ErrBadGroups, e, app.Name)
+		}
 	}
 	for i, g := range gs {
 		reached := map[string]bool{g.Entry(): true}
@@ -376,21 +378,50 @@ func TaskRoute(setup *fusionsim.Setup, task string, sync bool) (fusionsim.Route,
 	return fusionsim.Route{Task: task, MemoryMB: mb, Sync: sync}, nil
 }
 
-// Functions lists the functions a request under setup can reach from the
-// entry route (and from the extra roots, other entry functions): the
-// function of every remote rule reachable through the call graph of app, in
-// order of first reach. The tasks running in a function are its entry task
-// and those its local rules reach; rule rows of tasks that never run as a
-// function's entry are not followed. It is what "memory MB per function"
-// summaries print and what a deployment needs.
-func Functions(app *fusionsim.App, setup *fusionsim.Setup, extra ...fusionsim.FunctionID) ([]fusionsim.FunctionID, error) {
-	root, err := EntryRoute(app, setup)
+// EntryRoutes are the routes clients call under setup, one per entry task
+// of app (App.EntryTasks): EntryRoute first, then the sync route of every
+// other entry task that has a rule table in setup, its memory size taken
+// from that table as EntryRoute takes it. An application with one entry
+// task has one route.
+func EntryRoutes(app *fusionsim.App, setup *fusionsim.Setup) ([]fusionsim.Route, error) {
+	first, err := EntryRoute(app, setup)
 	if err != nil {
 		return nil, err
 	}
-	seen := map[fusionsim.FunctionID]bool{root.Function(): true}
-	order := []fusionsim.FunctionID{root.Function()}
-	for _, id := range extra {
+	routes := []fusionsim.Route{first}
+	for _, e := range app.EntryTasks()[1:] {
+		if _, ok := setup.Rules[e]; !ok || e == first.Task {
+			continue
+		}
+		rt, err := TaskRoute(setup, e, true)
+		if err != nil {
+			return nil, err
+		}
+		routes = append(routes, rt)
+	}
+	return routes, nil
+}
+
+// Functions lists the functions a request under setup can reach from the
+// entry routes (EntryRoutes: the default entry's, then the other entry
+// tasks') and from the extra roots (other entry functions): the function of
+// every remote rule reachable through the call graph of app, in order of
+// first reach. The tasks running in a function are its entry task and those
+// its local rules reach; rule rows of tasks that never run as a function's
+// entry are not followed. It is what "memory MB per function" summaries
+// print and what a deployment needs.
+func Functions(app *fusionsim.App, setup *fusionsim.Setup, extra ...fusionsim.FunctionID) ([]fusionsim.FunctionID, error) {
+	routes, err := EntryRoutes(app, setup)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[fusionsim.FunctionID]bool{}
+	var order []fusionsim.FunctionID
+	roots := make([]fusionsim.FunctionID, 0, len(routes)+len(extra))
+	for _, rt := range routes {
+		roots = append(roots, rt.Function())
+	}
+	for _, id := range append(roots, extra...) {
 		if !seen[id] {
 			seen[id] = true
 			order = append(order, id)

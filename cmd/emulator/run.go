@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/awsstandin"
 	"github.com/fusionsim/fusionsim/lambdaapi"
 	"github.com/fusionsim/fusionsim/model"
@@ -32,6 +33,7 @@ func usageError(format string, args ...any) error {
 type options struct {
 	listen    string
 	workload  string
+	app       string
 	setup     string
 	setupName string
 	profile   string
@@ -56,7 +58,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free port, printed on stderr)")
-	fs.StringVar(&o.workload, "workload", "iot", "the application (`NAME`) to serve: "+strings.Join(workloads.Names(), ", "))
+	fs.StringVar(&o.workload, "workload", "iot", "the application (`NAME`) to serve: "+strings.Join(appfile.Names(), ", "))
+	fs.StringVar(&o.app, "app", "", "serve the application `FILE` (YAML or JSON, see the README's \"Application files\") instead of --workload")
 	fs.StringVar(&o.setup, "setup", "", "configuration metadata `FILE` (JSON, gzip accepted) holding the setup to deploy at start (default: the workload's remote setup, every task its own 128 MB function)")
 	fs.StringVar(&o.setupName, "setup-name", "", "`NAME` of the setup of --setup to deploy at start (default: the latest, the largest numeric name)")
 	fs.StringVar(&o.profile, "profile", "", "platform profile `FILE` (JSON; default: the embedded profile fitted on the calibration traces)")
@@ -96,6 +99,15 @@ Flags:
 	}
 	o.flags = map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) { o.flags[f.Name] = f.Value.String() })
+	if o.app != "" {
+		workloadSet := false
+		fs.Visit(func(f *flag.Flag) { workloadSet = workloadSet || f.Name == "workload" })
+		if workloadSet {
+			return o, usageError("--workload %q and --app %q: give one of them", o.workload, o.app)
+		}
+		o.workload = ""
+		o.flags["workload"] = ""
+	}
 	if fs.NArg() > 0 {
 		return o, usageError("unexpected argument %q (flags only; see --help)", fs.Arg(0))
 	}
@@ -157,8 +169,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w, err := workloads.Get(o.workload)
+	w, _, err := appfile.Resolve(o.workload, o.app)
 	if err != nil {
+		if o.app != "" {
+			return usageError("--app %s: %v", o.app, err)
+		}
 		return usageError("--workload: %v", err)
 	}
 	cfg := lambdaapi.Config{
@@ -210,7 +225,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Out = o.out
 	if o.out == defaultOut {
-		cfg.Out = filepath.Join("results", "emulator-"+o.workload+"-"+time.Now().UTC().Format("20060102T150405Z"))
+		cfg.Out = filepath.Join("results", "emulator-"+w.Name()+"-"+time.Now().UTC().Format("20060102T150405Z"))
 		o.flags["out"] = cfg.Out
 	}
 
@@ -227,7 +242,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	setup, _ := srv.Setup(ctx)
-	fmt.Fprintf(stderr, "emulator: serving %s (entry %s, setup %s) at time scale %g\n", w.App.Name, w.App.Entry, setup, o.timeScale)
+	entries := "entry " + w.App.Entry
+	if es := w.App.EntryTasks(); len(es) > 1 {
+		entries = "entries " + strings.Join(es, ", ")
+	}
+	fmt.Fprintf(stderr, "emulator: serving %s (%s, setup %s) at time scale %g\n", w.App.Name, entries, setup, o.timeScale)
 	if cfg.Out != "" {
 		fmt.Fprintf(stderr, "emulator: the run's logs and traces go to %s on shutdown\n", cfg.Out)
 	}

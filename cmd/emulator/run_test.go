@@ -129,6 +129,8 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--aws-apis", "--time-scale", "100"}, "--aws-apis needs --time-scale 1 (got 100)"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--workload", "split", "--app", "x.yaml"}, `--workload "split" and --app "x.yaml": give one of them`},
+		{[]string{"--app", "/no/app.yaml"}, "--app /no/app.yaml: open /no/app.yaml"},
 	} {
 		err := Run(context.Background(), c.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.mention) {
@@ -143,9 +145,63 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, f := range []string{"listen", "workload", "setup", "setup-name", "profile", "seed", "time-scale", "out", "force", "reserved-concurrency", "shutdown-timeout", "max-connections", "body-timeout"} {
+	for _, f := range []string{"listen", "workload", "app", "setup", "setup-name", "profile", "seed", "time-scale", "out", "force", "reserved-concurrency", "shutdown-timeout", "max-connections", "body-timeout"} {
 		if !strings.Contains(stderr.String(), "-"+f+" ") && !strings.Contains(stderr.String(), "-"+f+"\n") {
 			t.Errorf("--help does not explain --%s:\n%s", f, stderr.String())
 		}
+	}
+}
+
+// TestServesAnApplicationFile: --app serves a file's application, with a
+// function for each of its entry tasks (the webshop-like test file's
+// frontend and addcartitem), and the stored cart carries over from one
+// request to the next.
+func TestServesAnApplicationFile(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"--app", "../../appfile/testdata/minishop.yaml", "--listen", "127.0.0.1:0", "--time-scale", "1000", "--out", ""}, io.Discard, &stderr)
+	}()
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("the emulator did not start; stderr:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "serving minishop (entries frontend, addcartitem, setup remote)") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	post := func(route, body string) string {
+		t.Helper()
+		resp, err := http.Post(url+"/"+route, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", route, body, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	post("SYNC-addcartitem-128", `{"userId": 5, "itemId": 2}`)
+	// The add is async: the cart function may still run; poll.
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = post("SYNC-frontend-128", `{"operation": "get", "userId": 5}`); strings.Contains(got, `"cart":1`) {
+			break
+		}
+	}
+	if !strings.Contains(got, `"cart":1`) || !strings.Contains(got, `"products":11`) {
+		t.Errorf("get after the add: %s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

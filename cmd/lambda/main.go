@@ -30,8 +30,8 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/aws/handler"
-	"github.com/fusionsim/fusionsim/workloads"
 )
 
 func main() {
@@ -54,7 +54,7 @@ func main() {
 // clients.
 func setup(ctx context.Context, initStart time.Time) (*handler.Handler, error) {
 	cfg, err := handler.ConfigFromEnv(os.LookupEnv, func(name string) (*fusionsim.App, error) {
-		w, err := workloads.Get(name)
+		w, err := appfile.Get(name)
 		if err != nil {
 			return nil, err
 		}

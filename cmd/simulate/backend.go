@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/aws"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/experiment"
@@ -39,7 +42,7 @@ func (a *awsFlags) defineCommon(fs *flag.FlagSet) {
 	fs.StringVar(&a.region, "aws-region", "", "aws: the `REGION` (default: the AWS configuration, AWS_REGION or the profile's)")
 	fs.StringVar(&a.profile, "aws-profile", "", "aws: the shared-configuration `PROFILE` for credentials and region (default: AWS_PROFILE or default)")
 	fs.StringVar(&a.prefix, "aws-prefix", "", "aws: `PREFIX` of the function and table names: <PREFIX>fusion-function-<TASK>-<MB>, <PREFIX>SensorDataTable (default none, the prototype's names)")
-	fs.StringVar(&a.tables, "aws-tables", strings.Join(aws.DefaultTables, ","), "aws: comma-separated DynamoDB `TABLES` the tasks use (key SensorID), created if missing; \"none\" for none")
+	fs.StringVar(&a.tables, "aws-tables", strings.Join(aws.DefaultTables, ","), "aws: comma-separated DynamoDB `TABLES` the tasks use (key SensorID), created if missing; \"none\" for none (default: the prototype's two for the Go workloads, an application file's tables: list)")
 }
 
 // defineDeploy defines the flags of a deployment and its load.
@@ -63,7 +66,11 @@ func (a *awsFlags) config(w workloads.Workload) (aws.Config, error) {
 		RoleARN: a.role, Architecture: a.arch, TimeoutS: a.timeoutS, Package: a.pkg,
 		Settle: aws.Settle{Quiet: a.settleQuiet, Poll: a.settlePoll, Max: a.settleMax},
 	}
-	switch t := strings.TrimSpace(a.tables); t {
+	t := strings.TrimSpace(a.tables)
+	if t == strings.Join(aws.DefaultTables, ",") && w.Tables != nil {
+		t = strings.Join(w.Tables, ",") // the flag's default: the file's tables
+	}
+	switch t {
 	case "none", "":
 		c.NoTables = true
 	default:
@@ -151,6 +158,15 @@ func (b *backendFlags) open(ctx context.Context, p *plan, em *emulator.Emulator,
 	cfg.Progress = bar.Update
 	if q := b.fs.Lookup("quiet"); q == nil || q.Value.String() != "true" {
 		cfg.Log = &barWriter{bar: bar, w: stderr}
+	}
+	if p.appFile != "" {
+		// The function finds its application by name (FUSION_APP): only a
+		// built-in one, byte for byte, runs there as it runs here.
+		mine, err := os.ReadFile(p.appFile)
+		builtin, ok := workloads.File(p.workload.Name())
+		if err != nil || !ok || !bytes.Equal(mine, builtin) {
+			return nil, nil, usageError("--app %s --backend aws: the Lambda bootstrap (cmd/lambda) finds its application by name among the built-in ones (%s); an application file is not packaged into the function yet (--dry-run plans it)", p.appFile, strings.Join(appfile.Names(), ", "))
+		}
 	}
 	plat, err := aws.New(ctx, cfg)
 	if err != nil {

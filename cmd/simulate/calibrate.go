@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/fusionsim/fusionsim"
 
@@ -33,7 +32,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	base := fs.String("base", "", "start from the profile `FILE` (default: the embedded default profile): figures the traces say nothing about (prices, limits, keep-alive, ...) are kept from it")
 	quiet := fs.Bool("quiet", false, "do not print the fitted figures")
 	fitOn := fs.String("fit-on", "", "fit only the application's work figures, on the traces of this one `SETUP` of DIR (\"first\": its first setup with traces), keeping the platform profile (--base); --out then writes a profile overlay that --profile takes everywhere")
-	workload := fs.String("workload", "", "--fit-on: the application's `NAME` ("+strings.Join(workloads.Names(), ", ")+"; default: inferred from the task names of the traces)")
+	var wl appFlags
+	wl.define(fs, " (--fit-on only; default: inferred from the task names of the traces; or --app FILE)")
 	seed := fs.Uint64("seed", 1, "--fit-on: seed of the fit's emulations")
 	fs.Usage = func() {
 		o := fs.Output()
@@ -82,10 +82,10 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		prof = p
 	}
 	if *fitOn != "" {
-		return calibrateApp(ctx, dirs, *fitOn, *workload, *base, *out, *seed, prof, *quiet, stdout, stderr)
+		return calibrateApp(ctx, dirs, *fitOn, wl, *base, *out, *seed, prof, *quiet, stdout, stderr)
 	}
-	if *workload != "" {
-		return usageError("--workload applies to --fit-on only (the platform fit reads every workload's traces)")
+	if wl.given() {
+		return usageError("%s applies to --fit-on only (the platform fit reads every workload's traces)", wl.label())
 	}
 	ft, err := calibrate.FitDirs(dirs, prof)
 	if err != nil {
@@ -109,7 +109,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // calibrateApp is "simulate calibrate --fit-on": the application's work
 // figures fitted on one setup of one directory, written as an overlay.
-func calibrateApp(ctx context.Context, dirs []string, fitOn, workload, base, out string, seed uint64, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
+func calibrateApp(ctx context.Context, dirs []string, fitOn string, wl appFlags, base, out string, seed uint64, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
 	if len(dirs) != 1 {
 		return usageError("--fit-on %s: give one DIR of traces, not %d", fitOn, len(dirs))
 	}
@@ -121,9 +121,13 @@ func calibrateApp(ctx context.Context, dirs []string, fitOn, workload, base, out
 	if err != nil {
 		return usageError("--fit-on %q: %s: %v", fitOn, dirs[0], err)
 	}
-	w, err := calibrate.PickWorkload(workload, d)
-	if err != nil {
-		return usageError("--workload: %v", err)
+	var w workloads.Workload
+	if wl.given() {
+		if w, _, err = wl.resolve(); err != nil {
+			return err
+		}
+	} else if w, err = calibrate.PickWorkload("", d); err != nil {
+		return usageError("the workload: %v (give --workload or --app)", err)
 	}
 	setup := d.Configs[name]
 	if setup.Name() != name {

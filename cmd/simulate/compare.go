@@ -39,7 +39,7 @@ func init() {
 func compareUsage(fs *flag.FlagSet) func() {
 	return func() {
 		w := fs.Output()
-		fmt.Fprintln(w, "Usage: simulate compare --workload NAME [flags]")
+		fmt.Fprintln(w, "Usage: simulate compare (--workload NAME | --app FILE) [flags]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Runs each optimizer on the emulated platform with the same seed and prints a table:")
 		fmt.Fprintln(w, "the final setup, its median and p95 latency (root internalDuration, the published")
@@ -79,7 +79,8 @@ type compareRow struct {
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (retErr error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	wl := fs.String("workload", "", "the application: "+strings.Join(workloads.Names(), ", ")+" (required)")
+	var wl appFlags
+	wl.define(fs, " (this or --app FILE is required)")
 	opts := fs.String("optimizers", "fusionize,partitions,exhaustive,random", "comma-separated optimizers to compare: "+strings.Join(optimizer.Names, ", "))
 	seed := fs.Uint64("seed", 1, "seed of every emulator and of random search")
 	rps := fs.Float64("rps", 10, "arrival rate of every load, requests/s")
@@ -101,12 +102,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
-	if *wl == "" {
-		return usageError("--workload is required (%s)", strings.Join(workloads.Names(), ", "))
-	}
-	w, err := workloads.Get(*wl)
+	w, spec, err := wl.resolve()
 	if err != nil {
-		return usageError("--workload %q: %v", *wl, err)
+		return err
 	}
 	var names []string
 	seen := map[string]bool{}
@@ -188,7 +186,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 	load.WithEvent(sweepArrivals, w.Event)
 	eval := &optimizer.EmulatorEvaluator{App: w.App, Profile: prof, Arrivals: sweepArrivals}
 	// Finished work is kept, and taken up again by the same command.
-	state, err := openCompareState(*out, w.Name(), compareIdentity([]any{w.Name(), names, *seed, *rps, *duration, sizes, *budget, *maxIter, len(sweepArrivals), *perFunction, prof}))
+	state, err := openCompareState(*out, w.Name(), compareIdentity(appIdentity([]any{w.Name(), names, *seed, *rps, *duration, sizes, *budget, *maxIter, len(sweepArrivals), *perFunction, prof}, spec)))
 	if err != nil {
 		return err
 	}

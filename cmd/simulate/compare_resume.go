@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/optimizer"
 	"github.com/fusionsim/fusionsim/sweep"
 	"github.com/fusionsim/fusionsim/trace"
@@ -155,4 +156,14 @@ func (s *compareState) remove() error {
 		os.Remove(filepath.Dir(s.dir)) // only if still empty
 	}
 	return err
+}
+
+// appIdentity adds an application file's digest to what identifies a
+// piece of resumable work (a changed file is another application); Go
+// workloads keep the identity they had.
+func appIdentity(id []any, spec *appfile.Spec) []any {
+	if spec == nil {
+		return id
+	}
+	return append(id, "app file sha256 "+spec.Digest)
 }

@@ -57,7 +57,8 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dir := fs.String("traces", "", "`DIR` of traces in the prototype's layout, or a results directory (required)")
 	name := fs.String("optimizer", "fusionize", "the optimizer: "+strings.Join(optimizer.Names, ", "))
 	until := fs.String("until", "", "use the setups up to and including `NAME` only (default: all); when NAME has no traces, decide from the last setup before it that has them")
-	wl := fs.String("workload", "", "the application (needed by partitions, exhaustive and random; fusionize takes the tasks from the configuration metadata)")
+	var wl appFlags
+	wl.define(fs, " (needed by partitions, exhaustive and random; fusionize takes the tasks from the configuration metadata; or --app FILE)")
 	sizes := fs.String("memory-sizes", "", "comma-separated memory sizes in MB, in the order the memory phase tries them (default: the sizes the setups of DIR's configuration metadata deploy, in the order the run first used them: the list the run's own optimizer had)")
 	budget := fs.Int("budget", 0, "partitions, exhaustive, random: iterations before they stop (random: default 12)")
 	seed := fs.Uint64("seed", 1, "random: seed of the draws")
@@ -98,10 +99,10 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		history = history[:k+1]
 	}
 	var app *fusionsim.App
-	if *wl != "" {
-		w, err := workloads.Get(*wl)
+	if wl.given() {
+		w, _, err := wl.resolve()
 		if err != nil {
-			return usageError("--workload %q: %v", *wl, err)
+			return err
 		}
 		app = w.App
 	}
@@ -134,7 +135,7 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	opt, err := optimizer.New(*name, optimizer.Config{App: app, Tasks: tasks, MemorySizesMB: list, Budget: *budget, Seed: *seed, Clock: clock})
 	if err != nil {
 		if errors.Is(err, optimizer.ErrConfig) && app == nil {
-			return usageError("--optimizer %s: %v: give --workload", *name, err)
+			return usageError("--optimizer %s: %v: give --workload or --app", *name, err)
 		}
 		return usageError("--optimizer %s: %v", *name, err)
 	}

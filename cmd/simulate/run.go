@@ -41,7 +41,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // runFlags are the flags of "simulate run".
 type runFlags struct {
-	workload    string
+	app         appFlags // --workload, --app
 	setups      stringList
 	setupNames  string
 	load        string
@@ -73,7 +73,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) define(fs *flag.FlagSet) {
-	fs.StringVar(&f.workload, "workload", "", "the `NAME` of the application: "+strings.Join(workloads.Names(), ", ")+" (required; \"simulate workloads\" lists them)")
+	f.app.define(fs, " (this or --app FILE is required)")
 	fs.Var(&f.setups, "setup", "a `SETUP` to run instead of the default, repeatable: a configuration metadata file (configurationMetadata.json, gzip accepted: all its setups), \"remote\", \"local\", or groups \"[NAME=]I+CW+SE:128,CT:1024,...\" (first task of a group is its entry, :MB its memory; IC2E partitions \"A.B.D.E,C,F,G\" too)")
 	fs.StringVar(&f.setupNames, "setup-name", "", "comma-separated `NAMES`: the setups of the --setup files to run (default all, in creation order), or the name of the one generated setup")
 	fs.StringVar(&f.load, "load", load.KindConstant, "the `KIND` of load: "+strings.Join(append(slices.Clone(load.Kinds), load.KindScenario), ", ")+" (scenario: --load-file)")
@@ -107,7 +107,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 func runUsage(fs *flag.FlagSet) func() {
 	return func() {
 		w := fs.Output()
-		fmt.Fprintln(w, "Usage: simulate [run] --workload NAME [flags]")
+		fmt.Fprintln(w, "Usage: simulate [run] (--workload NAME | --app FILE) [flags]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Deploys each setup on the emulated Lambda platform, sends the load, extracts the")
 		fmt.Fprintln(w, "traces from the platform's logs and writes a results directory: summary.csv (one")
@@ -129,6 +129,7 @@ func runUsage(fs *flag.FlagSet) func() {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Examples:")
 		fmt.Fprintln(w, "  simulate --workload iot")
+		fmt.Fprintln(w, "  simulate --app myapp.yaml                  # an application file (README: Application files)")
 		fmt.Fprintln(w, "  simulate --workload split --setup configurationMetadata.json.gz --load coldstart --requests 200")
 		fmt.Fprintln(w, "  simulate --workload sieve --memory-sizes 128,256,512,1024,1769,3538")
 		fmt.Fprintln(w, "  simulate --workload iot --setup remote --setup opt=I+CW+SE:128,CS+CSL+CSA:128,CA+DJ:128,CT:128,AS:1650 --load bursty")
@@ -152,6 +153,7 @@ var loadFlags = map[string][]string{
 // plan is a resolved "simulate run".
 type plan struct {
 	workload workloads.Workload
+	appFile  string // --app, when the application is a file
 	planner  experiment.Planner
 	clock    *settableClock // the optimizer's clock, set to the platform's
 	load     load.Spec
@@ -205,14 +207,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // and the value.
 func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	p := &plan{flags: map[string]string{}}
-	if f.workload == "" {
-		return nil, usageError("--workload is required (%s)", strings.Join(workloads.Names(), ", "))
-	}
-	w, err := workloads.Get(f.workload)
+	w, _, err := f.app.resolve()
 	if err != nil {
-		return nil, usageError("--workload %q: %v", f.workload, err)
+		return nil, err
 	}
-	p.workload = w
+	p.workload, p.appFile = w, f.app.file
 
 	// The load.
 	kind := f.load

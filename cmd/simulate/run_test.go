@@ -282,7 +282,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	help := errOut.String()
-	for _, f := range []string{"workload", "setup", "setup-name", "load", "rps", "duration", "requests", "stages", "start-rps", "replay", "pause", "entry", "memory-sizes", "event", "seed", "profile", "out", "execute-work", "prototype-grouping", "quiet", "progress"} {
+	for _, f := range []string{"workload", "app", "setup", "setup-name", "load", "rps", "duration", "requests", "stages", "start-rps", "replay", "pause", "entry", "memory-sizes", "event", "seed", "profile", "out", "execute-work", "prototype-grouping", "quiet", "progress"} {
 		if !strings.Contains(help, "  -"+f+" ") && !strings.Contains(help, "  -"+f+"\n") {
 			t.Errorf("-h does not document --%s", f)
 		}

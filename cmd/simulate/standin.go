@@ -8,12 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/fusionsim/fusionsim/awsstandin"
 	"github.com/fusionsim/fusionsim/model"
-	"github.com/fusionsim/fusionsim/workloads"
 )
 
 func init() {
@@ -52,7 +50,8 @@ func runStandin(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:4566", "`ADDR`ess to listen on (host:port; port 0 picks a free one)")
 	emulatorURL := fs.String("emulator", "", "`URL` of a running cmd/emulator (started with --time-scale 1) that runs the functions")
-	workload := fs.String("workload", "", "without --emulator: the application (`NAME`) an in-process emulator runs: "+strings.Join(workloads.Names(), ", "))
+	var wl appFlags
+	wl.define(fs, " (without --emulator: the application an in-process emulator runs; or --app FILE)")
 	profile := fs.String("profile", "", "without --emulator: the in-process emulator's profile `FILE` (default: the embedded profile)")
 	quick := fs.Bool("quick", false, "without --emulator: a profile of short CPU work and cold starts, so that requests take milliseconds (its figures are not Lambda's)")
 	seed := fs.Uint64("seed", 1, "without --emulator: the in-process emulator's seed")
@@ -64,8 +63,8 @@ func runStandin(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
-	if (*emulatorURL == "") == (*workload == "") {
-		return usageError("give either --emulator URL (a running cmd/emulator) or --workload NAME (an emulator in this process)")
+	if (*emulatorURL == "") == !wl.given() {
+		return usageError("give either --emulator URL (a running cmd/emulator) or --workload NAME / --app FILE (an emulator in this process)")
 	}
 	if *pageSize < 1 {
 		return usageError("--log-page-size %d: must be >= 1", *pageSize)
@@ -82,9 +81,9 @@ func runStandin(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		handler = awsstandin.New(awsstandin.Config{Backend: b, Upstream: b.Handler, LogPageSize: *pageSize, Log: stderr})
 	} else {
-		w, err := workloads.Get(*workload)
+		w, _, err := wl.resolve()
 		if err != nil {
-			return usageError("--workload: %v", err)
+			return err
 		}
 		var prof model.Profile
 		switch {

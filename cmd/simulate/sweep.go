@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/model"
@@ -80,18 +81,19 @@ func sweepUsage(fs *flag.FlagSet) func() {
 
 // sweepFlags are the flags of "simulate sweep".
 type sweepFlags struct {
-	workload, space, sizes, seeds, loads, stages, replay, event string
-	setups, setupNames                                          string
-	setupList, profiles                                         stringList
-	connected, perFunction, noDedup, quiet, progress            bool
-	rps, startRPS                                               float64
-	requests, workers, shards                                   int
-	duration, pause, checkpoint                                 time.Duration
-	shard, out, formats                                         string
+	app                                               appFlags // --workload, --app
+	space, sizes, seeds, loads, stages, replay, event string
+	setups, setupNames                                string
+	setupList, profiles                               stringList
+	connected, perFunction, noDedup, quiet, progress  bool
+	rps, startRPS                                     float64
+	requests, workers, shards                         int
+	duration, pause, checkpoint                       time.Duration
+	shard, out, formats                               string
 }
 
 func (f *sweepFlags) define(fs *flag.FlagSet) {
-	fs.StringVar(&f.workload, "workload", "", "the `NAME` of the application: "+strings.Join(workloads.Names(), ", ")+" (required)")
+	f.app.define(fs, " (this or --app FILE is required)")
 	fs.StringVar(&f.space, "space", sweep.SpaceRules, "the setups: partitions, rules, memory, or a `FILE` of setups (configuration metadata, or one setup description per line, # comments)")
 	fs.BoolVar(&f.connected, "connected", false, "partitions: only those whose groups are connected through calls with a single root")
 	fs.Var(&f.setupList, "setup", "memory: a `SETUP` to run at each size, repeatable (as \"simulate run --setup\"; default remote)")
@@ -120,22 +122,25 @@ func (f *sweepFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.progress, "progress", false, "draw progress on stderr even when it is not a terminal")
 }
 
-// sweepWorkload resolves the application of a sweep (and of a merge, from
-// the manifest's workload name): the one place to add other sources.
-func sweepWorkload(name string) (workloads.Workload, error) {
-	if name == "" {
-		return workloads.Workload{}, usageError("--workload is required (%s)", strings.Join(workloads.Names(), ", "))
+// sweepApp resolves the application of a merge from the sweep's manifest:
+// its workload by name, or its application file, read again and refused
+// when it changed since the sweep.
+func sweepApp(spec *sweep.Spec) (*fusionsim.App, error) {
+	if spec.AppFile == "" {
+		w, err := appfile.Get(spec.Workload)
+		if err != nil {
+			return nil, fmt.Errorf("the sweep's workload %q: %w", spec.Workload, err)
+		}
+		return w.App, nil
 	}
-	w, err := workloads.Get(name)
+	s, err := appfile.ReadFile(spec.AppFile)
 	if err != nil {
-		return workloads.Workload{}, usageError("--workload %q: %v", name, err)
+		return nil, fmt.Errorf("the sweep's application file: %w", err)
 	}
-	return w, nil
-}
-
-func sweepApp(name string) (*fusionsim.App, error) {
-	w, err := sweepWorkload(name)
-	return w.App, err
+	if s.Digest != spec.AppDigest {
+		return nil, fmt.Errorf("the sweep's application file %s changed since the sweep (SHA-256 %.12s, the sweep's %.12s): merge with the file the shards ran", spec.AppFile, s.Digest, spec.AppDigest)
+	}
+	return s.Workload().App, nil
 }
 
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -152,13 +157,16 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	w, err := sweepWorkload(f.workload)
+	w, file, err := f.app.resolve()
 	if err != nil {
 		return err
 	}
 	spec, err := sweepSpec(&f, set, w)
 	if err != nil {
 		return err
+	}
+	if f.app.file != "" {
+		spec.AppFile, spec.AppDigest = f.app.file, file.Digest
 	}
 	plan, err := sweep.NewPlan(spec, w.App)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/fusionsim/fusionsim/calibrate"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/model"
-	"github.com/fusionsim/fusionsim/workloads"
 )
 
 func init() {
@@ -32,7 +31,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&dirs, "traces", "a `DIR` of real traces in the prototype's layout (<setup>.json[.gz] and configuration/); repeatable, and further DIRs may follow the flags")
 	profile := fs.String("profile", "", "platform profile `FILE` (default: the embedded default profile)")
 	seed := fs.Uint64("seed", 1, "seed of the emulation (each setup's emulator is seeded from it and the setup's name)")
-	workload := fs.String("workload", "", "the `NAME` of the workload ("+strings.Join(workloads.Names(), ", ")+"; default: inferred from the task names of the traces)")
+	var wl appFlags
+	wl.define(fs, " (default: inferred from the task names of the traces; or --app FILE)")
 	loadKind := fs.String("load", "", "the `KIND` of load instead of the inferred one: "+strings.Join(validateLoads, ", ")+"; the parameters not given are inferred from the traces for that kind")
 	rps := fs.Float64("rps", 0, "arrival rate of constant and poisson loads, requests/s (default: inferred from the root starts)")
 	requests := fs.Int("requests", 0, "number of requests per setup (default: as many as the setup's root invocations, for every kind)")
@@ -59,7 +59,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "the invocation records per request, plus the Kolmogorov-Smirnov distance of the")
 		fmt.Fprintln(o, "two latency samples; \"ok\" says whether median and GB-ms are within 10 %.")
 		fmt.Fprintln(o)
-		fmt.Fprintln(o, "The workload is inferred from the task names; the load from the root invocations,")
+		fmt.Fprintln(o, "The workload is inferred from the task names (--workload or --app names it); the load from the root invocations,")
 		fmt.Fprintln(o, "and the output says which and why: sequential requests with (nearly) every")
 		fmt.Fprintln(o, "invocation cold are the prototype's cold-start protocol (coldstart: every function")
 		fmt.Fprintln(o, "forced cold before each request); an open loop whose rate changes beyond the")
@@ -91,11 +91,13 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(dirs) == 0 {
 		return usageError("--traces: at least one directory of traces is needed")
 	}
-	opt := calibrate.ValidateOptions{Seed: *seed, Workload: *workload, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
-	if *workload != "" {
-		if _, err := workloads.Get(*workload); err != nil {
-			return usageError("--workload: %v", err)
+	opt := calibrate.ValidateOptions{Seed: *seed, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
+	if wl.given() {
+		w, _, err := wl.resolve()
+		if err != nil {
+			return err
 		}
+		opt.App = &w
 	}
 	if *requests < 0 {
 		return usageError("--requests: %d must be >= 0", *requests)

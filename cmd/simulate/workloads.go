@@ -8,36 +8,96 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/workloads"
 )
 
 func init() {
 	register(command{
 		name:    "workloads",
-		summary: "list the workloads with their task graphs",
+		summary: "list the workloads with their task graphs (or an application file's, --app FILE)",
 		run:     runWorkloads,
 	})
+}
+
+// appFlags are --workload and --app: a command's application, by name (Go
+// code or a built-in application file) or from an application file.
+type appFlags struct{ name, file string }
+
+// define adds both flags; what ends the --workload line (e.g. "
+// (required)").
+func (a *appFlags) define(fs *flag.FlagSet, what string) {
+	fs.StringVar(&a.name, "workload", "", "the `NAME` of the application: "+strings.Join(appfile.Names(), ", ")+what+" (\"simulate workloads\" lists them)")
+	fs.StringVar(&a.file, "app", "", "the application `FILE` (YAML or JSON, see the README's \"Application files\") instead of --workload")
+}
+
+// given reports whether either flag is set.
+func (a *appFlags) given() bool { return a.name != "" || a.file != "" }
+
+// label names the application in messages: the name or the file.
+func (a *appFlags) label() string {
+	if a.file != "" {
+		return "--app " + a.file
+	}
+	return "--workload " + a.name
+}
+
+// resolve returns the application; spec is nil for Go code. Errors are
+// usage errors that name the flag (an application file's errors name the
+// file, line and field).
+func (a *appFlags) resolve() (workloads.Workload, *appfile.Spec, error) {
+	switch {
+	case a.name != "" && a.file != "":
+		return workloads.Workload{}, nil, usageError("--workload %q and --app %q: give one of them", a.name, a.file)
+	case !a.given():
+		return workloads.Workload{}, nil, usageError("--workload is required (%s), or --app FILE (an application file)", strings.Join(appfile.Names(), ", "))
+	}
+	w, s, err := appfile.Resolve(a.name, a.file)
+	if err != nil {
+		if a.file != "" {
+			return workloads.Workload{}, nil, usageError("--app %s: %v", a.file, err)
+		}
+		return workloads.Workload{}, nil, usageError("--workload %q: %v", a.name, err)
+	}
+	return w, s, nil
 }
 
 func runWorkloads(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("workloads", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	file := fs.String("app", "", "show the application `FILE` (YAML or JSON) instead: its task graph and every task's steps")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: simulate workloads [NAME...]")
+		fmt.Fprintln(fs.Output(), "Usage: simulate workloads [NAME...] | --app FILE")
 		fmt.Fprintln(fs.Output())
 		fmt.Fprintln(fs.Output(), "Lists the workloads (or the named ones): each task with its calls, as")
-		fmt.Fprintln(fs.Output(), "\"-> X (sync)\" in the order the code makes them, and its behaviour.")
+		fmt.Fprintln(fs.Output(), "\"-> X (sync)\" in the order the code makes them, and its behaviour. For an")
+		fmt.Fprintln(fs.Output(), "application file (--app, or a workload that exists only as a built-in file) also")
+		fmt.Fprintln(fs.Output(), "each task's steps: calls with their type and fan-out, work with its figures,")
+		fmt.Fprintln(fs.Output(), "storage with its table and key.")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Flags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *file != "" {
+		if fs.NArg() > 0 {
+			return usageError("give --app FILE or workload names, not both")
+		}
+		w, s, err := appfile.Load(*file)
+		if err != nil {
+			return usageError("--app %s: %v", *file, err)
+		}
+		printWorkload(stdout, w, s)
+		return nil
+	}
 	var list []workloads.Workload
 	if fs.NArg() == 0 {
-		list = workloads.All()
+		list = appfile.All()
 	}
 	for _, name := range fs.Args() {
-		w, err := workloads.Get(name)
+		w, err := appfile.Get(name)
 		if err != nil {
 			return usageError("%v", err)
 		}
@@ -47,16 +107,45 @@ func runWorkloads(_ context.Context, args []string, stdout, stderr io.Writer) er
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		printWorkload(stdout, w)
+		var spec *appfile.Spec
+		if w.File != "" {
+			s, err := appfile.Builtin(w.Name())
+			if err != nil {
+				return err
+			}
+			spec = s
+		}
+		printWorkload(stdout, w, spec)
 	}
 	return nil
 }
 
-func printWorkload(out io.Writer, w workloads.Workload) {
+// printWorkload lists w's task graph; spec, when w comes from an
+// application file, adds every task's steps.
+func printWorkload(out io.Writer, w workloads.Workload, spec *appfile.Spec) {
 	app := w.App
 	fmt.Fprintf(out, "%s: %s\n", app.Name, app.Description)
-	fmt.Fprintf(out, "  entry %s, %s, %s; reached from the entry: %s\n",
-		app.Entry, plural(len(app.Tasks), "task"), plural(len(app.Edges), "call"), strings.Join(workloads.Reachable(app), " "))
+	entry := "entry " + app.Entry
+	if es := app.EntryTasks(); len(es) > 1 {
+		entry = "entries " + strings.Join(es, ", ") + " (default " + app.Entry + ")"
+	}
+	fmt.Fprintf(out, "  %s, %s, %s; reached from the %s: %s\n",
+		entry, plural(len(app.Tasks), "task"), plural(len(app.Edges), "call"), strings.SplitN(entry, " ", 2)[0], strings.Join(workloads.Reachable(app), " "))
+	switch {
+	case w.File != "":
+		fmt.Fprintf(out, "  application file %s", w.File)
+		if len(w.Tables) > 0 {
+			fmt.Fprintf(out, "; tables %s", strings.Join(w.Tables, ", "))
+		}
+		fmt.Fprintln(out)
+	default:
+		if _, ok := workloads.File(app.Name); ok {
+			fmt.Fprintf(out, "  Go code (workloads/); the same as a file: workloads/%s.yaml (--app workloads/%s.yaml gives identical results)\n", app.Name, app.Name)
+		}
+	}
+	if spec != nil && spec.Load != nil {
+		fmt.Fprintf(out, "  the file carries a load (load:, line %d); it is not run yet: give --load and its flags\n", spec.Load.Line)
+	}
 	if w.MemorySizes != nil {
 		fmt.Fprintf(out, "  default memory sweep (MB): %s\n", joinInts(w.MemorySizes))
 	}
@@ -84,6 +173,10 @@ func printWorkload(out io.Writer, w workloads.Workload) {
 	fmt.Fprintln(out, "  behaviour:")
 	for _, d := range w.Tasks {
 		fmt.Fprintf(out, "    %s: %s\n", d.Name, d.Behaviour)
+	}
+	if spec != nil {
+		fmt.Fprintln(out, "  steps:")
+		spec.WriteOutline(out)
 	}
 }
 
