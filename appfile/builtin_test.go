@@ -26,10 +26,10 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("%s: %v", n, err)
 		}
 	}
-	if got := Names(); !reflect.DeepEqual(got, []string{"iot", "sieve", "split", "splittest"}) {
+	if got := Names(); !reflect.DeepEqual(got, []string{"iot", "sieve", "split", "splittest", "webshop"}) {
 		t.Errorf("names %v", got)
 	}
-	if len(All()) != 4 {
+	if len(All()) != 5 {
 		t.Errorf("All: %d workloads", len(All()))
 	}
 	w, err := Get("iot")
@@ -52,7 +52,7 @@ func TestBuiltins(t *testing.T) {
 	if _, _, err := Resolve("iot", "x.yaml"); err == nil {
 		t.Error("Resolve with both a name and a file")
 	}
-	if _, _, err := Resolve("", ""); err == nil || !strings.Contains(err.Error(), "--workload NAME (iot, sieve, split, splittest)") {
+	if _, _, err := Resolve("", ""); err == nil || !strings.Contains(err.Error(), "--workload NAME (iot, sieve, split, splittest, webshop)") {
 		t.Errorf("Resolve with neither: %v", err)
 	}
 	if _, _, err := Resolve("", "testdata/none.yaml"); err == nil || !strings.Contains(err.Error(), "none.yaml") {
