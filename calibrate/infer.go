@@ -117,8 +117,12 @@ const (
 )
 
 // root is a request as its traces show it: its root invocation's start
-// and end, and the end of its last invocation.
-type root struct{ start, end, treeEnd int64 }
+// and end, the end of its last invocation, and whether the root was a cold
+// start (its start then comes an Init Duration after the request's).
+type root struct {
+	start, end, treeEnd int64
+	cold                bool
+}
 
 // requestsOf returns the requests of recs (the traces with a root
 // invocation) in order of their root's start, and the share of cold
@@ -139,7 +143,7 @@ func requestsOf(recs []trace.Record) ([]root, float64) {
 		}
 		q.treeEnd = max(q.treeEnd, r.EndTimestamp)
 		if r.IsRootInvocation && r.StartTimestamp < q.start {
-			q.start, q.end = r.StartTimestamp, r.EndTimestamp
+			q.start, q.end, q.cold = r.StartTimestamp, r.EndTimestamp, r.IsColdStart
 		}
 	}
 	var out []root
@@ -164,6 +168,7 @@ type evidence struct {
 	pause      time.Duration
 	span       float64 // ms from the first root start to the last
 	rate       float64 // (n-1)/span, requests/s
+	warmRate   float64 // 1000 / the median gap between consecutive warm roots (0: fewer than 10)
 	cv, disp   float64 // gap coefficient of variation, windowed-rate dispersion index
 	counts     []int   // root starts per window
 	width      float64 // window length, ms
@@ -194,6 +199,21 @@ func gather(recs []trace.Record) (evidence, error) {
 		return e, fmt.Errorf("%w the load: the %d root invocations start at the same time", ErrInfer, e.n)
 	}
 	e.rate = float64(e.n-1) * 1000 / e.span
+	// A cold root starts an Init Duration (about half a second) after its
+	// request was sent, so the first requests of a run, all cold, shorten
+	// the span. Consecutive warm roots keep the requests' spacing: their
+	// median gap is a constant rate's period.
+	var warmGaps []float64
+	for i := 1; i < e.n; i++ {
+		if !reqs[i].cold && !reqs[i-1].cold {
+			warmGaps = append(warmGaps, float64(reqs[i].start-reqs[i-1].start))
+		}
+	}
+	if len(warmGaps) >= 10 {
+		if g := Median(warmGaps); g > 0 {
+			e.warmRate = 1000 / g
+		}
+	}
 	gaps := make([]float64, e.n-1)
 	for i := 1; i < e.n; i++ {
 		gaps[i-1] = float64(reqs[i].start - reqs[i-1].start)
@@ -249,6 +269,9 @@ func (e evidence) spec(kind string) load.Spec {
 		return load.Spec{Kind: kind, RatePerS: e.rate, Duration: time.Duration((e.span + 1000/e.rate) * float64(time.Millisecond))}
 	}
 	rate := e.rate
+	if e.warmRate > 0 {
+		rate = e.warmRate
+	}
 	if r := math.Round(rate); r > 0 && math.Abs(rate-r) <= 0.05*r {
 		rate = r
 	} else {
@@ -262,11 +285,7 @@ func (e evidence) why(kind string, s load.Spec) string {
 	if e.n == 1 {
 		return "one request"
 	}
-	stats := fmt.Sprintf("%d requests over %.1f s, gap CV %.2f, windowed-rate dispersion %.2f, %.0f %% of invocations cold",
-		e.n, e.span/1000, e.cv, e.disp, 100*e.cold)
-	if e.sequential {
-		stats += ", each root after the previous one ended"
-	}
+	stats := e.stats()
 	switch kind {
 	case load.KindColdstart:
 		return fmt.Sprintf("coldstart x%d (sequential requests, (nearly) every invocation cold: the cold-start protocol; median pause %v after a request's last invocation): %s",
@@ -280,6 +299,34 @@ func (e evidence) why(kind string, s load.Spec) string {
 		return fmt.Sprintf("constant %g/s x%d (sequential but mostly warm: a closed loop, taken as a constant rate): %s", s.RatePerS, s.Requests, stats)
 	}
 	return fmt.Sprintf("constant %g/s x%d (evenly spaced starts): %s", s.RatePerS, s.Requests, stats)
+}
+
+// stats sums up the evidence in one line.
+func (e evidence) stats() string {
+	if e.n == 1 {
+		return "one request"
+	}
+	stats := fmt.Sprintf("%d requests over %.1f s, gap CV %.2f, windowed-rate dispersion %.2f, %.0f %% of invocations cold",
+		e.n, e.span/1000, e.cv, e.disp, 100*e.cold)
+	if e.sequential {
+		stats += ", each root after the previous one ended"
+	}
+	return stats
+}
+
+// specSummary names a load and its parameters in a few words.
+func specSummary(s load.Spec) string {
+	switch s.Kind {
+	case load.KindColdstart:
+		return fmt.Sprintf("coldstart x%d (pause %v)", s.Requests, s.Pause.Round(time.Millisecond))
+	case load.KindBursty:
+		return fmt.Sprintf("bursty, %d stages", len(s.Stages))
+	case load.KindPoisson:
+		return fmt.Sprintf("poisson %.3g/s for %v", s.RatePerS, s.Duration.Round(time.Millisecond))
+	case load.KindConstant:
+		return fmt.Sprintf("constant %g/s x%d", s.RatePerS, s.Requests)
+	}
+	return s.String()
 }
 
 // InferLoad infers the load that produced a setup's records from the start
@@ -300,8 +347,11 @@ func (e evidence) why(kind string, s load.Spec) string {
 //     equal rates merged); else gaps between starts with a coefficient of
 //     variation above 0.6 are a Poisson process (load.KindPoisson at
 //     (n-1)/span, for the span and one mean gap); else a constant rate
-//     (load.KindConstant: n requests at (n-1)/span, rounded to a whole
-//     number of requests/s when within 5 % of one, else to 0.1).
+//     (load.KindConstant: n requests at the rate of the median gap between
+//     consecutive warm roots, or at (n-1)/span with fewer than 10 such
+//     gaps, rounded to a whole number of requests/s when within 5 % of
+//     one, else to 0.1: a cold root starts an Init Duration after its
+//     request, so the span of a short run with many cold starts is short).
 //
 // Sequential requests that are mostly warm (a closed loop without the cold
 // protocol) are taken as a constant rate, and the reason says so.
@@ -371,11 +421,15 @@ func LoadFor(recs []trace.Record, o LoadOverride) (load.Spec, string, error) {
 		given = append(given, "--stages "+load.FormatStages(o.Stages))
 	}
 	if len(given) > 0 {
-		why = "given " + strings.Join(given, " ") + "; the rest inferred: " + why
+		// What runs, what was given, and what the traces show (and would
+		// have meant without the flags).
+		inferred := e.kind()
+		why = fmt.Sprintf("%s (given %s; the other parameters inferred from the traces: %s; without the flags: %s)",
+			specSummary(s), strings.Join(given, " "), e.stats(), specSummary(e.spec(inferred)))
 	}
 	if err != nil {
 		// Nothing to infer from, but the kind was given.
-		why = "given " + strings.Join(given, " ") + " (" + err.Error() + ")"
+		why = fmt.Sprintf("%s (given %s; %v)", specSummary(s), strings.Join(given, " "), err)
 	}
 	if s.Kind == load.KindColdstart && s.Requests < 1 {
 		return load.Spec{}, "", fmt.Errorf("%w the load: coldstart needs --requests (no root invocations)", ErrInfer)
