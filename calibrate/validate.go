@@ -47,6 +47,9 @@ type ValidateOptions struct {
 	// Workload names the workload; "" infers it from the task names
 	// (InferWorkload).
 	Workload string
+	// App, when set, is the application itself (one read from a file, or
+	// a workload whose code changed); it takes precedence over Workload.
+	App *workloads.Workload
 	// Load replaces what InferLoad infers for every setup: the kind and,
 	// where set, its parameters (LoadFor).
 	Load LoadOverride
@@ -138,8 +141,11 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	w, err := PickWorkload(opt.Workload, d)
-	if err != nil {
+	var w workloads.Workload
+	var err error
+	if opt.App != nil {
+		w = *opt.App
+	} else if w, err = PickWorkload(opt.Workload, d); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	v := &Validation{Dir: name, Workload: w.Name()}
