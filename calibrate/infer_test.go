@@ -206,6 +206,37 @@ func TestMemoryFromReportLines(t *testing.T) {
 	}
 }
 
+// TestMemoryFromReportLinesAllLocal: an all-local setup names no size at
+// all (its one function is reached by the client's route); its REPORT
+// lines show 512 MB, and it is emulated at 512 MB, not at the 128 MB of
+// the default route, and the validation says so.
+func TestMemoryFromReportLinesAllLocal(t *testing.T) {
+	w := workloads.Split()
+	local, err := workloads.Local(w.App, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := load.Spec{Kind: load.KindConstant, RatePerS: 2, Requests: 40}
+	recs, err := Emulate(context.Background(), w, local, fusionsim.Route{Task: "A", MemoryMB: 512, Sync: true}, spec, model.Default(), 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Validate(context.Background(), writeTraceDir(t, local, recs), ValidateOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.Setups[0]
+	if r.Emulated.Memory != "A:512" || r.Real.Memory != "A:512" {
+		t.Errorf("real at %s, emulated at %s, want A:512", r.Real.Memory, r.Emulated.Memory)
+	}
+	if e := RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest); math.Abs(e) > 0.05 {
+		t.Errorf("GB-ms per request real %.1f, emulated %.1f", r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest)
+	}
+	if notes := strings.Join(r.Notes, "\n"); !strings.Contains(notes, "entry A: the configuration means 128 MB (route SYNC-A-128), the root invocations' REPORT lines show 512 MB") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}
+
 // TestIncompleteTracesFlagged: traces missing root invocations, or whose
 // roots ran into the timeout, are flagged in the validation.
 func TestIncompleteTracesFlagged(t *testing.T) {
