@@ -36,6 +36,11 @@ type AppFitOptions struct {
 	Load LoadOverride
 	// Grouping of the emulated traces (GroupingAuto: like the real ones).
 	Grouping Grouping
+	// FromCode starts every descriptor from the figures its code declares
+	// (with the runtime overhead share of the profile's descriptors),
+	// ignoring the profile's figures for it: for code that changed beyond
+	// what the old figures say.
+	FromCode bool
 	// Progress, if set, is told each step of the fit.
 	Progress func(step string)
 }
@@ -193,22 +198,23 @@ func observe(recs []trace.Record) map[string]obs {
 
 // appFitter holds the state of one FitApp.
 type appFitter struct {
-	ctx     context.Context
-	w       workloads.Workload
-	setup   *fusionsim.Setup
-	entry   fusionsim.Route
-	spec    load.Spec
-	base    model.Profile
-	seed    uint64
-	group   bool
-	real    map[string]obs
-	sizes   map[string][]int // the sizes each function ran at (REPORT lines)
-	fns     []string         // functions with records, sorted
-	works   []*workUse
-	params  map[string]model.WorkParams
-	fit     *AppFit
-	progess func(string)
-	deps    map[string][]string // work -> the functions whose warm time depends on it
+	ctx      context.Context
+	w        workloads.Workload
+	setup    *fusionsim.Setup
+	entry    fusionsim.Route
+	spec     load.Spec
+	base     model.Profile
+	seed     uint64
+	group    bool
+	real     map[string]obs
+	sizes    map[string][]int // the sizes each function ran at (REPORT lines)
+	fns      []string         // functions with records, sorted
+	works    []*workUse
+	params   map[string]model.WorkParams
+	fit      *AppFit
+	progess  func(string)
+	fromCode bool
+	deps     map[string][]string // work -> the functions whose warm time depends on it
 }
 
 // FitApp fits the figures of the work descriptors w spends on the real
@@ -240,7 +246,7 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	}
 	f := &appFitter{
 		ctx: ctx, w: w, setup: emulated, entry: entry, spec: spec, base: prof, seed: seed,
-		real: observe(recs), params: map[string]model.WorkParams{}, progess: opt.Progress,
+		real: observe(recs), params: map[string]model.WorkParams{}, progess: opt.Progress, fromCode: opt.FromCode,
 		fit: &AppFit{Workload: w.Name(), Setup: setup.Name(), Load: spec, LoadWhy: why},
 	}
 	f.fit.Unidentified = append(f.fit.Unidentified, notes...)
@@ -400,15 +406,19 @@ func (f *appFitter) discover() error {
 // that the profile's descriptors of as many threads show: the code
 // declares its own demand, not what the runtime's threads add to it.
 func (f *appFitter) start(u *workUse) model.WorkParams {
-	if p, ok := f.base.Work[u.name]; ok {
+	if p, ok := f.base.Work[u.name]; ok && !f.fromCode {
 		return p
 	}
 	d := u.declared
 	p := model.WorkParams{CPUMs: d.CPUMs, Threads: max(d.Threads, 1), SerialCPUMs: d.SerialCPUMs, TailCPUMs: d.TailCPUMs, MemoryMB: d.MemoryMB}
 	if share, from := runtimeOverhead(f.base, p.Threads); share > 0 {
 		p.OverheadCPUMs = share * p.CPUMs / (1 - share)
-		f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: no figures in the profile: starts from the code's (cpuMs %.4g, %d threads), with %.1f %% of the parallel demand taken by the runtime's other threads (overheadCPUMs), as the profile's descriptors of %d threads show it (%s)",
-			u.name, p.CPUMs, p.Threads, 100*share, p.Threads, strings.Join(from, ", ")))
+		why := "no figures in the profile"
+		if f.fromCode {
+			why = "started from the code (--fit-from code)"
+		}
+		f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: %s: starts from the code's figures (cpuMs %.4g, %d threads), with %.1f %% of the parallel demand taken by the runtime's other threads (overheadCPUMs), as the profile's descriptors of %d threads show it (%s)",
+			u.name, why, p.CPUMs, p.Threads, 100*share, p.Threads, strings.Join(from, ", ")))
 	}
 	return p
 }

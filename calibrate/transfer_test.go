@@ -146,11 +146,11 @@ func synthesize(t testing.TB, w workloads.Workload, truth model.Profile, d *trac
 	return out
 }
 
-// transferOf fits on the first setup of d (from the default profile, the
-// code being w) and predicts the others.
-func transferOf(t testing.TB, name string, d *trace.Dir, w workloads.Workload) *Validation {
+// transferOf fits on the first setup of d (from the default profile, or
+// from the code's figures, the code being w) and predicts the others.
+func transferOf(t testing.TB, name string, d *trace.Dir, w workloads.Workload, fromCode bool) *Validation {
 	t.Helper()
-	v, err := ValidateDir(context.Background(), name, d, ValidateOptions{Seed: 1, FitOn: "first", App: &w, Parallel: 1})
+	v, err := ValidateDir(context.Background(), name, d, ValidateOptions{Seed: 1, FitOn: "first", FitFromCode: fromCode, App: &w, Parallel: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,28 +198,42 @@ func TestTransferAfterCodeChanges(t *testing.T) {
 		{workloads.Split(), []string{"A:128,B:128,C:128,D:128,E:128,F:128,G:128", "A+B+D+E:128,C:1024,F:1536,G:1536", "A+B+D+E:1024,C:2048,F:4096,G:6144"}},
 		{workloads.SplitTest(), []string{"G:128", "G:1536", "G:4096", "G:10240"}},
 	}
+	type run struct {
+		name     string
+		c        codeChange
+		app      int
+		fromCode bool
+	}
+	var runs []run
 	for _, c := range codeChanges {
-		if c.declared == nil && c.rename == "" {
-			continue
+		if c.declared != nil || c.rename != "" {
+			for i, a := range apps {
+				runs = append(runs, run{strings.Fields(c.name)[0] + "/" + a.w.Name(), c, i, false})
+			}
 		}
-		for _, a := range apps {
-			t.Run(strings.Fields(c.name)[0]+"/"+a.w.Name(), func(t *testing.T) {
-				t.Parallel()
-				w := c.code(a.w)
-				d := syntheticDir(t, w, c.truthProfile(), 100, a.setups...)
-				v := transferOf(t, a.w.Name(), d, w)
-				for _, r := range v.Setups {
-					if r.Fit {
-						continue
-					}
-					m, g := RelErr(r.Real.MedianMs, r.Emulated.MedianMs), RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest)
-					if !r.Within(0.05) {
-						t.Errorf("%s (%s): median %.0f ms predicted %.0f (%+.1f %%), GB-ms %.0f predicted %.0f (%+.1f %%)",
-							r.Setup, r.Memory, r.Real.MedianMs, r.Emulated.MedianMs, 100*m, r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest, 100*g)
-					}
+	}
+	// Bigger workers, fitted from the code's figures (--fit-from code):
+	// the cold extra, tail and memory the code does not declare are fitted
+	// too.
+	runs = append(runs, run{"bigger/splittest/from-code", codeChanges[0], 1, true})
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			a := apps[r.app]
+			w := r.c.code(a.w)
+			d := syntheticDir(t, w, r.c.truthProfile(), 100, a.setups...)
+			v := transferOf(t, a.w.Name(), d, w, r.fromCode)
+			for _, s := range v.Setups {
+				if s.Fit {
+					continue
 				}
-			})
-		}
+				m, g := RelErr(s.Real.MedianMs, s.Emulated.MedianMs), RelErr(s.Real.GBMsPerRequest, s.Emulated.GBMsPerRequest)
+				if !s.Within(0.05) {
+					t.Errorf("%s (%s): median %.0f ms predicted %.0f (%+.1f %%), GB-ms %.0f predicted %.0f (%+.1f %%)",
+						s.Setup, s.Memory, s.Real.MedianMs, s.Emulated.MedianMs, 100*m, s.Real.GBMsPerRequest, s.Emulated.GBMsPerRequest, 100*g)
+				}
+			}
+		})
 	}
 }
 
@@ -234,32 +248,38 @@ func TestTransferScenarios(t *testing.T) {
 	if err != nil {
 		t.Skipf("%v", err)
 	}
-	for _, c := range codeChanges {
-		var vs []*Validation
-		for _, e := range entries {
-			dir := filepath.Join(calibrationDir, e.Name())
-			d, err := trace.ReadDir(dir)
-			if err != nil || d.Configs == nil {
-				continue
+	for _, fromCode := range []bool{false, true} {
+		for _, c := range codeChanges {
+			var vs []*Validation
+			for _, e := range entries {
+				dir := filepath.Join(calibrationDir, e.Name())
+				d, err := trace.ReadDir(dir)
+				if err != nil || d.Configs == nil {
+					continue
+				}
+				w, err := PickWorkload("", d)
+				if err != nil {
+					t.Logf("%s: %v: skipped", e.Name(), err)
+					continue
+				}
+				w = c.code(w)
+				synth := synthesize(t, w, c.truthProfile(), d, 7)
+				vs = append(vs, transferOf(t, dir, synth, w, fromCode))
 			}
-			w, err := PickWorkload("", d)
-			if err != nil {
-				t.Logf("%s: %v: skipped", e.Name(), err)
-				continue
+			from := "the profile's figures"
+			if fromCode {
+				from = "the code's figures (--fit-from code)"
 			}
-			w = c.code(w)
-			synth := synthesize(t, w, c.truthProfile(), d, 7)
-			vs = append(vs, transferOf(t, dir, synth, w))
-		}
-		fmt.Printf("\n%s:\n\n", c.name)
-		if err := PrintTransfers(os.Stdout, FormatMarkdown, vs...); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vs {
-			for _, r := range v.Setups {
-				if !r.Fit && !r.Within(Tolerance) {
-					fmt.Printf("  outside 10 %%: %s %s (%s): median %+.1f %%, GB-ms %+.1f %%\n", shortDir(v.Dir), r.Setup, r.Memory,
-						100*RelErr(r.Real.MedianMs, r.Emulated.MedianMs), 100*RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest))
+			fmt.Printf("\n%s; the fit starts from %s:\n\n", c.name, from)
+			if err := PrintTransfers(os.Stdout, FormatMarkdown, vs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				for _, r := range v.Setups {
+					if !r.Fit && !r.Within(Tolerance) {
+						fmt.Printf("  outside 10 %%: %s %s (%s): median %+.1f %%, GB-ms %+.1f %%\n", shortDir(v.Dir), r.Setup, r.Memory,
+							100*RelErr(r.Real.MedianMs, r.Emulated.MedianMs), 100*RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest))
+					}
 				}
 			}
 		}

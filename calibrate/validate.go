@@ -66,6 +66,9 @@ type ValidateOptions struct {
 	// (FitApp) before every setup is emulated with them: the transfer from
 	// one measured setup to the others.
 	FitOn string
+	// FitFromCode starts that fit from the code's figures, not the
+	// profile's (AppFitOptions.FromCode).
+	FitFromCode bool
 	// Parallel is how many setups run at once (0: the number of CPUs).
 	Parallel int
 	// Progress, if set, is called as setups finish: done of total, and the
@@ -182,7 +185,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		if setup.Name() != fitOn {
 			setup = setup.Clone(fusionsim.NewTraceName(fitOn))
 		}
-		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping})
+		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping, FromCode: opt.FitFromCode})
 		if err != nil {
 			return nil, fmt.Errorf("%s: fitting on %s: %w", name, fitOn, err)
 		}

@@ -35,6 +35,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fitOn := fs.String("fit-on", "", "fit only the application's work figures, on the traces of this one `SETUP` of DIR (\"first\": its first setup with traces), keeping the platform profile (--base); --out then writes a profile overlay that --profile takes everywhere")
 	workload := fs.String("workload", "", "--fit-on: the application's `NAME` ("+strings.Join(workloads.Names(), ", ")+"; default: inferred from the task names of the traces)")
 	seed := fs.Uint64("seed", 1, "--fit-on: seed of the fit's emulations")
+	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate calibrate --traces DIR [--traces DIR | DIR ...] --out profile.json")
@@ -81,8 +82,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		prof = p
 	}
+	fromCode := false
+	switch *fitFrom {
+	case "profile":
+	case "code":
+		fromCode = true
+	default:
+		return usageError("--fit-from: %q is not profile or code", *fitFrom)
+	}
 	if *fitOn != "" {
-		return calibrateApp(ctx, dirs, *fitOn, *workload, *base, *out, *seed, prof, *quiet, stdout, stderr)
+		return calibrateApp(ctx, dirs, *fitOn, *workload, *base, *out, *seed, fromCode, prof, *quiet, stdout, stderr)
+	}
+	if fromCode {
+		return usageError("--fit-from applies to --fit-on only")
 	}
 	if *workload != "" {
 		return usageError("--workload applies to --fit-on only (the platform fit reads every workload's traces)")
@@ -109,7 +121,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // calibrateApp is "simulate calibrate --fit-on": the application's work
 // figures fitted on one setup of one directory, written as an overlay.
-func calibrateApp(ctx context.Context, dirs []string, fitOn, workload, base, out string, seed uint64, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
+func calibrateApp(ctx context.Context, dirs []string, fitOn, workload, base, out string, seed uint64, fromCode bool, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
 	if len(dirs) != 1 {
 		return usageError("--fit-on %s: give one DIR of traces, not %d", fitOn, len(dirs))
 	}
@@ -129,7 +141,7 @@ func calibrateApp(ctx context.Context, dirs []string, fitOn, workload, base, out
 	if setup.Name() != name {
 		setup = setup.Clone(fusionsim.NewTraceName(name))
 	}
-	opt := calibrate.AppFitOptions{Profile: prof, Seed: seed}
+	opt := calibrate.AppFitOptions{Profile: prof, Seed: seed, FromCode: fromCode}
 	if !quiet {
 		opt.Progress = func(step string) { fmt.Fprintf(stderr, "fitting %s on %s: %s\n", w.Name(), name, step) }
 	}

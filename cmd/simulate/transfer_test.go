@@ -96,6 +96,8 @@ func TestValidateLoadFlags(t *testing.T) {
 		{[]string{"--rps", "3"}, "--rps needs --load constant or --load poisson"},
 		{[]string{"--pause", "1s"}, "--pause needs --load coldstart"},
 		{[]string{"--load", "replay"}, "--load"},
+		{[]string{"--fit-from", "code"}, "--fit-from needs --fit-on"},
+		{[]string{"--fit-on", "first", "--fit-from", "scratch"}, `--fit-from: "scratch"`},
 	} {
 		if _, err := simulate(t, append(append([]string{"validate"}, c.args...), dir)...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
@@ -145,6 +147,20 @@ func TestFitOverlayEverywhere(t *testing.T) {
 	p, err := model.Load(overlay)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// From the code's figures instead of the profile's: the same demand.
+	fromCode := filepath.Join(tmp, "fit-code.json")
+	out, _ = simulateErr(t, "calibrate", "--fit-on", "m128", "--fit-from", "code", "--out", fromCode, dir)
+	if !strings.Contains(out, `work["burn2x8.8"]: started from the code (--fit-from code): starts from the code's figures (cpuMs 170, 2 threads)`) {
+		t.Errorf("calibrate --fit-from code does not say where it started:\n%s", out)
+	}
+	pc, err := model.Load(fromCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, c := p.Work["burn2x8.8"], pc.Work["burn2x8.8"]
+	if ta, tc := a.CPUMs+a.OverheadCPUMs, c.CPUMs+c.OverheadCPUMs; tc < 0.95*ta || tc > 1.05*ta {
+		t.Errorf("demand %.1f vCPU-ms from the code's figures, %.1f from the profile's", tc, ta)
 	}
 	got := p.Work["burn2x8.8"]
 	if total := got.CPUMs + got.OverheadCPUMs; total < 1.8*(159+14.1) || total > 2.2*(159+14.1) {
