@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,6 +123,10 @@ const (
 type root struct {
 	start, end, treeEnd int64
 	cold                bool
+	// fn and mb are the root's function and memory size; calls its calls.
+	fn    string
+	mb    int
+	calls []fusionsim.Call
 }
 
 // requestsOf returns the requests of recs (the traces with a root
@@ -144,6 +149,8 @@ func requestsOf(recs []trace.Record) ([]root, float64) {
 		q.treeEnd = max(q.treeEnd, r.EndTimestamp)
 		if r.IsRootInvocation && r.StartTimestamp < q.start {
 			q.start, q.end, q.cold = r.StartTimestamp, r.EndTimestamp, r.IsColdStart
+			q.fn, q.calls = r.CurrentFunction, r.Calls
+			q.mb, _ = strconv.Atoi(r.MemoryAvail)
 		}
 	}
 	var out []root
@@ -172,13 +179,20 @@ type evidence struct {
 	cv, disp   float64 // gap coefficient of variation, windowed-rate dispersion index
 	counts     []int   // root starts per window
 	width      float64 // window length, ms
+	// entries counts the requests by their root's function: more than one
+	// is a mix of kinds of request (a scenario such as the webshop's).
+	entries map[string]int
+	reqs    []root
 }
 
 func gather(recs []trace.Record) (evidence, error) {
 	reqs, cold := requestsOf(recs)
-	e := evidence{n: len(reqs), cold: cold, sequential: true}
+	e := evidence{n: len(reqs), cold: cold, sequential: true, entries: map[string]int{}, reqs: reqs}
 	if e.n == 0 {
 		return e, fmt.Errorf("%w the load: no root invocations", ErrInfer)
+	}
+	for _, q := range reqs {
+		e.entries[q.fn]++
 	}
 	var pauses []float64
 	for i := 1; i < e.n; i++ {
@@ -243,6 +257,8 @@ func openLoopRate(recs []trace.Record) (float64, bool) {
 // kind is the kind of load the evidence shows (see InferLoad).
 func (e evidence) kind() string {
 	switch {
+	case len(e.entries) > 1:
+		return load.KindReplay
 	case e.n == 1:
 		return load.KindConstant
 	case e.sequential && e.cold >= coldShare:
@@ -258,6 +274,15 @@ func (e evidence) kind() string {
 // spec is the load of the given kind with the evidence's parameters.
 func (e evidence) spec(kind string) load.Spec {
 	switch kind {
+	case load.KindReplay:
+		// Each request sent again when its root started, to its root's
+		// function at the size it ran at.
+		arr := make([]fusionsim.Arrival, len(e.reqs))
+		for i, q := range e.reqs {
+			arr[i] = fusionsim.Arrival{At: time.Duration(q.start-e.reqs[0].start) * time.Millisecond,
+				Route: fusionsim.Route{Task: q.fn, MemoryMB: q.mb, Sync: true}, Kind: q.fn}
+		}
+		return load.Spec{Kind: kind, Replayed: arr}
 	case load.KindColdstart:
 		return load.Spec{Kind: kind, Requests: e.n, Pause: e.pause}
 	case load.KindBursty:
@@ -287,6 +312,16 @@ func (e evidence) why(kind string, s load.Spec) string {
 	}
 	stats := e.stats()
 	switch kind {
+	case load.KindReplay:
+		var mix []string
+		for _, fn := range sortedKeys(e.entries) {
+			mix = append(mix, fmt.Sprintf("%s %d", fn, e.entries[fn]))
+		}
+		why := fmt.Sprintf("replay of the %d requests as their roots started, each to its root's function at its size", e.n)
+		if len(e.entries) > 1 {
+			why += fmt.Sprintf(" (roots in %d entry functions: %s: requests of several kinds, a scenario's)", len(e.entries), strings.Join(mix, ", "))
+		}
+		return why + ": " + stats
 	case load.KindColdstart:
 		return fmt.Sprintf("coldstart x%d (sequential requests, (nearly) every invocation cold: the cold-start protocol; median pause %v after a request's last invocation): %s",
 			s.Requests, s.Pause.Round(time.Millisecond), stats)
@@ -325,6 +360,8 @@ func specSummary(s load.Spec) string {
 		return fmt.Sprintf("poisson %.3g/s for %v", s.RatePerS, s.Duration.Round(time.Millisecond))
 	case load.KindConstant:
 		return fmt.Sprintf("constant %g/s x%d", s.RatePerS, s.Requests)
+	case load.KindReplay:
+		return fmt.Sprintf("replay x%d", len(s.Replayed))
 	}
 	return s.String()
 }
@@ -380,6 +417,12 @@ func (o LoadOverride) IsZero() bool {
 // LoadFor is the load of a setup's records: InferLoad's, with what o gives
 // in its place. The reason says what was inferred and what was given.
 func LoadFor(recs []trace.Record, o LoadOverride) (load.Spec, string, error) {
+	return loadFor(recs, o, nil)
+}
+
+// loadFor is LoadFor for the workload w (nil: unknown): a replay's
+// requests get the bodies its RequestEvent gives them.
+func loadFor(recs []trace.Record, o LoadOverride, w *workloads.Workload) (load.Spec, string, error) {
 	e, err := gather(recs)
 	if err != nil && o.Kind == "" {
 		return load.Spec{}, "", err
@@ -430,6 +473,16 @@ func LoadFor(recs []trace.Record, o LoadOverride) (load.Spec, string, error) {
 	if err != nil {
 		// Nothing to infer from, but the kind was given.
 		why = fmt.Sprintf("%s (given %s; %v)", specSummary(s), strings.Join(given, " "), err)
+	}
+	if s.Kind == load.KindReplay && s.Replayed != nil && w != nil {
+		if w.RequestEvent != nil {
+			for i := range s.Replayed {
+				s.Replayed[i].Event = w.RequestEvent(e.reqs[i].fn, e.reqs[i].calls)
+			}
+			why += "; each request's body from what its root called (the workload's RequestEvent)"
+		} else if len(e.entries) > 1 {
+			why += fmt.Sprintf("; every request gets %s's default body (it has no RequestEvent to tell the kinds of request apart)", w.Name())
+		}
 	}
 	if s.Kind == load.KindColdstart && s.Requests < 1 {
 		return load.Spec{}, "", fmt.Errorf("%w the load: coldstart needs --requests (no root invocations)", ErrInfer)

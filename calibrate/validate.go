@@ -255,7 +255,7 @@ func SetupSeed(seed uint64, setup string) uint64 {
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	spec, why, err := LoadFor(real, opt.Load)
+	spec, why, err := loadFor(real, opt.Load, &w)
 	if err != nil {
 		return res, err
 	}

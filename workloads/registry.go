@@ -22,6 +22,12 @@ type Workload struct {
 	MemorySizes []int
 	// Event is the default request body (nil sends {}).
 	Event fusionsim.Event
+	// RequestEvent, when set, is the body of a request to the entry task
+	// entry whose root invocation made calls (as its trace record lists
+	// them): how a replay of real traces tells an application's kinds of
+	// request apart (a webshop's frontend "get" from its "checkout"). nil
+	// sends Event to every entry.
+	RequestEvent func(entry string, calls []fusionsim.Call) fusionsim.Event
 }
 
 // TaskDoc documents one task.

@@ -75,6 +75,7 @@ func TestValidateLoadFlags(t *testing.T) {
 		{[]string{"--stages", "5:2s,10:2s"}, "bursty 2 stages", "load bursty", "given --stages"},
 		{[]string{"--load", "poisson", "--rps", "4"}, "poisson 4/s", "load poisson", "--rps 4"},
 		{[]string{"--load", "constant", "--rps", "2", "--requests", "9"}, "2/s x9", "load constant 2/s x9", ""},
+		{[]string{"--load", "replay"}, "replay of 60 requests", "load replay x60", "given --load replay"},
 	} {
 		var out, errOut bytes.Buffer
 		args := append(append([]string{"validate", "--format", "csv"}, c.args...), dir)
@@ -95,7 +96,7 @@ func TestValidateLoadFlags(t *testing.T) {
 		{[]string{"--stages", "5:2s", "--load", "constant"}, "--stages"},
 		{[]string{"--rps", "3"}, "--rps needs --load constant or --load poisson"},
 		{[]string{"--pause", "1s"}, "--pause needs --load coldstart"},
-		{[]string{"--load", "replay"}, "--load"},
+		{[]string{"--load", "ramp"}, `--load: "ramp"`},
 		{[]string{"--fit-from", "code"}, "--fit-from needs --fit-on"},
 		{[]string{"--fit-on", "first", "--fit-from", "scratch"}, `--fit-from: "scratch"`},
 	} {

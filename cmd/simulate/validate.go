@@ -66,8 +66,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "forced cold before each request); an open loop whose rate changes beyond the")
 		fmt.Fprintln(o, "counting noise is a ramp (bursty, with the stages read off the rate); random gaps")
 		fmt.Fprintln(o, "at a steady rate a Poisson process (poisson); evenly spaced starts a constant rate")
-		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. --load, --stages,")
-		fmt.Fprintln(o, "--rps, --requests and --pause override what they name.")
+		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. Roots in several")
+		fmt.Fprintln(o, "functions are requests of several kinds (a scenario, as the webshop's): they are")
+		fmt.Fprintln(o, "replayed (replay), each when and where its root ran, with the body the workload")
+		fmt.Fprintln(o, "gives that kind of request. --load, --stages, --rps, --requests and --pause")
+		fmt.Fprintln(o, "override what they name (--load replay replays any traces' requests).")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Memory sizes come from the traces' REPORT lines where the configuration names")
 		fmt.Fprintln(o, "none or another (a url without a size means 128 MB); the output says so. Setups")
@@ -286,6 +289,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // validateLoads are the kinds of load validate infers and takes.
-var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart}
+var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, load.KindReplay}
 
 func shortPath(dir string) string { return filepath.Base(filepath.Clean(dir)) }
