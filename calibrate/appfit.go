@@ -141,7 +141,33 @@ const (
 	minSpread = 100
 )
 
-// observe computes each function's figures from records.
+// pathKey names what a record's invocation did: its function and, after
+// ">", the tasks it called, sorted and joined by "+" (a function whose
+// invocations call different tasks, such as a frontend serving two kinds
+// of request, runs different code paths: their durations are apart, and
+// a median over both lands between them).
+func pathKey(r *trace.Record) string {
+	var called []string
+	for _, c := range r.Calls {
+		if c.Called != r.CurrentFunction && !slices.Contains(called, c.Called) {
+			called = append(called, c.Called)
+		}
+	}
+	if len(called) == 0 {
+		return r.CurrentFunction
+	}
+	slices.Sort(called)
+	return r.CurrentFunction + ">" + strings.Join(called, "+")
+}
+
+// fnOf is the function of a pathKey.
+func fnOf(key string) string {
+	fn, _, _ := strings.Cut(key, ">")
+	return fn
+}
+
+// observe computes the figures of each function's code paths (pathKey)
+// from records.
 func observe(recs []trace.Record) map[string]obs {
 	type acc struct{ warm, cold, tail, mem, coldTail, coldMem []float64 }
 	by := map[string]*acc{}
@@ -150,10 +176,11 @@ func observe(recs []trace.Record) map[string]obs {
 		if r.InternalDuration < 0 {
 			continue
 		}
-		a := by[r.CurrentFunction]
+		key := pathKey(r)
+		a := by[key]
 		if a == nil {
 			a = &acc{}
-			by[r.CurrentFunction] = a
+			by[key] = a
 		}
 		if r.IsColdStart {
 			a.cold = append(a.cold, float64(r.InternalDuration))
@@ -234,7 +261,7 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	spec, why, err := LoadFor(recs, opt.Load)
+	spec, why, err := loadFor(recs, opt.Load, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +336,7 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	for _, fn := range f.fns {
 		r, e := f.real[fn], final[fn]
 		f.fit.Functions = append(f.fit.Functions, FunctionFit{
-			Function: fn, MemoryMB: f.memoryOf(recs, fn), Warm: r.nWarm, Cold: r.nCold,
+			Function: fn, MemoryMB: f.memoryOf(recs, fnOf(fn)), Warm: r.nWarm, Cold: r.nCold,
 			RealWarmMs: r.warm, EmuWarmMs: e.warm, RealColdMs: r.cold, EmuColdMs: e.cold,
 			RealTailMs: r.tail, EmuTailMs: e.tail, RealMemoryMB: r.mem, EmuMemoryMB: e.mem, Work: deps[fn],
 		})
@@ -478,23 +505,30 @@ func clone(params map[string]model.WorkParams) map[string]model.WorkParams {
 	return c
 }
 
-// figure selects one figure of a function's observation.
-type figure func(o obs) float64
-
-func warmOf(o obs) float64 { return o.warm }
+// figure selects one figure of a function's observation (NaN: none).
+type figure func(fn string, o obs) float64
 
 // timeOf is the warm median, or the cold one for a function that ran only
 // cold (the cold-start protocol).
-func timeOf(o obs) float64 {
+func timeOf(_ string, o obs) float64 {
 	if math.IsNaN(o.warm) {
 		return o.cold
 	}
 	return o.warm
 }
 
-func spreadOf(o obs) float64 { return o.spread }
-func coldOf(o obs) float64   { return o.cold }
-func tailOf(o obs) float64   { return o.tail }
+func coldOf(_ string, o obs) float64 { return o.cold }
+func tailOf(_ string, o obs) float64 { return o.tail }
+
+// spreadOf is the spread of the functions fns only.
+func spreadOf(fns []string) figure {
+	return func(fn string, o obs) float64 {
+		if !slices.Contains(fns, fn) {
+			return math.NaN()
+		}
+		return o.spread
+	}
+}
 
 // knob is one fitted parameter of a work descriptor: how to read it and
 // set it.
@@ -588,7 +622,7 @@ func (f *appFitter) residuals(emu map[string]obs, figs ...figure) []float64 {
 	r := make([]float64, len(figs)*len(f.fns))
 	for k, fig := range figs {
 		for i, fn := range f.fns {
-			re, em := fig(f.real[fn]), fig(emu[fn])
+			re, em := fig(fn, f.real[fn]), fig(fn, emu[fn])
 			if math.IsNaN(re) || math.IsNaN(em) {
 				continue
 			}
@@ -638,11 +672,12 @@ func (f *appFitter) gaussNewton(knobs []knob, figs []figure, iterations int) (ma
 			for i := range r1 {
 				J.Set(i, j, (r1[i]-r0[i])/h)
 				// A function's figure depends on the knob when the step
-				// moves it by more than 3 % (below, the emulations'
-				// noise: other durations change which random draws go
-				// where).
+				// (20 % of a demand) moves it by more than 5 % (below, the
+				// emulations' noise: other durations change which random
+				// draws go where; and a time that a fifth of the step
+				// does not reach is not the work's).
 				if i < len(f.fns) {
-					rows[i] = math.Abs(r1[i]-r0[i]) > 0.03
+					rows[i] = math.Abs(r1[i]-r0[i]) > 0.05
 				}
 			}
 			used[k.work] = rows
@@ -931,7 +966,7 @@ func (f *appFitter) spans(sizes []int, threads int) bool {
 func (f *appFitter) sizesOf(fns []string) []int {
 	var out []int
 	for _, fn := range fns {
-		for _, mb := range f.sizes[fn] {
+		for _, mb := range f.sizes[fnOf(fn)] {
 			if !slices.Contains(out, mb) {
 				out = append(out, mb)
 			}
@@ -945,7 +980,7 @@ func (f *appFitter) sizesOf(fns []string) []int {
 func (f *appFitter) sizeList(fns []string) string {
 	var parts []string
 	for _, fn := range fns {
-		parts = append(parts, fn+":"+joinSizes(f.sizes[fn]))
+		parts = append(parts, fn+":"+joinSizes(f.sizes[fnOf(fn)]))
 	}
 	return strings.Join(parts, " ")
 }
@@ -978,24 +1013,30 @@ func (f *appFitter) fitJitter() error {
 		f.fit.Unidentified = append(f.fit.Unidentified, "jitterScale: the platform profile has no cpu.workJitter to scale")
 		return nil
 	}
+	// The spread tells a descriptor's jitter in the functions whose time
+	// depends on it alone (elsewhere other work, or requests of other
+	// kinds, spread the durations too).
+	deps := f.dependence()
 	var knobs []knob
 	var fitted []*workUse
+	var pure []string
+	pureOf := map[string][]string{}
 	for _, u := range f.works {
-		fns := f.deps[u.name]
-		n := 0
-		for _, fn := range fns {
-			if !math.IsNaN(f.real[fn].spread) {
-				n++
+		for _, fn := range f.deps[u.name] {
+			if len(deps[fn]) == 1 && !math.IsNaN(f.real[fn].spread) {
+				pureOf[u.name] = append(pureOf[u.name], fn)
 			}
 		}
-		if n == 0 {
-			if len(fns) > 0 {
-				f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].jitterScale: fewer than %d warm (or, where a function ran only cold, cold) records of %s; kept at the platform's jitter", u.name, minSpread, strings.Join(fns, ", ")))
+		if len(pureOf[u.name]) == 0 {
+			if len(f.deps[u.name]) > 0 {
+				f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].jitterScale: no function whose time depends on it alone has %d warm (or, where it ran only cold, cold) records (of %s); kept at %.3g",
+					u.name, minSpread, strings.Join(f.deps[u.name], ", "), jitterKnob(u.name).get(f.params[u.name])))
 			}
 			continue
 		}
 		knobs = append(knobs, jitterKnob(u.name))
 		fitted = append(fitted, u)
+		pure = append(pure, pureOf[u.name]...)
 	}
 	if len(knobs) == 0 {
 		return nil
@@ -1005,13 +1046,33 @@ func (f *appFitter) fitJitter() error {
 	for _, u := range fitted {
 		knobs = append(knobs, demandKnob(u.name))
 	}
-	if _, _, err := f.gaussNewton(knobs, []figure{timeOf, spreadOf}, 3); err != nil {
+	spread := spreadOf(pure)
+	start := clone(f.params)
+	_, r, err := f.gaussNewton(knobs, []figure{timeOf, spread}, 3)
+	if err != nil {
 		return err
 	}
+	// A jitter that does not explain the spread is not the spread's cause:
+	// kept only when it halves the spread's squared error, else back to
+	// the start (where the start already matches, nothing is lost).
+	startR, err := f.emulate(start)
+	if err != nil {
+		return err
+	}
+	r0 := f.residuals(startR, spread)
+	r1 := r[len(f.fns):]
+	if dot(r1, r1) > 0.5*dot(r0, r0) {
+		f.params = start
+		for _, u := range fitted {
+			f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].jitterScale: scaling the platform's jitter does not explain the spread (IQR / median) of %s (RMS relative error %.0f %% at the start, %.0f %% at best): kept at %.3g",
+				u.name, strings.Join(pureOf[u.name], ", "), 100*math.Sqrt(dot(r0, r0)/float64(len(pure))), 100*math.Sqrt(dot(r1, r1)/float64(len(pure))), jitterKnob(u.name).get(f.params[u.name])))
+		}
+		return nil
+	}
 	for _, u := range fitted {
-		fns := f.deps[u.name]
+		fns := pureOf[u.name]
 		f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].jitterScale", u.name), Value: jitterKnob(u.name).get(f.params[u.name]),
-			Method: fmt.Sprintf("scale of cpu.workJitter whose emulation matches the spread (IQR / median) of the internalDuration of %s (warm; cold where only cold)", strings.Join(fns, ", ")),
+			Method: fmt.Sprintf("scale of cpu.workJitter whose emulation matches the spread (IQR / median) of the internalDuration of %s (warm; cold where only cold), with the demand on the medians", strings.Join(fns, ", ")),
 			N:      f.records(fns, false)})
 	}
 	return nil
