@@ -259,7 +259,9 @@ func TestTransferScenarios(t *testing.T) {
 				}
 				w, err := PickWorkload("", d)
 				if err != nil {
-					t.Logf("%s: %v: skipped", e.Name(), err)
+					if !fromCode && c.name == codeChanges[0].name {
+						fmt.Printf("%s: skipped: %v\n", e.Name(), err)
+					}
 					continue
 				}
 				w = c.code(w)

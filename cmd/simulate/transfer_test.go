@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/trace"
 )
 
 // layoutOf runs setups of a workload with simulate (extra flags: the load,
@@ -199,5 +201,35 @@ func TestFitOverlayEverywhere(t *testing.T) {
 	}
 	if median < 0.9*truth || median > 1.1*truth {
 		t.Errorf("compare --profile overlay: exhaustive median %.1f ms, want about %.0f:\n%s", median, truth, cmp)
+	}
+}
+
+// TestValidateSkipUnknown: --skip-unknown skips, with a line on stderr, a
+// directory whose workload simulate does not know (the webshop's, until
+// simulate has it) and validates the others.
+func TestValidateSkipUnknown(t *testing.T) {
+	good := layoutOf(t, "splittest", []string{"--requests", "20"}, "g=G:1024")
+	unknown := filepath.Join(t.TempDir(), "shop")
+	cfgs, err := fusionsim.ParseConfigs([]byte(`{"s":{"traceName":"s","rules":{"frontend":{}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []trace.Record{{TraceID: "s-frontend-128-" + strings.Repeat("a", 32), FusionGroup: fusionsim.NewTraceName("s"), Source: "frontend", CurrentFunction: "frontend", CurrentTask: "frontend",
+		BilledDuration: 5, MemoryAvail: "128", MaxMemoryUsed: 80, IsRootInvocation: true, StartTimestamp: 1, EndTimestamp: 6, InternalDuration: 5, Calls: []fusionsim.Call{}}}
+	if err := trace.WriteDir(unknown, &trace.Dir{Traces: trace.Traces{"s": recs}, Configs: cfgs}, trace.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := trace.WriteConfigs(unknown, cfgs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := simulate(t, "validate", "--quiet", unknown, good); err == nil || !strings.Contains(err.Error(), "cannot infer the workload") {
+		t.Errorf("without --skip-unknown: %v", err)
+	}
+	out, errOut := simulateErr(t, "validate", "--quiet", "--skip-unknown", "--format", "csv", unknown, good)
+	if !strings.Contains(errOut, "shop: skipped: ") || !strings.Contains(out, "exp,g,G:1024") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if _, err := simulate(t, "validate", "--quiet", "--skip-unknown", unknown); err == nil || !strings.Contains(err.Error(), "every one was skipped") {
+		t.Errorf("only unknown: %v", err)
 	}
 }

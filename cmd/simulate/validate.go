@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +48,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	parallel := fs.Int("parallel", 0, "setups emulated at once (default: the number of CPUs)")
 	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	skipUnknown := fs.Bool("skip-unknown", false, "skip, with a line on stderr, a DIR whose workload simulate does not know (instead of failing): for every directory of ../shared/calibration")
 	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
 	fitOn := fs.String("fit-on", "", "fit the application's work figures on this one `SETUP` of each DIR first (\"first\": its first setup with traces), keeping the platform profile, then predict every other setup with them; prints the transfer summary (predicted setups within 10 %, median and worst errors)")
 	fs.Usage = func() {
@@ -213,6 +215,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		v, err := calibrate.Validate(ctx, dir, opt)
 		if err != nil {
+			if *skipUnknown && *workload == "" && errors.Is(err, calibrate.ErrInfer) && strings.Contains(err.Error(), "the workload") {
+				fmt.Fprintf(stderr, "%s: skipped: %v\n", shortPath(dir), err)
+				continue
+			}
 			return err
 		}
 		if v.Fit != nil && !*quiet {
@@ -255,6 +261,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 		}
 		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		return fmt.Errorf("no directory validated: every one was skipped")
 	}
 	if err := calibrate.PrintTable(stdout, *format, vs...); err != nil {
 		return err
