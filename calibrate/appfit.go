@@ -430,35 +430,37 @@ func (f *appFitter) discover() error {
 
 // start is the figures the fit starts from: the profile's, else the
 // code's, with the share of the runtime's other threads (overheadCPUMs)
-// that the profile's descriptors of as many threads show: the code
-// declares its own demand, not what the runtime's threads add to it.
+// that the profile's descriptors show: the code declares its own demand,
+// not what the runtime's threads add to it.
 func (f *appFitter) start(u *workUse) model.WorkParams {
 	if p, ok := f.base.Work[u.name]; ok && !f.fromCode {
 		return p
 	}
 	d := u.declared
 	p := model.WorkParams{CPUMs: d.CPUMs, Threads: max(d.Threads, 1), SerialCPUMs: d.SerialCPUMs, TailCPUMs: d.TailCPUMs, MemoryMB: d.MemoryMB}
-	if share, from := runtimeOverhead(f.base, p.Threads); share > 0 {
+	if share, from := runtimeOverhead(f.base); share > 0 {
 		p.OverheadCPUMs = share * p.CPUMs / (1 - share)
 		why := "no figures in the profile"
 		if f.fromCode {
 			why = "started from the code (--fit-from code)"
 		}
-		f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: %s: starts from the code's figures (cpuMs %.4g, %d threads), with %.1f %% of the parallel demand taken by the runtime's other threads (overheadCPUMs), as the profile's descriptors of %d threads show it (%s)",
-			u.name, why, p.CPUMs, p.Threads, 100*share, p.Threads, strings.Join(from, ", ")))
+		f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: %s: starts from the code's figures (cpuMs %.4g, %d threads), with %.1f %% of the parallel demand taken by the runtime's other threads (overheadCPUMs), as the profile's descriptors show it (%s)",
+			u.name, why, p.CPUMs, p.Threads, 100*share, strings.Join(from, ", ")))
 	}
 	return p
 }
 
 // runtimeOverhead is the median share of the parallel demand that the
 // runtime's other threads take (overheadCPUMs over cpuMs + overheadCPUMs)
-// over the profile's work descriptors of threads threads, and their names.
-func runtimeOverhead(prof model.Profile, threads int) (float64, []string) {
+// over the profile's work descriptors, and their names: the runtime's
+// compiler and garbage collector work for the work's code, whatever its
+// thread count.
+func runtimeOverhead(prof model.Profile) (float64, []string) {
 	var shares []float64
 	var from []string
 	for _, name := range sortedKeys(prof.Work) {
 		p := prof.Work[name]
-		if p.Threads != threads || p.CPUMs+p.OverheadCPUMs <= 0 {
+		if p.CPUMs+p.OverheadCPUMs <= 0 {
 			continue
 		}
 		sh := p.OverheadCPUMs / (p.CPUMs + p.OverheadCPUMs)

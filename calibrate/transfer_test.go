@@ -214,8 +214,10 @@ func TestTransferAfterCodeChanges(t *testing.T) {
 	}
 	// Bigger workers, fitted from the code's figures (--fit-from code):
 	// the cold extra, tail and memory the code does not declare are fitted
-	// too.
-	runs = append(runs, run{"bigger/splittest/from-code", codeChanges[0], 1, true})
+	// too; and
+	// one worker from the code: the runtime overhead's share comes from
+	// the profile's two-thread descriptors.
+	runs = append(runs, run{"bigger/splittest/from-code", codeChanges[0], 1, true}, run{"one/splittest/from-code", codeChanges[2], 1, true})
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
