@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test unit lint run bench e2e slurm-e2e k8s-validate fuzz clean
+.PHONY: all build test unit lint run bench e2e slurm-e2e k8s-validate fuzz calibration clean
 
 all: build test
 
@@ -62,6 +62,13 @@ PLATFORM_DIRS := $(CAL)/IoT-generateConfigurations-dualcore-I-100x10x11 $(CAL)/s
 calibration:
 	$(GO) run ./cmd/simulate calibrate --quiet --out model/default_profile.json $(PLATFORM_DIRS)
 	$(GO) run ./cmd/simulate validate --quiet --format markdown $(PLATFORM_DIRS)
+
+## transfer: fit each calibration directory's application on its first setup and predict the others (README: the transfer table), from the profile's figures and from the code's; then the code-change scenarios (every directory's setups emulated with changed work figures, fitted and predicted the same way), about 3 min
+.PHONY: transfer
+transfer:
+	$(GO) run ./cmd/simulate validate --quiet --skip-unknown --format markdown --fit-on first $(CAL)/*/
+	$(GO) run ./cmd/simulate validate --quiet --skip-unknown --format markdown --fit-on first --fit-from code $(CAL)/*/ | sed -n '/^| experiment | fit on/,$$p'
+	$(GO) test -count=1 -v -run TestTransferScenarios ./calibrate -transfer-scenarios
 
 clean:
 	rm -rf bin/

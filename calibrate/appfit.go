@@ -36,6 +36,11 @@ type AppFitOptions struct {
 	Load LoadOverride
 	// Grouping of the emulated traces (GroupingAuto: like the real ones).
 	Grouping Grouping
+	// FromCode starts every descriptor from the figures its code declares
+	// (with the runtime overhead share of the profile's descriptors),
+	// ignoring the profile's figures for it: for code that changed beyond
+	// what the old figures say.
+	FromCode bool
 	// Progress, if set, is told each step of the fit.
 	Progress func(step string)
 }
@@ -123,7 +128,8 @@ func spyApp(app *fusionsim.App, note func(task string, w fusionsim.Work)) *fusio
 type obs struct {
 	warm, cold, tail, mem float64
 	// spread is the interquartile range over the median of the warm
-	// internal durations (NaN with fewer than minSpread).
+	// internal durations (of the cold ones for a function with fewer than
+	// minSpread warm ones; NaN with fewer than minSpread of either).
 	spread       float64
 	nWarm, nCold int
 }
@@ -132,10 +138,36 @@ type obs struct {
 const (
 	minWarm   = 10
 	minCold   = 3
-	minSpread = 50
+	minSpread = 100
 )
 
-// observe computes each function's figures from records.
+// pathKey names what a record's invocation did: its function and, after
+// ">", the tasks it called, sorted and joined by "+" (a function whose
+// invocations call different tasks, such as a frontend serving two kinds
+// of request, runs different code paths: their durations are apart, and
+// a median over both lands between them).
+func pathKey(r *trace.Record) string {
+	var called []string
+	for _, c := range r.Calls {
+		if c.Called != r.CurrentFunction && !slices.Contains(called, c.Called) {
+			called = append(called, c.Called)
+		}
+	}
+	if len(called) == 0 {
+		return r.CurrentFunction
+	}
+	slices.Sort(called)
+	return r.CurrentFunction + ">" + strings.Join(called, "+")
+}
+
+// fnOf is the function of a pathKey.
+func fnOf(key string) string {
+	fn, _, _ := strings.Cut(key, ">")
+	return fn
+}
+
+// observe computes the figures of each function's code paths (pathKey)
+// from records.
 func observe(recs []trace.Record) map[string]obs {
 	type acc struct{ warm, cold, tail, mem, coldTail, coldMem []float64 }
 	by := map[string]*acc{}
@@ -144,10 +176,11 @@ func observe(recs []trace.Record) map[string]obs {
 		if r.InternalDuration < 0 {
 			continue
 		}
-		a := by[r.CurrentFunction]
+		key := pathKey(r)
+		a := by[key]
 		if a == nil {
 			a = &acc{}
-			by[r.CurrentFunction] = a
+			by[key] = a
 		}
 		if r.IsColdStart {
 			a.cold = append(a.cold, float64(r.InternalDuration))
@@ -169,8 +202,14 @@ func observe(recs []trace.Record) map[string]obs {
 			// and the memory of those.
 			o.tail, o.mem = Median(a.coldTail), Median(a.coldMem)
 		}
-		if len(a.warm) >= minSpread {
-			s := slices.Clone(a.warm)
+		// The spread of the warm durations, or of the cold ones where a
+		// function ran only cold (the cold-start protocol).
+		spreadOver := a.warm
+		if len(a.warm) < minSpread {
+			spreadOver = a.cold
+		}
+		if len(spreadOver) >= minSpread {
+			s := slices.Clone(spreadOver)
 			slices.Sort(s)
 			if m := Median(s); m > 0 {
 				o.spread = (s[len(s)*3/4] - s[len(s)/4]) / m
@@ -186,21 +225,23 @@ func observe(recs []trace.Record) map[string]obs {
 
 // appFitter holds the state of one FitApp.
 type appFitter struct {
-	ctx     context.Context
-	w       workloads.Workload
-	setup   *fusionsim.Setup
-	entry   fusionsim.Route
-	spec    load.Spec
-	base    model.Profile
-	seed    uint64
-	group   bool
-	real    map[string]obs
-	fns     []string // functions with records, sorted
-	works   []*workUse
-	params  map[string]model.WorkParams
-	fit     *AppFit
-	progess func(string)
-	deps    map[string][]string // work -> the functions whose warm time depends on it
+	ctx      context.Context
+	w        workloads.Workload
+	setup    *fusionsim.Setup
+	entry    fusionsim.Route
+	spec     load.Spec
+	base     model.Profile
+	seed     uint64
+	group    bool
+	real     map[string]obs
+	sizes    map[string][]int // the sizes each function ran at (REPORT lines)
+	fns      []string         // functions with records, sorted
+	works    []*workUse
+	params   map[string]model.WorkParams
+	fit      *AppFit
+	progess  func(string)
+	fromCode bool
+	deps     map[string][]string // work -> the functions whose warm time depends on it
 }
 
 // FitApp fits the figures of the work descriptors w spends on the real
@@ -220,7 +261,7 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	spec, why, err := LoadFor(recs, opt.Load)
+	spec, why, err := loadFor(recs, opt.Load, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -232,10 +273,13 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	}
 	f := &appFitter{
 		ctx: ctx, w: w, setup: emulated, entry: entry, spec: spec, base: prof, seed: seed,
-		real: observe(recs), params: map[string]model.WorkParams{}, progess: opt.Progress,
+		real: observe(recs), params: map[string]model.WorkParams{}, progess: opt.Progress, fromCode: opt.FromCode,
 		fit: &AppFit{Workload: w.Name(), Setup: setup.Name(), Load: spec, LoadWhy: why},
 	}
 	f.fit.Unidentified = append(f.fit.Unidentified, notes...)
+	if f.sizes, _, err = TracedMemory(recs); err != nil {
+		return nil, err
+	}
 	switch opt.Grouping {
 	case GroupingOn:
 		f.group = true
@@ -272,6 +316,7 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	if err != nil {
 		return nil, err
 	}
+	f.finalValues()
 	f.fit.Work = f.params
 	f.fit.Profile = f.profile(f.params)
 	if err := f.fit.Profile.Validate(); err != nil {
@@ -291,12 +336,45 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	for _, fn := range f.fns {
 		r, e := f.real[fn], final[fn]
 		f.fit.Functions = append(f.fit.Functions, FunctionFit{
-			Function: fn, MemoryMB: f.memoryOf(recs, fn), Warm: r.nWarm, Cold: r.nCold,
+			Function: fn, MemoryMB: f.memoryOf(recs, fnOf(fn)), Warm: r.nWarm, Cold: r.nCold,
 			RealWarmMs: r.warm, EmuWarmMs: e.warm, RealColdMs: r.cold, EmuColdMs: e.cold,
 			RealTailMs: r.tail, EmuTailMs: e.tail, RealMemoryMB: r.mem, EmuMemoryMB: e.mem, Work: deps[fn],
 		})
 	}
 	return f.fit, nil
+}
+
+// finalValues sets the value of every fitted work figure to the one the
+// fit ended with (a later step moves figures an earlier one fitted: the
+// jitter's fit moves the demand with it).
+func (f *appFitter) finalValues() {
+	for i := range f.fit.Params {
+		q := &f.fit.Params[i]
+		var name, field string
+		if _, err := fmt.Sscanf(strings.Replace(q.Field, "].", "] ", 1), "work[%q] %s", &name, &field); err != nil {
+			continue
+		}
+		p, ok := f.params[name]
+		if !ok {
+			continue
+		}
+		switch field {
+		case "cpuMs":
+			q.Value = p.CPUMs
+		case "threads":
+			q.Value = float64(p.Threads)
+		case "overheadCPUMs":
+			q.Value = p.OverheadCPUMs
+		case "coldCPUMs":
+			q.Value = p.ColdCPUMs
+		case "tailCPUMs":
+			q.Value = p.TailCPUMs
+		case "memoryMB":
+			q.Value = p.MemoryMB
+		case "jitterScale":
+			q.Value = jitterKnob(name).get(p)
+		}
+	}
 }
 
 func (f *appFitter) say(step string) {
@@ -351,13 +429,48 @@ func (f *appFitter) discover() error {
 }
 
 // start is the figures the fit starts from: the profile's, else the
-// code's.
+// code's, with the share of the runtime's other threads (overheadCPUMs)
+// that the profile's descriptors show: the code declares its own demand,
+// not what the runtime's threads add to it.
 func (f *appFitter) start(u *workUse) model.WorkParams {
-	if p, ok := f.base.Work[u.name]; ok {
+	if p, ok := f.base.Work[u.name]; ok && !f.fromCode {
 		return p
 	}
 	d := u.declared
-	return model.WorkParams{CPUMs: d.CPUMs, Threads: max(d.Threads, 1), SerialCPUMs: d.SerialCPUMs, TailCPUMs: d.TailCPUMs, MemoryMB: d.MemoryMB}
+	p := model.WorkParams{CPUMs: d.CPUMs, Threads: max(d.Threads, 1), SerialCPUMs: d.SerialCPUMs, TailCPUMs: d.TailCPUMs, MemoryMB: d.MemoryMB}
+	if share, from := runtimeOverhead(f.base); share > 0 {
+		p.OverheadCPUMs = share * p.CPUMs / (1 - share)
+		why := "no figures in the profile"
+		if f.fromCode {
+			why = "started from the code (--fit-from code)"
+		}
+		f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: %s: starts from the code's figures (cpuMs %.4g, %d threads), with %.1f %% of the parallel demand taken by the runtime's other threads (overheadCPUMs), as the profile's descriptors show it (%s)",
+			u.name, why, p.CPUMs, p.Threads, 100*share, strings.Join(from, ", ")))
+	}
+	return p
+}
+
+// runtimeOverhead is the median share of the parallel demand that the
+// runtime's other threads take (overheadCPUMs over cpuMs + overheadCPUMs)
+// over the profile's work descriptors, and their names: the runtime's
+// compiler and garbage collector work for the work's code, whatever its
+// thread count.
+func runtimeOverhead(prof model.Profile) (float64, []string) {
+	var shares []float64
+	var from []string
+	for _, name := range sortedKeys(prof.Work) {
+		p := prof.Work[name]
+		if p.CPUMs+p.OverheadCPUMs <= 0 {
+			continue
+		}
+		sh := p.OverheadCPUMs / (p.CPUMs + p.OverheadCPUMs)
+		shares = append(shares, sh)
+		from = append(from, fmt.Sprintf("%s %.1f %%", name, 100*sh))
+	}
+	if len(shares) == 0 {
+		return 0, nil
+	}
+	return Median(shares), from
 }
 
 // profile is the base profile with params for the work descriptors.
@@ -394,23 +507,30 @@ func clone(params map[string]model.WorkParams) map[string]model.WorkParams {
 	return c
 }
 
-// figure selects one figure of a function's observation.
-type figure func(o obs) float64
-
-func warmOf(o obs) float64 { return o.warm }
+// figure selects one figure of a function's observation (NaN: none).
+type figure func(fn string, o obs) float64
 
 // timeOf is the warm median, or the cold one for a function that ran only
 // cold (the cold-start protocol).
-func timeOf(o obs) float64 {
+func timeOf(_ string, o obs) float64 {
 	if math.IsNaN(o.warm) {
 		return o.cold
 	}
 	return o.warm
 }
 
-func spreadOf(o obs) float64 { return o.spread }
-func coldOf(o obs) float64   { return o.cold }
-func tailOf(o obs) float64   { return o.tail }
+func coldOf(_ string, o obs) float64 { return o.cold }
+func tailOf(_ string, o obs) float64 { return o.tail }
+
+// spreadOf is the spread of the functions fns only.
+func spreadOf(fns []string) figure {
+	return func(fn string, o obs) float64 {
+		if !slices.Contains(fns, fn) {
+			return math.NaN()
+		}
+		return o.spread
+	}
+}
 
 // knob is one fitted parameter of a work descriptor: how to read it and
 // set it.
@@ -441,6 +561,27 @@ func demandKnob(work string) knob {
 		},
 		step: func(v float64) float64 { return math.Max(0.2*v, 2) },
 		min:  0.01,
+	}
+}
+
+// overheadKnob moves the share of a descriptor's parallel demand that the
+// runtime's other threads take (overheadCPUMs over cpuMs + overheadCPUMs),
+// keeping their sum.
+func overheadKnob(work string) knob {
+	return knob{
+		work: work,
+		get: func(p model.WorkParams) float64 {
+			if t := p.CPUMs + p.OverheadCPUMs; t > 0 {
+				return p.OverheadCPUMs / t
+			}
+			return 0
+		},
+		set: func(p *model.WorkParams, v float64) {
+			v = math.Min(math.Max(v, 0), 0.8)
+			t := p.CPUMs + p.OverheadCPUMs
+			p.OverheadCPUMs, p.CPUMs = v*t, (1-v)*t
+		},
+		step: func(v float64) float64 { return 0.05 },
 	}
 }
 
@@ -477,34 +618,45 @@ func tailKnob(work string) knob {
 }
 
 // residuals are emulated minus real figures, relative to the real one, of
-// every function where both are known.
-func (f *appFitter) residuals(emu map[string]obs, fig figure) []float64 {
-	r := make([]float64, len(f.fns))
-	for i, fn := range f.fns {
-		re, em := fig(f.real[fn]), fig(emu[fn])
-		if math.IsNaN(re) || math.IsNaN(em) {
-			continue
+// every function where both are known: for each figure of figs in turn,
+// one per function (f.fns's order).
+func (f *appFitter) residuals(emu map[string]obs, figs ...figure) []float64 {
+	r := make([]float64, len(figs)*len(f.fns))
+	for k, fig := range figs {
+		for i, fn := range f.fns {
+			re, em := fig(fn, f.real[fn]), fig(fn, emu[fn])
+			if math.IsNaN(re) || math.IsNaN(em) {
+				continue
+			}
+			r[k*len(f.fns)+i] = (em - re) / math.Max(math.Abs(re), 1)
 		}
-		r[i] = (em - re) / math.Max(math.Abs(re), 1)
 	}
 	return r
 }
 
-// gaussNewton moves the knobs until the emulated figures fig of the
+// gaussNewton moves the knobs until the emulated figures figs of the
 // functions match the real ones: at most iterations steps, each from the
-// Jacobian of finite differences. It returns the knobs' rows in use (the
-// functions whose figure depends on each knob) and the squared error.
-func (f *appFitter) gaussNewton(knobs []knob, fig figure, iterations int) (map[string][]bool, float64, error) {
-	n, m := len(knobs), len(f.fns)
+// Jacobian of finite differences, and it keeps the figures of the step
+// that matched best (the emulations are noisy: a step need not improve).
+// It returns the knobs' rows in use (the functions whose first figure
+// depends on each knob) and the residuals of the figures kept.
+func (f *appFitter) gaussNewton(knobs []knob, figs []figure, iterations int) (map[string][]bool, []float64, error) {
+	n, m := len(knobs), len(figs)*len(f.fns)
 	used := map[string][]bool{}
-	var sse float64
-	for it := 0; it < iterations; it++ {
+	best, bestSSE := clone(f.params), math.Inf(1)
+	var bestR []float64
+	for it := 0; ; it++ {
 		base, err := f.emulate(f.params)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		r0 := f.residuals(base, fig)
-		sse = dot(r0, r0)
+		r0 := f.residuals(base, figs...)
+		if sse := dot(r0, r0); sse < bestSSE {
+			best, bestSSE, bestR = clone(f.params), sse, r0
+		}
+		if it == iterations {
+			break
+		}
 		J := mat.NewDense(m, n, nil)
 		for j, k := range knobs {
 			p := clone(f.params)
@@ -515,16 +667,20 @@ func (f *appFitter) gaussNewton(knobs []knob, fig figure, iterations int) (map[s
 			p[k.work] = wp
 			emu, err := f.emulate(p)
 			if err != nil {
-				return nil, 0, err
+				return nil, nil, err
 			}
-			r1 := f.residuals(emu, fig)
-			rows := make([]bool, m)
+			r1 := f.residuals(emu, figs...)
+			rows := make([]bool, len(f.fns))
 			for i := range r1 {
 				J.Set(i, j, (r1[i]-r0[i])/h)
-				// A figure depends on the knob when the step moves it by
-				// more than 3 % (below, the emulations' noise: other
-				// durations change which random draws go where).
-				rows[i] = math.Abs(r1[i]-r0[i]) > 0.03
+				// A function's figure depends on the knob when the step
+				// (20 % of a demand) moves it by more than 5 % (below, the
+				// emulations' noise: other durations change which random
+				// draws go where; and a time that a fifth of the step
+				// does not reach is not the work's).
+				if i < len(f.fns) {
+					rows[i] = math.Abs(r1[i]-r0[i]) > 0.05
+				}
 			}
 			used[k.work] = rows
 		}
@@ -558,7 +714,8 @@ func (f *appFitter) gaussNewton(knobs []knob, fig figure, iterations int) (map[s
 			break
 		}
 	}
-	return used, sse, nil
+	f.params = best
+	return used, bestR, nil
 }
 
 func dot(a, b []float64) float64 {
@@ -580,14 +737,17 @@ func (f *appFitter) dependsOn(rows []bool) []string {
 	return out
 }
 
-// records counts the real records of functions with the figure known.
+// records counts the real records of functions fns: the cold ones, or
+// those their medians are of (warm ones, cold ones for a function that ran
+// only cold).
 func (f *appFitter) records(fns []string, cold bool) int {
 	n := 0
 	for _, fn := range fns {
-		if cold {
-			n += f.real[fn].nCold
+		o := f.real[fn]
+		if cold || o.nWarm < minWarm {
+			n += o.nCold
 		} else {
-			n += f.real[fn].nWarm
+			n += o.nWarm
 		}
 	}
 	return n
@@ -605,16 +765,40 @@ func (f *appFitter) dependence() map[string][]string {
 	return out
 }
 
-// fitDemand fits every descriptor's demand on the warm medians, and its
-// threads where the functions that spend it ran at sizes that tell thread
-// counts apart (a share above one vCPU: below it every thread count runs
-// at the share).
+// fitDemand fits every descriptor's demand on the warm medians (cold ones
+// where a function ran only cold), then its threads:
+//
+//   - where the sizes its functions ran at tell thread counts apart (the
+//     rates min(threads, cores, share) of two counts are not in the same
+//     ratio at every size: sizes on both sides of one vCPU, or two sizes
+//     above it), each count's fitted demand is tried and the one that
+//     matches the medians best is kept (the code's count unless another
+//     matches clearly better); where the sizes also lie on both sides of
+//     the thread count, the share of the demand the runtime's other
+//     threads take (overheadCPUMs, free once the share exceeds the
+//     threads) is fitted with it;
+//   - elsewhere (one size, or every size below one vCPU, where every thread
+//     count runs at the share) the timings cannot tell, and the count the
+//     code declares is kept, with the split of the demand into its
+//     parallel, serial and overhead parts as the start has it.
 func (f *appFitter) fitDemand() error {
 	knobs := make([]knob, len(f.works))
 	for i, u := range f.works {
 		knobs[i] = demandKnob(u.name)
 	}
-	used, sse, err := f.gaussNewton(knobs, timeOf, 5)
+	// The code declares the thread count: where the profile's figures
+	// (the start) say another, the code's count is the start, as far as
+	// the sizes cannot tell.
+	var switched []string
+	for _, u := range f.works {
+		p := f.params[u.name]
+		if d := max(u.declared.Threads, 1); p.Threads != d {
+			switched = append(switched, fmt.Sprintf("%s: %d -> %d", u.name, p.Threads, d))
+			p.Threads = d
+			f.params[u.name] = p
+		}
+	}
+	used, _, err := f.gaussNewton(knobs, []figure{timeOf}, 5)
 	if err != nil {
 		return err
 	}
@@ -622,45 +806,81 @@ func (f *appFitter) fitDemand() error {
 	for _, u := range f.works {
 		f.deps[u.name] = f.dependsOn(used[u.name])
 	}
-	// Threads: try the other counts where the sizes can tell.
+	if len(switched) > 0 {
+		f.fit.Unidentified = append(f.fit.Unidentified, "threads of the start profile replaced by the count the code declares ("+strings.Join(switched, ", ")+")")
+	}
 	for _, u := range f.works {
 		fns := f.deps[u.name]
-		maxShare := 0.0
-		for _, fn := range fns {
-			maxShare = math.Max(maxShare, f.base.CPU.Share(f.sizeOf(fn)))
-		}
-		declared := f.params[u.name].Threads
+		declared := max(u.declared.Threads, 1)
 		if len(fns) == 0 {
 			f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: no function's time depends on it (too few records of %s): figures kept", u.name, strings.Join(u.tasks, ", ")))
 			continue
 		}
-		if maxShare <= 1 {
-			f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].threads: not identifiable: its functions (%s) run at %.2f vCPU at most, where every thread count runs at the share; kept at %d",
-				u.name, strings.Join(fns, ", "), maxShare, declared))
+		sizes := f.sizesOf(fns)
+		cands := threadCandidates(declared)
+		if !f.threadsTell(sizes, cands) {
+			f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].threads: not identifiable: its functions ran at %s, where thread counts differ in no ratio of their rates (below one vCPU every count runs at the share; at one size the demand absorbs the count): the %d the code declares is kept",
+				u.name, f.sizeList(fns), declared))
+			if p := f.params[u.name]; p.OverheadCPUMs > 0 || p.SerialCPUMs > 0 {
+				f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q]: the split of the demand into parallel (cpuMs), serial (serialCPUMs) and the runtime's other threads (overheadCPUMs) is not identifiable at these sizes: kept in the start's proportions", u.name))
+			}
 			continue
 		}
-		best, bestSSE := declared, sse
+		type trial struct {
+			threads int
+			rms     float64 // root mean square relative error of the medians of fns
+			params  map[string]model.WorkParams
+			split   bool
+		}
 		saved := clone(f.params)
-		for _, th := range []int{1, 2, 4} {
-			if th == declared {
-				continue
-			}
+		var trials []trial
+		for _, th := range cands {
+			f.params = clone(saved)
 			p := f.params[u.name]
 			p.Threads = th
 			f.params[u.name] = p
-			_, s, err := f.gaussNewton(knobs, timeOf, 4)
+			ks := slices.Clone(knobs)
+			split := f.spans(sizes, th)
+			if split {
+				ks = append(ks, overheadKnob(u.name))
+			}
+			_, r, err := f.gaussNewton(ks, []figure{timeOf}, 3)
 			if err != nil {
 				return err
 			}
-			if s < bestSSE*0.9 {
-				best, bestSSE, saved = th, s, clone(f.params)
-			}
-			f.params = clone(saved)
+			trials = append(trials, trial{th, f.rmsOf(r, fns), clone(f.params), split})
 		}
-		f.params = saved
-		f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].threads", u.name), Value: float64(best),
-			Method: fmt.Sprintf("the thread count (1, 2, 4) whose fitted demand best matches the warm medians of %s (up to %.2f vCPU)", strings.Join(fns, ", "), maxShare),
-			N:      f.records(fns, false)})
+		// The code's count unless it matches clearly worse than another:
+		// by more than 2 % root mean square on the medians (two sizes fit
+		// any count exactly once the overhead's share is free, and the
+		// medians' noise is about 1 %).
+		best := 0
+		for i, tr := range trials {
+			if tr.rms < trials[best].rms {
+				best = i
+			}
+		}
+		for i, tr := range trials {
+			if tr.threads == declared && tr.rms <= trials[best].rms+0.02 {
+				best = i
+			}
+		}
+		f.params = trials[best].params
+		var tried []string
+		for _, tr := range trials {
+			tried = append(tried, fmt.Sprintf("%d: %.1f %%", tr.threads, 100*tr.rms))
+		}
+		f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].threads", u.name), Value: float64(trials[best].threads),
+			Method: fmt.Sprintf("the code's %d threads unless another count's fitted demand matches the medians of %s clearly better (at %s; RMS relative error by count %s)",
+				declared, strings.Join(fns, ", "), f.sizeList(fns), strings.Join(tried, ", ")),
+			N: f.records(fns, false)})
+		if trials[best].split {
+			p := f.params[u.name]
+			f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].overheadCPUMs", u.name), Value: p.OverheadCPUMs,
+				Method: fmt.Sprintf("the share of the demand (%.1f %%) that stops counting once the share exceeds the %d threads, fitted with the demand on %s at sizes on both sides of it",
+					100*overheadKnob(u.name).get(p), p.Threads, strings.Join(fns, ", ")),
+				N: f.records(fns, false)})
+		}
 	}
 	for _, u := range f.works {
 		fns := f.deps[u.name]
@@ -670,31 +890,109 @@ func (f *appFitter) fitDemand() error {
 		p := f.params[u.name]
 		which, cold := "warm", false
 		if f.allCold(fns) {
-			which, cold = "cold (only cold invocations: the cold extra kept at the base's)", true
+			which, cold = "cold (only cold invocations: the cold extra kept at the start's)", true
 		}
 		f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].cpuMs", u.name), Value: p.CPUMs,
-			Method: fmt.Sprintf("demand (with serialCPUMs %.3g and overheadCPUMs %.3g in the base's proportions) whose emulation matches the %s median internalDuration of %s",
+			Method: fmt.Sprintf("demand (with serialCPUMs %.3g and overheadCPUMs %.3g) whose emulation matches the %s median internalDuration of %s",
 				p.SerialCPUMs, p.OverheadCPUMs, which, strings.Join(fns, ", ")),
 			N: f.records(fns, cold)})
 	}
 	return nil
 }
 
-func (f *appFitter) sizeOf(fn string) int {
-	for _, id := range f.functions() {
-		if id.Task == fn {
-			return id.MemoryMB
+// rmsOf is the root mean square of the residuals r (of the first figure)
+// of the functions fns.
+func (f *appFitter) rmsOf(r []float64, fns []string) float64 {
+	var ss float64
+	n := 0
+	for i, fn := range f.fns {
+		if slices.Contains(fns, fn) {
+			ss += r[i] * r[i]
+			n++
 		}
 	}
-	return fusionsim.DefaultMemoryMB
+	if n == 0 {
+		return 0
+	}
+	return math.Sqrt(ss / float64(n))
 }
 
-func (f *appFitter) functions() []fusionsim.FunctionID {
-	ids, err := workloads.Functions(f.w.App, f.setup, f.entry.Function())
-	if err != nil {
-		return []fusionsim.FunctionID{f.entry.Function()}
+// threadCandidates are the thread counts tried where the sizes tell them
+// apart: 1, 2 and 4, and the code's count.
+func threadCandidates(declared int) []int {
+	c := []int{1, 2, 4}
+	if !slices.Contains(c, declared) {
+		c = append(c, declared)
+		slices.Sort(c)
 	}
-	return ids
+	return c
+}
+
+// threadsTell reports whether work run at sizes (MB) tells some of the
+// thread counts apart: their rates, min(threads, cores, share), are not in
+// one ratio at every size (at one size any ratio is absorbed by the
+// demand).
+func (f *appFitter) threadsTell(sizes []int, cands []int) bool {
+	cpu := f.base.CPU
+	for i, a := range cands {
+		for _, b := range cands[i+1:] {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, mb := range sizes {
+				r := cpu.Rate(mb, a) / cpu.Rate(mb, b)
+				lo, hi = math.Min(lo, r), math.Max(hi, r)
+			}
+			if hi > 1.05*lo {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// spans reports whether sizes lie on both sides of the share where the
+// runtime's other threads stop competing with threads work threads.
+func (f *appFitter) spans(sizes []int, threads int) bool {
+	below, above := false, false
+	for _, mb := range sizes {
+		if f.base.CPU.Share(mb) > float64(threads) {
+			above = true
+		} else {
+			below = true
+		}
+	}
+	return below && above
+}
+
+// sizesOf returns the memory sizes the functions fns ran at, as their
+// records show them, ascending.
+func (f *appFitter) sizesOf(fns []string) []int {
+	var out []int
+	for _, fn := range fns {
+		for _, mb := range f.sizes[fnOf(fn)] {
+			if !slices.Contains(out, mb) {
+				out = append(out, mb)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sizeList says at which sizes the functions ran: "F:128 G:1536".
+func (f *appFitter) sizeList(fns []string) string {
+	var parts []string
+	for _, fn := range fns {
+		parts = append(parts, fn+":"+joinSizes(f.sizes[fnOf(fn)]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// kindOf says which invocations of fn its medians are of.
+func (f *appFitter) kindOf(fn string) string {
+	if f.real[fn].nWarm >= minWarm {
+		return "warm"
+	}
+	return "cold"
 }
 
 // allCold reports whether none of fns has enough warm records (the demand
@@ -710,41 +1008,73 @@ func (f *appFitter) allCold(fns []string) bool {
 
 // fitJitter fits each descriptor's share of the invocations' jitter on the
 // spread (interquartile range over median) of the warm internal durations
-// of the functions whose time depends on it.
+// of the functions whose time depends on it, with its demand on their
+// medians.
 func (f *appFitter) fitJitter() error {
 	if f.base.CPU.WorkJitter.IsZero() {
 		f.fit.Unidentified = append(f.fit.Unidentified, "jitterScale: the platform profile has no cpu.workJitter to scale")
 		return nil
 	}
+	// The spread tells a descriptor's jitter in the functions whose time
+	// depends on it alone (elsewhere other work, or requests of other
+	// kinds, spread the durations too).
+	deps := f.dependence()
 	var knobs []knob
 	var fitted []*workUse
+	var pure []string
+	pureOf := map[string][]string{}
 	for _, u := range f.works {
-		fns := f.deps[u.name]
-		n := 0
-		for _, fn := range fns {
-			if !math.IsNaN(f.real[fn].spread) {
-				n++
+		for _, fn := range f.deps[u.name] {
+			if len(deps[fn]) == 1 && !math.IsNaN(f.real[fn].spread) {
+				pureOf[u.name] = append(pureOf[u.name], fn)
 			}
 		}
-		if n == 0 {
-			if len(fns) > 0 {
-				f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].jitterScale: fewer than %d warm records of %s; kept at the platform's jitter", u.name, minSpread, strings.Join(fns, ", ")))
+		if len(pureOf[u.name]) == 0 {
+			if len(f.deps[u.name]) > 0 {
+				f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].jitterScale: no function whose time depends on it alone has %d warm (or, where it ran only cold, cold) records (of %s); kept at %.3g",
+					u.name, minSpread, strings.Join(f.deps[u.name], ", "), jitterKnob(u.name).get(f.params[u.name])))
 			}
 			continue
 		}
 		knobs = append(knobs, jitterKnob(u.name))
 		fitted = append(fitted, u)
+		pure = append(pure, pureOf[u.name]...)
 	}
 	if len(knobs) == 0 {
 		return nil
 	}
-	if _, _, err := f.gaussNewton(knobs, spreadOf, 3); err != nil {
+	// With the demand of the same descriptors: a wider or narrower spread
+	// of a skewed jitter moves the medians too, which the demand keeps.
+	for _, u := range fitted {
+		knobs = append(knobs, demandKnob(u.name))
+	}
+	spread := spreadOf(pure)
+	start := clone(f.params)
+	_, r, err := f.gaussNewton(knobs, []figure{timeOf, spread}, 3)
+	if err != nil {
 		return err
 	}
+	// A jitter that does not explain the spread is not the spread's cause:
+	// kept only when it halves the spread's squared error, else back to
+	// the start (where the start already matches, nothing is lost).
+	startR, err := f.emulate(start)
+	if err != nil {
+		return err
+	}
+	r0 := f.residuals(startR, spread)
+	r1 := r[len(f.fns):]
+	if dot(r1, r1) > 0.5*dot(r0, r0) {
+		f.params = start
+		for _, u := range fitted {
+			f.fit.Unidentified = append(f.fit.Unidentified, fmt.Sprintf("work[%q].jitterScale: scaling the platform's jitter does not explain the spread (IQR / median) of %s (RMS relative error %.0f %% at the start, %.0f %% at best): kept at %.3g",
+				u.name, strings.Join(pureOf[u.name], ", "), 100*math.Sqrt(dot(r0, r0)/float64(len(pure))), 100*math.Sqrt(dot(r1, r1)/float64(len(pure))), jitterKnob(u.name).get(f.params[u.name])))
+		}
+		return nil
+	}
 	for _, u := range fitted {
-		fns := f.deps[u.name]
+		fns := pureOf[u.name]
 		f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].jitterScale", u.name), Value: jitterKnob(u.name).get(f.params[u.name]),
-			Method: fmt.Sprintf("scale of cpu.workJitter whose emulation matches the spread (IQR / median) of the warm internalDuration of %s", strings.Join(fns, ", ")),
+			Method: fmt.Sprintf("scale of cpu.workJitter whose emulation matches the spread (IQR / median) of the internalDuration of %s (warm; cold where only cold), with the demand on the medians", strings.Join(fns, ", ")),
 			N:      f.records(fns, false)})
 	}
 	return nil
@@ -774,7 +1104,7 @@ func (f *appFitter) fitCold() error {
 	if len(knobs) == 0 {
 		return nil
 	}
-	if _, _, err := f.gaussNewton(knobs, coldOf, 4); err != nil {
+	if _, _, err := f.gaussNewton(knobs, []figure{coldOf}, 4); err != nil {
 		return err
 	}
 	for _, u := range fitted {
@@ -801,7 +1131,7 @@ func (f *appFitter) fitTail() error {
 	if len(knobs) == 0 {
 		return nil
 	}
-	if _, _, err := f.gaussNewton(knobs, tailOf, 3); err != nil {
+	if _, _, err := f.gaussNewton(knobs, []figure{tailOf}, 3); err != nil {
 		return err
 	}
 	for _, u := range fitted {
@@ -822,10 +1152,17 @@ func (f *appFitter) fitMemory() error {
 	}
 	for _, u := range f.works {
 		fns := f.deps[u.name]
+		// The function with the most records of the kind its median
+		// memory is of (warm ones, or cold ones where it ran only cold).
 		best, n := "", 0
 		for _, fn := range fns {
-			if o := f.real[fn]; o.nWarm > n && !math.IsNaN(o.mem) && !math.IsNaN(emu[fn].mem) {
-				best, n = fn, o.nWarm
+			o := f.real[fn]
+			k := o.nWarm
+			if o.nWarm < minWarm {
+				k = o.nCold
+			}
+			if k > n && !math.IsNaN(o.mem) && !math.IsNaN(emu[fn].mem) {
+				best, n = fn, k
 			}
 		}
 		if best == "" {
@@ -835,7 +1172,7 @@ func (f *appFitter) fitMemory() error {
 		p.MemoryMB = math.Max(0, p.MemoryMB+f.real[best].mem-emu[best].mem)
 		f.params[u.name] = p
 		f.fit.Params = append(f.fit.Params, Param{Field: fmt.Sprintf("work[%q].memoryMB", u.name), Value: p.MemoryMB,
-			Method: fmt.Sprintf("moved by the real minus emulated median Max Memory Used of %s's warm invocations", best), N: n})
+			Method: fmt.Sprintf("moved by the real minus emulated median Max Memory Used of %s's %s invocations", best, f.kindOf(best)), N: n})
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func TestFitAppRecoversChangedCode(t *testing.T) {
 	t.Parallel()
 	w := workloads.Split()
 	truth := changedCode()
-	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: 250}
+	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: 150}
 	remote, err := workloads.Remote(w.App, "1", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestFitAppThreadsFromSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: 200}
+	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: 100}
 	real := realTraces(t, w, truth, setup, spec, 21)
 	ft, err := FitApp(context.Background(), w, setup, real, AppFitOptions{Seed: 1})
 	if err != nil {
@@ -158,5 +158,47 @@ func TestFitAppThreadsFromSizes(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no threads figure in %+v", ft.Params)
+	}
+}
+
+// TestFitAppOverheadFromSizes: when the fitted setup runs a descriptor at
+// sizes on both sides of its thread count's share (C at 128 MB, F at
+// 4096 MB), the part of the demand the runtime's other threads take
+// (overheadCPUMs, free above two vCPUs) is identified: the changed code's
+// 30 % of the parallel demand, not the profile's 10 %; and the threads
+// stay the code's two.
+func TestFitAppOverheadFromSizes(t *testing.T) {
+	t.Parallel()
+	w := workloads.Split()
+	truth := model.Default()
+	p := truth.Work[workloads.WorkBurn2x7]
+	total := p.CPUMs + p.OverheadCPUMs
+	p.CPUMs, p.OverheadCPUMs = 0.7*total, 0.3*total
+	truth.Work[workloads.WorkBurn2x7] = p
+	setup, err := workloads.FromDescription(w.App, "1", "A+B+D+E:128,C:128,F:4096,G:128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: 100}
+	real := realTraces(t, w, truth, setup, spec, 31)
+	ft, err := FitApp(context.Background(), w, setup, real, AppFitOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ft.Work[workloads.WorkBurn2x7]
+	if share := got.OverheadCPUMs / (got.CPUMs + got.OverheadCPUMs); share < 0.25 || share > 0.35 {
+		t.Errorf("overhead share %.3f (cpuMs %.1f, overheadCPUMs %.1f), want about 0.3", share, got.CPUMs, got.OverheadCPUMs)
+	}
+	if got.Threads != 2 {
+		t.Errorf("threads %d, want 2", got.Threads)
+	}
+	fields := ""
+	for _, q := range ft.Params {
+		fields += q.Field + " "
+	}
+	for _, f := range []string{`work["burn2x7"].threads`, `work["burn2x7"].overheadCPUMs`} {
+		if !strings.Contains(fields, f) {
+			t.Errorf("no %s among the fitted figures: %s", f, fields)
+		}
 	}
 }

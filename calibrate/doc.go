@@ -50,7 +50,11 @@
 //
 // For a directory in the prototype's layout, the workload is inferred from
 // the task names (InferWorkload), the load from the root invocations
-// (InferLoad: the cold-start protocol, or a constant rate), and each setup
+// (InferLoad: the cold-start protocol, a ramp, a Poisson process, a
+// constant rate, or, for roots in several functions, a replay of the
+// requests; LoadFor with what flags give instead), the memory sizes from
+// the REPORT lines where the configuration says otherwise
+// (WithTracedMemory), and each setup
 // of the configuration metadata with traces is run in its own emulator
 // (seeded from the seed and the setup name) through the experiment runner:
 // logs, extracted traces, summary. Where the real traces show the
@@ -58,4 +62,18 @@
 // same way. PrintTable compares real and emulated median and p95 root
 // latency, GB-ms per request, cold starts and records per request, with
 // the Kolmogorov-Smirnov distance; DrawECDF draws both ECDFs per setup.
+// Setups whose real traces are incomplete are marked (results.CheckTraces).
+//
+// # Transfer (FitApp; simulate calibrate --fit-on, validate --fit-on)
+//
+// FitApp keeps the platform profile and fits an application's work figures
+// on the traces of one setup, by emulation: each work descriptor's demand
+// on the medians of the code paths (pathKey) that depend on it, its threads
+// where the sizes tell thread counts apart (else the code's), the runtime
+// overhead's share where the sizes straddle the threads, its jitter, cold
+// extra, tail and memory; AppFit says what was fitted on what and what the
+// traces could not tell, and its Overlay is a profile overlay
+// (model.Overlay) that every --profile takes. ValidateOptions.FitOn fits
+// on one setup of a directory and predicts the others; Transfers and
+// PrintTransfers sum the prediction up.
 package calibrate

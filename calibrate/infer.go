@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,8 +120,16 @@ const (
 )
 
 // root is a request as its traces show it: its root invocation's start
-// and end, and the end of its last invocation.
-type root struct{ start, end, treeEnd int64 }
+// and end, the end of its last invocation, and whether the root was a cold
+// start (its start then comes an Init Duration after the request's).
+type root struct {
+	start, end, treeEnd int64
+	cold                bool
+	// fn and mb are the root's function and memory size; calls its calls.
+	fn    string
+	mb    int
+	calls []fusionsim.Call
+}
 
 // requestsOf returns the requests of recs (the traces with a root
 // invocation) in order of their root's start, and the share of cold
@@ -141,7 +150,9 @@ func requestsOf(recs []trace.Record) ([]root, float64) {
 		}
 		q.treeEnd = max(q.treeEnd, r.EndTimestamp)
 		if r.IsRootInvocation && r.StartTimestamp < q.start {
-			q.start, q.end = r.StartTimestamp, r.EndTimestamp
+			q.start, q.end, q.cold = r.StartTimestamp, r.EndTimestamp, r.IsColdStart
+			q.fn, q.calls = r.CurrentFunction, r.Calls
+			q.mb, _ = strconv.Atoi(r.MemoryAvail)
 		}
 	}
 	var out []root
@@ -166,16 +177,24 @@ type evidence struct {
 	pause      time.Duration
 	span       float64 // ms from the first root start to the last
 	rate       float64 // (n-1)/span, requests/s
+	warmRate   float64 // 1000 / the median gap between consecutive warm roots (0: fewer than 10)
 	cv, disp   float64 // gap coefficient of variation, windowed-rate dispersion index
 	counts     []int   // root starts per window
 	width      float64 // window length, ms
+	// entries counts the requests by their root's function: more than one
+	// is a mix of kinds of request (a scenario such as the webshop's).
+	entries map[string]int
+	reqs    []root
 }
 
 func gather(recs []trace.Record) (evidence, error) {
 	reqs, cold := requestsOf(recs)
-	e := evidence{n: len(reqs), cold: cold, sequential: true}
+	e := evidence{n: len(reqs), cold: cold, sequential: true, entries: map[string]int{}, reqs: reqs}
 	if e.n == 0 {
 		return e, fmt.Errorf("%w the load: no root invocations", ErrInfer)
+	}
+	for _, q := range reqs {
+		e.entries[q.fn]++
 	}
 	var pauses []float64
 	for i := 1; i < e.n; i++ {
@@ -196,6 +215,21 @@ func gather(recs []trace.Record) (evidence, error) {
 		return e, fmt.Errorf("%w the load: the %d root invocations start at the same time", ErrInfer, e.n)
 	}
 	e.rate = float64(e.n-1) * 1000 / e.span
+	// A cold root starts an Init Duration (about half a second) after its
+	// request was sent, so the first requests of a run, all cold, shorten
+	// the span. Consecutive warm roots keep the requests' spacing: their
+	// median gap is a constant rate's period.
+	var warmGaps []float64
+	for i := 1; i < e.n; i++ {
+		if !reqs[i].cold && !reqs[i-1].cold {
+			warmGaps = append(warmGaps, float64(reqs[i].start-reqs[i-1].start))
+		}
+	}
+	if len(warmGaps) >= 10 {
+		if g := Median(warmGaps); g > 0 {
+			e.warmRate = 1000 / g
+		}
+	}
 	gaps := make([]float64, e.n-1)
 	for i := 1; i < e.n; i++ {
 		gaps[i-1] = float64(reqs[i].start - reqs[i-1].start)
@@ -225,6 +259,8 @@ func openLoopRate(recs []trace.Record) (float64, bool) {
 // kind is the kind of load the evidence shows (see InferLoad).
 func (e evidence) kind() string {
 	switch {
+	case len(e.entries) > 1:
+		return load.KindReplay
 	case e.n == 1:
 		return load.KindConstant
 	case e.sequential && e.cold >= coldShare:
@@ -240,6 +276,15 @@ func (e evidence) kind() string {
 // spec is the load of the given kind with the evidence's parameters.
 func (e evidence) spec(kind string) load.Spec {
 	switch kind {
+	case load.KindReplay:
+		// Each request sent again when its root started, to its root's
+		// function at the size it ran at.
+		arr := make([]fusionsim.Arrival, len(e.reqs))
+		for i, q := range e.reqs {
+			arr[i] = fusionsim.Arrival{At: time.Duration(q.start-e.reqs[0].start) * time.Millisecond,
+				Route: fusionsim.Route{Task: q.fn, MemoryMB: q.mb, Sync: true}, Kind: q.fn}
+		}
+		return load.Spec{Kind: kind, Replayed: arr}
 	case load.KindColdstart:
 		return load.Spec{Kind: kind, Requests: e.n, Pause: e.pause}
 	case load.KindBursty:
@@ -251,6 +296,9 @@ func (e evidence) spec(kind string) load.Spec {
 		return load.Spec{Kind: kind, RatePerS: e.rate, Duration: time.Duration((e.span + 1000/e.rate) * float64(time.Millisecond))}
 	}
 	rate := e.rate
+	if e.warmRate > 0 {
+		rate = e.warmRate
+	}
 	if r := math.Round(rate); r > 0 && math.Abs(rate-r) <= 0.05*r {
 		rate = r
 	} else {
@@ -264,12 +312,18 @@ func (e evidence) why(kind string, s load.Spec) string {
 	if e.n == 1 {
 		return "one request"
 	}
-	stats := fmt.Sprintf("%d requests over %.1f s, gap CV %.2f, windowed-rate dispersion %.2f, %.0f %% of invocations cold",
-		e.n, e.span/1000, e.cv, e.disp, 100*e.cold)
-	if e.sequential {
-		stats += ", each root after the previous one ended"
-	}
+	stats := e.stats()
 	switch kind {
+	case load.KindReplay:
+		var mix []string
+		for _, fn := range sortedKeys(e.entries) {
+			mix = append(mix, fmt.Sprintf("%s %d", fn, e.entries[fn]))
+		}
+		why := fmt.Sprintf("replay of the %d requests as their roots started, each to its root's function at its size", e.n)
+		if len(e.entries) > 1 {
+			why += fmt.Sprintf(" (roots in %d entry functions: %s: requests of several kinds, a scenario's)", len(e.entries), strings.Join(mix, ", "))
+		}
+		return why + ": " + stats
 	case load.KindColdstart:
 		return fmt.Sprintf("coldstart x%d (sequential requests, (nearly) every invocation cold: the cold-start protocol; median pause %v after a request's last invocation): %s",
 			s.Requests, s.Pause.Round(time.Millisecond), stats)
@@ -282,6 +336,36 @@ func (e evidence) why(kind string, s load.Spec) string {
 		return fmt.Sprintf("constant %g/s x%d (sequential but mostly warm: a closed loop, taken as a constant rate): %s", s.RatePerS, s.Requests, stats)
 	}
 	return fmt.Sprintf("constant %g/s x%d (evenly spaced starts): %s", s.RatePerS, s.Requests, stats)
+}
+
+// stats sums up the evidence in one line.
+func (e evidence) stats() string {
+	if e.n == 1 {
+		return "one request"
+	}
+	stats := fmt.Sprintf("%d requests over %.1f s, gap CV %.2f, windowed-rate dispersion %.2f, %.0f %% of invocations cold",
+		e.n, e.span/1000, e.cv, e.disp, 100*e.cold)
+	if e.sequential {
+		stats += ", each root after the previous one ended"
+	}
+	return stats
+}
+
+// specSummary names a load and its parameters in a few words.
+func specSummary(s load.Spec) string {
+	switch s.Kind {
+	case load.KindColdstart:
+		return fmt.Sprintf("coldstart x%d (pause %v)", s.Requests, s.Pause.Round(time.Millisecond))
+	case load.KindBursty:
+		return fmt.Sprintf("bursty, %d stages", len(s.Stages))
+	case load.KindPoisson:
+		return fmt.Sprintf("poisson %.3g/s for %v", s.RatePerS, s.Duration.Round(time.Millisecond))
+	case load.KindConstant:
+		return fmt.Sprintf("constant %g/s x%d", s.RatePerS, s.Requests)
+	case load.KindReplay:
+		return fmt.Sprintf("replay x%d", len(s.Replayed))
+	}
+	return s.String()
 }
 
 // InferLoad infers the load that produced a setup's records from the start
@@ -302,8 +386,11 @@ func (e evidence) why(kind string, s load.Spec) string {
 //     equal rates merged); else gaps between starts with a coefficient of
 //     variation above 0.6 are a Poisson process (load.KindPoisson at
 //     (n-1)/span, for the span and one mean gap); else a constant rate
-//     (load.KindConstant: n requests at (n-1)/span, rounded to a whole
-//     number of requests/s when within 5 % of one, else to 0.1).
+//     (load.KindConstant: n requests at the rate of the median gap between
+//     consecutive warm roots, or at (n-1)/span with fewer than 10 such
+//     gaps, rounded to a whole number of requests/s when within 5 % of
+//     one, else to 0.1: a cold root starts an Init Duration after its
+//     request, so the span of a short run with many cold starts is short).
 //
 // Sequential requests that are mostly warm (a closed loop without the cold
 // protocol) are taken as a constant rate, and the reason says so.
@@ -332,6 +419,12 @@ func (o LoadOverride) IsZero() bool {
 // LoadFor is the load of a setup's records: InferLoad's, with what o gives
 // in its place. The reason says what was inferred and what was given.
 func LoadFor(recs []trace.Record, o LoadOverride) (load.Spec, string, error) {
+	return loadFor(recs, o, nil)
+}
+
+// loadFor is LoadFor for the workload w (nil: unknown): a replay's
+// requests get the bodies its RequestEvent gives them.
+func loadFor(recs []trace.Record, o LoadOverride, w *workloads.Workload) (load.Spec, string, error) {
 	e, err := gather(recs)
 	if err != nil && o.Kind == "" {
 		return load.Spec{}, "", err
@@ -373,11 +466,25 @@ func LoadFor(recs []trace.Record, o LoadOverride) (load.Spec, string, error) {
 		given = append(given, "--stages "+load.FormatStages(o.Stages))
 	}
 	if len(given) > 0 {
-		why = "given " + strings.Join(given, " ") + "; the rest inferred: " + why
+		// What runs, what was given, and what the traces show (and would
+		// have meant without the flags).
+		inferred := e.kind()
+		why = fmt.Sprintf("%s (given %s; the other parameters inferred from the traces: %s; without the flags: %s)",
+			specSummary(s), strings.Join(given, " "), e.stats(), specSummary(e.spec(inferred)))
 	}
 	if err != nil {
 		// Nothing to infer from, but the kind was given.
-		why = "given " + strings.Join(given, " ") + " (" + err.Error() + ")"
+		why = fmt.Sprintf("%s (given %s; %v)", specSummary(s), strings.Join(given, " "), err)
+	}
+	if s.Kind == load.KindReplay && s.Replayed != nil && w != nil {
+		if w.RequestEvent != nil {
+			for i := range s.Replayed {
+				s.Replayed[i].Event = w.RequestEvent(e.reqs[i].fn, e.reqs[i].calls)
+			}
+			why += "; each request's body from what its root called (the workload's RequestEvent)"
+		} else if len(e.entries) > 1 {
+			why += fmt.Sprintf("; every request gets %s's default body (it has no RequestEvent to tell the kinds of request apart)", w.Name())
+		}
 	}
 	if s.Kind == load.KindColdstart && s.Requests < 1 {
 		return load.Spec{}, "", fmt.Errorf("%w the load: coldstart needs --requests (no root invocations)", ErrInfer)

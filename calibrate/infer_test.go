@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,6 +207,37 @@ func TestMemoryFromReportLines(t *testing.T) {
 	}
 }
 
+// TestMemoryFromReportLinesAllLocal: an all-local setup names no size at
+// all (its one function is reached by the client's route); its REPORT
+// lines show 512 MB, and it is emulated at 512 MB, not at the 128 MB of
+// the default route, and the validation says so.
+func TestMemoryFromReportLinesAllLocal(t *testing.T) {
+	w := workloads.Split()
+	local, err := workloads.Local(w.App, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := load.Spec{Kind: load.KindConstant, RatePerS: 2, Requests: 40}
+	recs, err := Emulate(context.Background(), w, local, fusionsim.Route{Task: "A", MemoryMB: 512, Sync: true}, spec, model.Default(), 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Validate(context.Background(), writeTraceDir(t, local, recs), ValidateOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.Setups[0]
+	if r.Emulated.Memory != "A:512" || r.Real.Memory != "A:512" {
+		t.Errorf("real at %s, emulated at %s, want A:512", r.Real.Memory, r.Emulated.Memory)
+	}
+	if e := RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest); math.Abs(e) > 0.05 {
+		t.Errorf("GB-ms per request real %.1f, emulated %.1f", r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest)
+	}
+	if notes := strings.Join(r.Notes, "\n"); !strings.Contains(notes, "entry A: the configuration means 128 MB (route SYNC-A-128), the root invocations' REPORT lines show 512 MB") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}
+
 // TestIncompleteTracesFlagged: traces missing root invocations, or whose
 // roots ran into the timeout, are flagged in the validation.
 func TestIncompleteTracesFlagged(t *testing.T) {
@@ -238,5 +270,111 @@ func TestIncompleteTracesFlagged(t *testing.T) {
 	}
 	if got := strings.Join(v.Setups[0].Incomplete, "; "); !strings.Contains(got, "ran into the function timeout") {
 		t.Errorf("1 s timeout: incomplete = %q", got)
+	}
+}
+
+// twoEntryApp is an application reached through two entry tasks (as the
+// prototype's webshop: addcartitem and frontend): front, whose "checkout"
+// requests also call pay, and cart, which stores asynchronously.
+func twoEntryApp(withEvents bool) workloads.Workload {
+	spend := func(ms float64) func(fusionsim.Context, fusionsim.Event) (fusionsim.Event, error) {
+		return func(ctx fusionsim.Context, _ fusionsim.Event) (fusionsim.Event, error) {
+			ctx.Spend(fusionsim.Work{Name: "w" + strconv.Itoa(int(ms)), CPUMs: ms, Threads: 1})
+			return fusionsim.Event{}, nil
+		}
+	}
+	app := &fusionsim.App{
+		Name: "twoentries", Entry: "front",
+		Tasks: map[string]fusionsim.Task{
+			"front": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+				if _, err := ctx.Call("store", in, true); err != nil {
+					return nil, err
+				}
+				if in["op"] == "checkout" {
+					return ctx.Call("pay", in, true)
+				}
+				return fusionsim.Event{}, nil
+			},
+			"cart": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+				return ctx.Call("store", in, false)
+			},
+			"store": spend(3),
+			"pay":   spend(40),
+		},
+		Edges: []fusionsim.Edge{{Caller: "front", Called: "store", Sync: true}, {Caller: "front", Called: "pay", Sync: true}, {Caller: "cart", Called: "store", Sync: false}},
+	}
+	w := workloads.Workload{App: app}
+	if withEvents {
+		w.RequestEvent = func(entry string, calls []fusionsim.Call) fusionsim.Event {
+			for _, c := range calls {
+				if entry == "front" && c.Called == "pay" {
+					return fusionsim.Event{"op": "checkout"}
+				}
+			}
+			return fusionsim.Event{}
+		}
+	}
+	return w
+}
+
+// TestReplayOfSeveralEntries: traces whose requests went to two entry
+// functions (a scenario: each iteration adds to the cart, then gets and
+// checks out at the front) are replayed request by request, each to its
+// root's function at the size it ran at (cart at 256 MB), with the body
+// the workload's RequestEvent reads off the root's calls; the validation
+// says so, and a fit on the remote setup predicts the fused one.
+func TestReplayOfSeveralEntries(t *testing.T) {
+	w := twoEntryApp(true)
+	var arr []fusionsim.Arrival
+	for i := 0; i < 60; i++ {
+		at := time.Duration(i) * 400 * time.Millisecond
+		arr = append(arr,
+			fusionsim.Arrival{At: at, Route: fusionsim.Route{Task: "cart", MemoryMB: 256, Sync: true}, Kind: "cart"},
+			fusionsim.Arrival{At: at + 100*time.Millisecond, Route: fusionsim.Route{Task: "front", MemoryMB: 128, Sync: true}, Event: fusionsim.Event{"op": "get"}, Kind: "get"},
+			fusionsim.Arrival{At: at + 200*time.Millisecond, Route: fusionsim.Route{Task: "front", MemoryMB: 128, Sync: true}, Event: fusionsim.Event{"op": "checkout"}, Kind: "checkout"})
+	}
+	d := &trace.Dir{Traces: trace.Traces{}, Configs: fusionsim.Configs{}}
+	for i, desc := range []string{"front:128,store:128,pay:128,cart:256", "front+store+pay:128,cart+store:256"} {
+		name := strconv.Itoa(i + 1)
+		s, err := workloads.FromDescription(w.App, name, desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Configs[name] = s
+		d.Traces[name] = emulateArrivals(t, w, s, arr, uint64(40+i))
+	}
+	v, err := ValidateDir(context.Background(), "two", d, ValidateOptions{Seed: 1, App: &w, FitOn: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, r := range v.Setups {
+		if r.Load.Kind != load.KindReplay || len(r.Load.Replayed) != 180 {
+			t.Errorf("%s: load %s, want a replay of 180 requests", r.Setup, r.Load)
+		}
+		for _, want := range []string{"roots in 2 entry functions: cart 60, front 120", "the workload's RequestEvent"} {
+			if !strings.Contains(r.LoadWhy, want) {
+				t.Errorf("%s: reason %q lacks %q", r.Setup, r.LoadWhy, want)
+			}
+		}
+		if notes := strings.Join(r.Notes, "\n"); !strings.Contains(notes, "root invocations in several functions (cart-256 front-128)") {
+			t.Errorf("%s: notes %q", r.Setup, notes)
+		}
+		if r.Real.InvocationsPerRequest != r.Emulated.InvocationsPerRequest || r.Real.Requests != r.Emulated.Requests {
+			t.Errorf("%s: %d requests, %.2f invocations each; emulated %d, %.2f", r.Setup, r.Real.Requests, r.Real.InvocationsPerRequest, r.Emulated.Requests, r.Emulated.InvocationsPerRequest)
+		}
+		if !r.Fit && !r.Within(0.05) {
+			t.Errorf("%s (%s): median %.1f ms predicted %.1f, GB-ms %.1f predicted %.1f", r.Setup, r.Memory, r.Real.MedianMs, r.Emulated.MedianMs, r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest)
+		}
+	}
+	// Without RequestEvent every request gets the default body, and the
+	// reason says so.
+	plain := twoEntryApp(false)
+	v, err = ValidateDir(context.Background(), "two", d, ValidateOptions{Seed: 1, App: &plain, Setups: []string{"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := v.Setups[0].LoadWhy; !strings.Contains(why, "every request gets twoentries's default body") {
+		t.Errorf("reason %q", why)
 	}
 }

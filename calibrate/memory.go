@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/trace"
@@ -64,6 +65,21 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 		return nil, fusionsim.Route{}, nil, err
 	}
 	var notes []string
+	if byTask := rootsByTask(recs); len(byTask) > 1 {
+		// Requests to several entry functions (a scenario): each replayed
+		// request goes to its own root's function and size; the setup's
+		// entry takes the size of its own roots.
+		if r, ok := byTask[entry.Task]; ok {
+			root = r
+		} else {
+			root = fusionsim.FunctionID{}
+		}
+		var fns []string
+		for _, t := range sortedKeys(byTask) {
+			fns = append(fns, byTask[t].Short())
+		}
+		notes = append(notes, "root invocations in several functions ("+strings.Join(fns, " ")+"): each request goes to its root's function at the size it ran at")
+	}
 	if root.Task != "" {
 		if root.Task != entry.Task {
 			return nil, fusionsim.Route{}, nil, fmt.Errorf("the root invocations ran in function %s, the setup's entry is %s", root.Task, entry.Task)
@@ -114,6 +130,26 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 			fn, joinSizes(want), mb, mb))
 	}
 	return out, entry, notes, nil
+}
+
+// rootsByTask returns, for each function that root invocations ran in,
+// the size most of them ran at.
+func rootsByTask(recs []trace.Record) map[string]fusionsim.FunctionID {
+	count := map[fusionsim.FunctionID]int{}
+	for i := range recs {
+		if r := &recs[i]; r.IsRootInvocation {
+			mb, _ := strconv.Atoi(r.MemoryAvail)
+			count[fusionsim.FunctionID{Task: r.CurrentFunction, MemoryMB: mb}]++
+		}
+	}
+	best := map[string]fusionsim.FunctionID{}
+	for id, n := range count {
+		b, ok := best[id.Task]
+		if !ok || n > count[b] || (n == count[b] && id.MemoryMB < b.MemoryMB) {
+			best[id.Task] = id
+		}
+	}
+	return best
 }
 
 // resized returns r with its url reaching task fn at mb, when it is a

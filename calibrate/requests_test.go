@@ -4,8 +4,10 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
 )
@@ -25,7 +27,7 @@ func TestValidateWebshopReplaysRequests(t *testing.T) {
 		t.Fatalf("workload %q, %d setups", v.Workload, len(v.Setups))
 	}
 	for _, r := range v.Setups {
-		if r.Load.Kind != LoadRequests || r.Load.Requests != r.Real.Requests || r.Emulated.Requests != r.Real.Requests {
+		if r.Load.Kind != load.KindReplay || len(r.Load.Replayed) != r.Real.Requests || r.Emulated.Requests != r.Real.Requests {
 			t.Errorf("%s: load %+v (%s), %d real requests, %d emulated", r.Setup, r.Load, r.LoadWhy, r.Real.Requests, r.Emulated.Requests)
 		}
 		if r.Emulated.Invocations != r.Real.Invocations {
@@ -37,29 +39,35 @@ func TestValidateWebshopReplaysRequests(t *testing.T) {
 	}
 }
 
-// TestRequestArrivals: one arrival per root, at its offset, to its entry
-// at its size, with its kind's body.
-func TestRequestArrivals(t *testing.T) {
+// TestWebshopReplay: the webshop's traces are replayed request by
+// request: one arrival per root, in order of their starts, to its entry
+// at the size it ran at, with the body the workload gives what its root
+// called (a checkout calls checkout, a get does not).
+func TestWebshopReplay(t *testing.T) {
 	d, err := trace.ReadDir(filepath.Join("testdata", "webshop"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := workloads.Webshop()
-	arr, err := RequestArrivals(d.Traces["1676389085"], w)
+	s, why, err := loadFor(d.Traces["1676389085"], LoadOverride{}, &w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]int{}
-	for i, a := range arr {
-		kinds[a.Kind]++
-		if i > 0 && a.At < arr[i-1].At {
-			t.Fatalf("arrival %d at %v before %v", i, a.At, arr[i-1].At)
+	if s.Kind != load.KindReplay || !strings.Contains(why, "RequestEvent") {
+		t.Fatalf("load %s: %s", s, why)
+	}
+	ops := map[string]int{}
+	for i, a := range s.Replayed {
+		if i > 0 && a.At < s.Replayed[i-1].At {
+			t.Fatalf("arrival %d at %v before %v", i, a.At, s.Replayed[i-1].At)
 		}
 		if a.Route.MemoryMB != 1536 || !a.Route.Sync || a.Event["userId"] == nil {
 			t.Errorf("arrival %d: %+v", i, a)
 		}
+		op, _ := a.Event["operation"].(string)
+		ops[a.Route.Task+" "+op]++
 	}
-	if arr[0].At != 0 || len(kinds) != 3 || kinds["frontend>checkout"] != 17 {
-		t.Errorf("first at %v, kinds %v", arr[0].At, kinds)
+	if s.Replayed[0].At != 0 || len(ops) != 3 || ops["frontend checkout"] != 17 {
+		t.Errorf("first at %v, requests %v", s.Replayed[0].At, ops)
 	}
 }

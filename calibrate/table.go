@@ -147,8 +147,6 @@ func loadString(r *SetupResult) string {
 		return fmt.Sprintf("poisson %.3g/s %v", s.RatePerS, s.Duration.Round(time.Second))
 	case "bursty":
 		return fmt.Sprintf("bursty %d stages", len(s.Stages))
-	case LoadRequests:
-		return fmt.Sprintf("requests x%d", s.Requests)
 	}
 	return s.String()
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,8 +48,8 @@ type ValidateOptions struct {
 	// Workload names the workload; "" infers it from the task names
 	// (InferWorkload).
 	Workload string
-	// App, when not nil, is the workload itself (an application file's,
-	// say); it takes precedence over Workload.
+	// App, when set, is the application itself (one read from a file, or
+	// a workload whose code changed); it takes precedence over Workload.
 	App *workloads.Workload
 	// Load replaces what InferLoad infers for every setup: the kind and,
 	// where set, its parameters (LoadFor).
@@ -68,6 +67,9 @@ type ValidateOptions struct {
 	// (FitApp) before every setup is emulated with them: the transfer from
 	// one measured setup to the others.
 	FitOn string
+	// FitFromCode starts that fit from the code's figures, not the
+	// profile's (AppFitOptions.FromCode).
+	FitFromCode bool
 	// Parallel is how many setups run at once (0: the number of CPUs).
 	Parallel int
 	// Progress, if set, is called as setups finish: done of total, and the
@@ -144,13 +146,11 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		prof = model.Default()
 	}
 	var w workloads.Workload
+	var err error
 	if opt.App != nil {
 		w = *opt.App
-	} else {
-		var err error
-		if w, err = PickWorkload(opt.Workload, d); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
+	} else if w, err = PickWorkload(opt.Workload, d); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	v := &Validation{Dir: name, Workload: w.Name()}
 	var names []string
@@ -186,7 +186,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		if setup.Name() != fitOn {
 			setup = setup.Clone(fusionsim.NewTraceName(fitOn))
 		}
-		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping})
+		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping, FromCode: opt.FitFromCode})
 		if err != nil {
 			return nil, fmt.Errorf("%s: fitting on %s: %w", name, fitOn, err)
 		}
@@ -257,26 +257,13 @@ func SetupSeed(seed uint64, setup string) uint64 {
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	seed := SetupSeed(opt.Seed, setup.Name())
-	var spec load.Spec
-	var arrivals []fusionsim.Arrival
-	if kinds := requestKinds(real); opt.Load.Kind == LoadRequests || (opt.Load.IsZero() && len(kinds) > 1 && hasEvents(w, kinds)) {
-		var err error
-		if arrivals, err = RequestArrivals(real, w); err != nil {
-			return res, err
-		}
-		spec = load.Spec{Kind: LoadRequests, Requests: len(arrivals)}
-		res.Load, res.LoadWhy = spec, fmt.Sprintf("the %d real requests replayed (%d kinds: %s): their start times, entry routes and bodies",
-			len(arrivals), len(kinds), strings.Join(kinds, ", "))
-	} else {
-		var why string
-		var err error
-		if spec, why, err = LoadFor(real, opt.Load); err != nil {
-			return res, err
-		}
-		spec.Seed = seed
-		res.Load, res.LoadWhy = spec, why
+	spec, why, err := loadFor(real, opt.Load, &w)
+	if err != nil {
+		return res, err
 	}
+	seed := SetupSeed(opt.Seed, setup.Name())
+	spec.Seed = seed
+	res.Load, res.LoadWhy = spec, why
 	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
 	if err != nil {
 		return res, err
@@ -293,15 +280,7 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 	case GroupingAuto:
 		res.Grouped = res.RealGrouped
 	}
-	if arrivals == nil {
-		if spec.Event == nil && w.Event != nil {
-			spec.Event = w.Event
-		}
-		if arrivals, err = spec.Arrivals(); err != nil {
-			return res, err
-		}
-	}
-	recs, err := EmulateArrivals(ctx, w, emulated, entry, arrivals, prof, seed, res.Grouped)
+	recs, err := Emulate(ctx, w, emulated, entry, spec, prof, seed, res.Grouped)
 	if err != nil {
 		return res, err
 	}

@@ -251,3 +251,31 @@ func TestSpec(t *testing.T) {
 		t.Error("replay without a file accepted")
 	}
 }
+
+// TestReplayedArrivals: a replay of given arrivals keeps each one's time,
+// route, kind and body, fills the bodies left nil with the spec's event,
+// and does not share the caller's slice.
+func TestReplayedArrivals(t *testing.T) {
+	given := []fusionsim.Arrival{
+		{At: 0, Route: fusionsim.Route{Task: "cart", MemoryMB: 256, Sync: true}, Kind: "cart"},
+		{At: 100 * time.Millisecond, Route: fusionsim.Route{Task: "front", MemoryMB: 128, Sync: true}, Kind: "checkout", Event: fusionsim.Event{"op": "checkout"}},
+	}
+	s := Spec{Kind: KindReplay, Replayed: given, Event: fusionsim.Event{"user": 1}}
+	got, err := s.Arrivals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Route != given[0].Route || got[1].At != 100*time.Millisecond || got[1].Kind != "checkout" {
+		t.Fatalf("%+v", got)
+	}
+	if got[0].Event["user"] != 1 || got[1].Event["op"] != "checkout" || got[1].Event["user"] != nil {
+		t.Errorf("events %v, %v: want the spec's where none, the arrival's own otherwise", got[0].Event, got[1].Event)
+	}
+	got[0].At = time.Hour
+	if given[0].At != 0 || given[0].Event != nil {
+		t.Errorf("the given arrivals changed: %+v", given[0])
+	}
+	if s.String() != "replay of 2 requests" {
+		t.Errorf("String %q", s.String())
+	}
+}

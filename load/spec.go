@@ -41,6 +41,11 @@ type Spec struct {
 	Pause time.Duration
 	// ReplayFile is the CSV file of a replay load.
 	ReplayFile string
+	// Replayed, when set, are a replay load's arrivals instead of a
+	// file's (each keeps its own route, kind and event; Event fills the
+	// events left nil): the requests of real traces, sent again as they
+	// came.
+	Replayed []fusionsim.Arrival
 	// Seed seeds a poisson load.
 	Seed uint64
 	// Event is the body of every request (nil: {}).
@@ -83,6 +88,16 @@ func (s Spec) Arrivals() ([]fusionsim.Arrival, error) {
 	case KindColdstart:
 		out, err = Coldstart(s.Requests, s.Pause)
 	case KindReplay:
+		if s.Replayed != nil {
+			out = make([]fusionsim.Arrival, len(s.Replayed))
+			copy(out, s.Replayed)
+			for i := range out {
+				if out[i].Event == nil && s.Event != nil {
+					WithEvent(out[i:i+1], s.Event)
+				}
+			}
+			return out, nil
+		}
 		if s.ReplayFile == "" {
 			return nil, fmt.Errorf("%w: a replay load needs a file of arrival times", ErrBadLoad)
 		}
@@ -121,6 +136,9 @@ func (s Spec) String() string {
 	case KindColdstart:
 		return fmt.Sprintf("coldstart: %d sequential requests, all functions cold before each, %v apart", s.Requests, s.Pause)
 	case KindReplay:
+		if s.Replayed != nil {
+			return fmt.Sprintf("replay of %d requests", len(s.Replayed))
+		}
 		return "replay of " + s.ReplayFile
 	}
 	return s.Kind

@@ -22,12 +22,12 @@ type Workload struct {
 	MemorySizes []int
 	// Event is the default request body (nil sends {}).
 	Event fusionsim.Event
-	// RequestEvents are the bodies of the kinds of request an application
-	// with several serves, by the kind its traces show (calibrate's
-	// RequestKind: the entry task, ">" and the first task the root calls,
-	// e.g. "frontend>checkout"); nil for one kind. Replays of real
-	// requests (simulate validate) send each its kind's body.
-	RequestEvents map[string]fusionsim.Event
+	// RequestEvent, when set, is the body of a request to the entry task
+	// entry whose root invocation made calls (as its trace record lists
+	// them): how a replay of real traces tells an application's kinds of
+	// request apart (a webshop's frontend "get" from its "checkout"). nil
+	// sends Event to every entry.
+	RequestEvent func(entry string, calls []fusionsim.Call) fusionsim.Event
 	// Tables are the storage tables the tasks use (DynamoDB tables on
 	// AWS); nil for the Go workloads, which use the prototype's two
 	// (SensorDataTable, UseCaseTable).

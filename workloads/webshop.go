@@ -170,11 +170,19 @@ func Webshop() Workload {
 		App:   app,
 		Tasks: webshopDocs(),
 		Event: get,
-		// The request kinds of the traces (webshop-notes.md).
-		RequestEvents: map[string]fusionsim.Event{
-			"addcartitem>cartkvstorage":    {"userId": webshopUser, "itemId": "1", "quantity": 1},
-			"frontend>supportedcurrencies": get,
-			"frontend>checkout":            {"operation": "checkout", "userId": webshopUser, "currency": "USD"},
+		// The request kinds of the traces (webshop-notes.md): an add at
+		// addcartitem; at the frontend a checkout calls checkout, a get
+		// does not.
+		RequestEvent: func(entry string, calls []fusionsim.Call) fusionsim.Event {
+			if entry == WebshopAddCartItem {
+				return fusionsim.Event{"userId": webshopUser, "itemId": "1", "quantity": 1}
+			}
+			for _, c := range calls {
+				if c.Called == WebshopCheckout {
+					return fusionsim.Event{"operation": "checkout", "userId": webshopUser, "currency": "USD"}
+				}
+			}
+			return get
 		},
 	}
 }

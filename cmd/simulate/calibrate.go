@@ -35,6 +35,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var wl appFlags
 	wl.define(fs, " (--fit-on only; default: inferred from the task names of the traces; or --app FILE)")
 	seed := fs.Uint64("seed", 1, "--fit-on: seed of the fit's emulations")
+	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate calibrate --traces DIR [--traces DIR | DIR ...] --out profile.json")
@@ -54,11 +55,12 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(o, "With --fit-on SETUP (one DIR), the platform profile stays as it is and only the")
 		fmt.Fprintln(o, "application's work figures are fitted, on the traces of that one setup (say, the")
 		fmt.Fprintln(o, "all-remote baseline after the task code changed): every work descriptor the tasks")
-		fmt.Fprintln(o, "spend gets the demand, cold extra, tail and memory whose emulation of that setup")
-		fmt.Fprintln(o, "under its load matches each function's medians, and its threads where the memory")
-		fmt.Fprintln(o, "sizes tell them. It prints what it fitted from which records and what the traces")
-		fmt.Fprintln(o, "cannot identify; the overlay --out writes predicts the other setups with")
-		fmt.Fprintln(o, "\"simulate validate --profile FILE\" or \"simulate validate --fit-on SETUP\".")
+		fmt.Fprintln(o, "spend gets the demand, jitter, cold extra, tail and memory whose emulation of that")
+		fmt.Fprintln(o, "setup under its load matches the medians of each function's code paths, and its")
+		fmt.Fprintln(o, "threads where the memory sizes tell them (else the count the code declares). It")
+		fmt.Fprintln(o, "prints what it fitted from which records and what the traces cannot identify;")
+		fmt.Fprintln(o, "the overlay --out writes predicts the other setups with \"simulate validate")
+		fmt.Fprintln(o, "--profile FILE\" (or run, compare, sweep) or \"simulate validate --fit-on SETUP\".")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Flags:")
 		fs.PrintDefaults()
@@ -81,8 +83,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		prof = p
 	}
+	fromCode := false
+	switch *fitFrom {
+	case "profile":
+	case "code":
+		fromCode = true
+	default:
+		return usageError("--fit-from: %q is not profile or code", *fitFrom)
+	}
 	if *fitOn != "" {
-		return calibrateApp(ctx, dirs, *fitOn, wl, *base, *out, *seed, prof, *quiet, stdout, stderr)
+		return calibrateApp(ctx, dirs, *fitOn, wl, *base, *out, *seed, fromCode, prof, *quiet, stdout, stderr)
+	}
+	if fromCode {
+		return usageError("--fit-from applies to --fit-on only")
 	}
 	if wl.given() {
 		return usageError("%s applies to --fit-on only (the platform fit reads every workload's traces)", wl.label())
@@ -109,7 +122,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // calibrateApp is "simulate calibrate --fit-on": the application's work
 // figures fitted on one setup of one directory, written as an overlay.
-func calibrateApp(ctx context.Context, dirs []string, fitOn string, wl appFlags, base, out string, seed uint64, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
+func calibrateApp(ctx context.Context, dirs []string, fitOn string, wl appFlags, base, out string, seed uint64, fromCode bool, prof model.Profile, quiet bool, stdout, stderr io.Writer) error {
 	if len(dirs) != 1 {
 		return usageError("--fit-on %s: give one DIR of traces, not %d", fitOn, len(dirs))
 	}
@@ -133,7 +146,7 @@ func calibrateApp(ctx context.Context, dirs []string, fitOn string, wl appFlags,
 	if setup.Name() != name {
 		setup = setup.Clone(fusionsim.NewTraceName(name))
 	}
-	opt := calibrate.AppFitOptions{Profile: prof, Seed: seed}
+	opt := calibrate.AppFitOptions{Profile: prof, Seed: seed, FromCode: fromCode}
 	if !quiet {
 		opt.Progress = func(step string) { fmt.Fprintf(stderr, "fitting %s on %s: %s\n", w.Name(), name, step) }
 	}

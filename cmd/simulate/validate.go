@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +48,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	parallel := fs.Int("parallel", 0, "setups emulated at once (default: the number of CPUs)")
 	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	skipUnknown := fs.Bool("skip-unknown", false, "skip, with a line on stderr, a DIR whose workload simulate does not know (instead of failing): for every directory of ../shared/calibration")
+	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
 	fitOn := fs.String("fit-on", "", "fit the application's work figures on this one `SETUP` of each DIR first (\"first\": its first setup with traces), keeping the platform profile, then predict every other setup with them; prints the transfer summary (predicted setups within 10 %, median and worst errors)")
 	fs.Usage = func() {
 		o := fs.Output()
@@ -65,11 +68,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "forced cold before each request); an open loop whose rate changes beyond the")
 		fmt.Fprintln(o, "counting noise is a ramp (bursty, with the stages read off the rate); random gaps")
 		fmt.Fprintln(o, "at a steady rate a Poisson process (poisson); evenly spaced starts a constant rate")
-		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. Traces of several")
-		fmt.Fprintln(o, "kinds of request (entry task and first call, e.g. the webshop's addcartitem, frontend")
-		fmt.Fprintln(o, "get and checkout) whose bodies the workload knows are replayed instead (requests:")
-		fmt.Fprintln(o, "each real request at its start time, to its entry route and size, with its kind's")
-		fmt.Fprintln(o, "body). --load, --stages, --rps, --requests and --pause override what they name.")
+		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. Roots in several")
+		fmt.Fprintln(o, "functions are requests of several kinds (a scenario, as the webshop's): they are")
+		fmt.Fprintln(o, "replayed (replay), each when and where its root ran, with the body the workload")
+		fmt.Fprintln(o, "gives that kind of request. --load, --stages, --rps, --requests and --pause")
+		fmt.Fprintln(o, "override what they name (--load replay replays any traces' requests).")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Memory sizes come from the traces' REPORT lines where the configuration names")
 		fmt.Fprintln(o, "none or another (a url without a size means 128 MB); the output says so. Setups")
@@ -92,6 +95,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("--traces: at least one directory of traces is needed")
 	}
 	opt := calibrate.ValidateOptions{Seed: *seed, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
+	switch *fitFrom {
+	case "profile":
+	case "code":
+		opt.FitFromCode = true
+	default:
+		return usageError("--fit-from: %q is not profile or code", *fitFrom)
+	}
+	if flagSet(fs, "fit-from") && *fitOn == "" {
+		return usageError("--fit-from needs --fit-on")
+	}
 	if wl.given() {
 		w, _, err := wl.resolve()
 		if err != nil {
@@ -204,6 +217,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		v, err := calibrate.Validate(ctx, dir, opt)
 		if err != nil {
+			if *skipUnknown && !wl.given() && errors.Is(err, calibrate.ErrInfer) && strings.Contains(err.Error(), "the workload") {
+				fmt.Fprintf(stderr, "%s: skipped: %v\n", shortPath(dir), err)
+				continue
+			}
 			return err
 		}
 		if v.Fit != nil && !*quiet {
@@ -247,6 +264,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		vs = append(vs, v)
 	}
+	if len(vs) == 0 {
+		return fmt.Errorf("no directory validated: every one was skipped")
+	}
 	if err := calibrate.PrintTable(stdout, *format, vs...); err != nil {
 		return err
 	}
@@ -280,6 +300,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // validateLoads are the kinds of load validate infers and takes.
-var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, calibrate.LoadRequests}
+var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, load.KindReplay}
 
 func shortPath(dir string) string { return filepath.Base(filepath.Clean(dir)) }
