@@ -205,16 +205,16 @@ func TestFitOverlayEverywhere(t *testing.T) {
 }
 
 // TestValidateSkipUnknown: --skip-unknown skips, with a line on stderr, a
-// directory whose workload simulate does not know (the webshop's, until
-// simulate has it) and validates the others.
+// directory whose workload simulate does not know and validates the
+// others.
 func TestValidateSkipUnknown(t *testing.T) {
 	good := layoutOf(t, "splittest", []string{"--requests", "20"}, "g=G:1024")
 	unknown := filepath.Join(t.TempDir(), "shop")
-	cfgs, err := fusionsim.ParseConfigs([]byte(`{"s":{"traceName":"s","rules":{"frontend":{}}}}`))
+	cfgs, err := fusionsim.ParseConfigs([]byte(`{"s":{"traceName":"s","rules":{"basket":{}}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := []trace.Record{{TraceID: "s-frontend-128-" + strings.Repeat("a", 32), FusionGroup: fusionsim.NewTraceName("s"), Source: "frontend", CurrentFunction: "frontend", CurrentTask: "frontend",
+	recs := []trace.Record{{TraceID: "s-basket-128-" + strings.Repeat("a", 32), FusionGroup: fusionsim.NewTraceName("s"), Source: "basket", CurrentFunction: "basket", CurrentTask: "basket",
 		BilledDuration: 5, MemoryAvail: "128", MaxMemoryUsed: 80, IsRootInvocation: true, StartTimestamp: 1, EndTimestamp: 6, InternalDuration: 5, Calls: []fusionsim.Call{}}}
 	if err := trace.WriteDir(unknown, &trace.Dir{Traces: trace.Traces{"s": recs}, Configs: cfgs}, trace.WriteOptions{}); err != nil {
 		t.Fatal(err)
