@@ -91,8 +91,10 @@ func benchWith(b *testing.B, app *fusionsim.App, route string, perRequest int, w
 		b.Fatal(err)
 	}
 	arrivals := make([]fusionsim.Arrival, b.N)
+	ev := fusionsim.Event{"n": 1} // one body for every request, as loads send it
 	for i := range arrivals {
 		arrivals[i].At = time.Duration(i) * 50 * time.Millisecond
+		arrivals[i].Event = ev
 	}
 	before := em.Stats().Invocations
 	b.ReportAllocs()
