@@ -411,11 +411,10 @@ func (em *Emulator) must(err error) {
 
 // step runs the next event; false when the queue is empty.
 func (em *Emulator) step() bool {
-	if len(em.k.queue) == 0 {
+	if em.k.empty() {
 		return false
 	}
 	ev := em.k.pop()
-	em.k.now = ev.at
 	if ev.act != nil {
 		ev.act.fire(em, ev.arg)
 	} else {
