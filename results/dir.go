@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/gzref"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 )
@@ -398,16 +399,17 @@ type LogFiles struct {
 }
 
 type logFile struct {
-	f  *os.File
-	w  *bufio.Writer
-	zw *fastGzip // nil: plain text
+	f   *os.File
+	w   *bufio.Writer
+	zw  *gzref.Writer // nil: plain text
+	enc *logEncoder   // records into zw
 }
 
 // NewLogFiles creates dir; the files are plain text.
 func NewLogFiles(dir string) (*LogFiles, error) { return NewLogFilesGzip(dir, false) }
 
 // NewLogFilesGzip creates dir; with gz the files are <function>.log.gz,
-// gzip-compressed by fastGzip (the same lines once decompressed; no name or
+// gzip-compressed by logEncoder (the same lines once decompressed; no name or
 // time in the headers, so the bytes are reproducible).
 func NewLogFilesGzip(dir string, gz bool) (*LogFiles, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -418,27 +420,44 @@ func NewLogFilesGzip(dir string, gz bool) (*LogFiles, error) {
 
 // Write appends l.Text and a newline to the file of l.Function.
 func (w *LogFiles) Write(l fusionsim.LogLine) error {
-	return w.writeLine(l.Function, append(append(w.buf[:0], l.Text...), '\n'))
+	lf := w.file(l.Function)
+	if lf == nil {
+		return w.err
+	}
+	w.buf = append(append(w.buf[:0], l.Text...), '\n')
+	return w.writeLine(lf, l.Function, w.buf)
 }
 
 // WriteRecord appends r's line (fusionsim.LineFormatter) and a newline to
 // the file of r.Function. It fits experiment.Config.Records.
 func (w *LogFiles) WriteRecord(r *fusionsim.LogRecord) error {
+	lf := w.file(r.Function)
+	if lf == nil {
+		return w.err
+	}
+	if lf.enc != nil {
+		lf.enc.write(r)
+		if err := lf.zw.Err(); err != nil {
+			w.err = fmt.Errorf("log %s: %w", r.Function, err)
+		}
+		return w.err
+	}
 	w.buf = append(w.lines.Append(w.buf[:0], r), '\n')
-	return w.writeLine(r.Function, w.buf)
+	return w.writeLine(lf, r.Function, w.buf)
 }
 
-func (w *LogFiles) writeLine(function string, line []byte) error {
-	w.buf = line[:0]
+// file returns the file of function, created on first use (nil after an
+// error).
+func (w *LogFiles) file(function string) *logFile {
 	if w.err != nil {
-		return w.err
+		return nil
 	}
 	lf, ok := w.files[function]
 	if !ok {
 		name := function
 		if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 			w.err = fmt.Errorf("log of function %q: not a file name", name)
-			return w.err
+			return nil
 		}
 		file := name + ".log"
 		if w.gz {
@@ -447,14 +466,19 @@ func (w *LogFiles) writeLine(function string, line []byte) error {
 		f, err := os.Create(filepath.Join(w.dir, file))
 		if err != nil {
 			w.err = err
-			return err
+			return nil
 		}
 		lf = &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
 		if w.gz {
-			lf.zw = newFastGzip(lf.w)
+			lf.zw = gzref.NewWriter(lf.w)
+			lf.enc = newLogEncoder(lf.zw)
 		}
 		w.files[function] = lf
 	}
+	return lf
+}
+
+func (w *LogFiles) writeLine(lf *logFile, function string, line []byte) error {
 	var err error
 	if lf.zw != nil {
 		_, err = lf.zw.Write(line)
