@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"fmt"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/fusionsim/fusionsim/internal/vgpdf"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -23,7 +23,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgpdf"
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/fusionsim/fusionsim"
@@ -949,8 +948,7 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 	if img != nil {
 		// vgimg's PngCanvas compresses at zlib's default level, which
 		// costs several times the drawing.
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		if err := enc.Encode(&buf, img.Image()); err != nil {
+		if err := encodePNG(&buf, img.Image()); err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil

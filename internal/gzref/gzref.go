@@ -16,6 +16,8 @@ package gzref
 
 import (
 	"encoding/binary"
+	"hash"
+	"hash/adler32"
 	"hash/crc32"
 	"io"
 	"math/bits"
@@ -50,6 +52,9 @@ type Writer struct {
 
 	crc  uint32
 	size uint32
+	// zlib: a zlib stream (RFC 1950: an Adler-32 checksum) instead of gzip.
+	zlib  bool
+	adler hash.Hash32
 
 	bits  uint64
 	nbits uint
@@ -70,11 +75,24 @@ func NewWriter(w io.Writer) *Writer {
 	return z
 }
 
+// NewZlibWriter returns a writer of a zlib stream (RFC 1950) to w, as PNG
+// wants its image data.
+func NewZlibWriter(w io.Writer) *Writer {
+	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), zlib: true, adler: adler32.New()}
+	z.Reset(w)
+	return z
+}
+
 // Reset makes z a new stream to w, keeping its buffers.
 func (z *Writer) Reset(w io.Writer) {
-	*z = Writer{w: w, hist: z.hist[:0], out: z.out[:0], toks: z.toks[:0], table: z.table, h: z.h}
+	*z = Writer{w: w, hist: z.hist[:0], out: z.out[:0], toks: z.toks[:0], table: z.table, h: z.h, zlib: z.zlib, adler: z.adler}
 	if z.table != nil {
 		clear(z.table[:])
+	}
+	if z.zlib {
+		z.adler.Reset()
+		z.out = append(z.out, 0x78, 0x01) // deflate, 32 KiB window, fastest
+		return
 	}
 	z.out = append(z.out, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff)
 }
@@ -355,7 +373,11 @@ func (z *Writer) encodeSearch(start int) {
 
 // flushBlock writes the block's tokens and keeps the last window of input.
 func (z *Writer) flushBlock(final bool) {
-	z.crc = crc32.Update(z.crc, crc32.IEEETable, z.hist[z.blockn:])
+	if z.zlib {
+		z.adler.Write(z.hist[z.blockn:])
+	} else {
+		z.crc = crc32.Update(z.crc, crc32.IEEETable, z.hist[z.blockn:])
+	}
 	z.size += uint32(len(z.hist) - z.blockn)
 	z.writeBlock(final)
 	z.toks = z.toks[:0]
@@ -388,8 +410,12 @@ func (z *Writer) Close() error {
 		z.bits >>= 8
 		z.nbits -= min(z.nbits, 8)
 	}
-	z.out = binary.LittleEndian.AppendUint32(z.out, z.crc)
-	z.out = binary.LittleEndian.AppendUint32(z.out, z.size)
+	if z.zlib {
+		z.out = binary.BigEndian.AppendUint32(z.out, z.adler.Sum32())
+	} else {
+		z.out = binary.LittleEndian.AppendUint32(z.out, z.crc)
+		z.out = binary.LittleEndian.AppendUint32(z.out, z.size)
+	}
 	z.flushOut()
 	return z.err
 }
