@@ -44,7 +44,6 @@ import (
 //go:embed cp1252.map
 var codePageEncoding []byte
 
-
 // DPI is the nominal resolution of drawing in PDF.
 const DPI = 72
 
