@@ -604,6 +604,23 @@ type Data struct {
 	Configs   fusionsim.Configs
 	// Rows are summary.csv's rows, or computed from the traces.
 	Rows []Row
+	// Stats are the setups' statistics (the figures' data): accumulated
+	// while a run went (Commit), or from Traces and Responses (StatsOf).
+	Stats map[string]*SetupStats
+}
+
+// StatsOf returns the statistics of setup name, accumulating them from its
+// traces and responses the first time when they were not given.
+func (d *Data) StatsOf(name string) *SetupStats {
+	if st := d.Stats[name]; st != nil {
+		return st
+	}
+	if d.Stats == nil {
+		d.Stats = map[string]*SetupStats{}
+	}
+	st := StatsOf(d.Traces[name], d.Responses[name])
+	d.Stats[name] = st
+	return st
 }
 
 // ReadOptions configure Read.
