@@ -100,8 +100,12 @@ type SetupRun struct {
 	// Records are the setup's traces; Responses what the client saw.
 	Records   []trace.Record
 	Responses []fusionsim.Response
-	// Row is the summary row; nil: Summarize with Run.Pricing.
-	Row         *Row
+	// Row is the summary row; nil: from Stats with Run.Pricing.
+	Row *Row
+	// Stats are the setup's statistics (its figures' data); nil: from
+	// Records and Responses. A setup whose traces and responses went to
+	// the stage while it ran (Stage.Setup) has only Stats and Row.
+	Stats       *SetupStats
 	LogProblems int
 }
 
@@ -158,6 +162,7 @@ type Stage struct {
 	dir, tmp string
 	logs     *LogFiles
 	force    bool
+	written  map[string]bool // setups whose traces and responses Setup wrote
 }
 
 // StageOptions configure NewStageWith.
@@ -242,20 +247,30 @@ func (s *Stage) Commit(run *Run) (err error) {
 		m.Version = moduleVersion()
 	}
 	m.Setups = nil
-	data := &Data{Dir: s.dir, Traces: trace.Traces{}, Responses: map[string][]fusionsim.Response{}, Configs: run.Configs}
+	data := &Data{Dir: s.dir, Traces: trace.Traces{}, Responses: map[string][]fusionsim.Response{}, Configs: run.Configs, Stats: map[string]*SetupStats{}}
+	toWrite := trace.Traces{}
 	for _, sr := range run.Setups {
-		row := Summarize(sr.Name, sr.Records, sr.Responses, pricing)
+		st := sr.Stats
+		if st == nil {
+			st = StatsOf(sr.Records, sr.Responses)
+			defer st.E2E().Close()
+		}
+		row := st.Row(sr.Name, pricing)
 		if sr.Row != nil {
 			row = *sr.Row
 		}
 		data.Names = append(data.Names, sr.Name)
 		data.Rows = append(data.Rows, row)
+		data.Stats[sr.Name] = st
 		data.Traces[sr.Name] = sr.Records
 		if len(sr.Responses) > 0 {
 			data.Responses[sr.Name] = sr.Responses
 		}
+		if !s.written[sr.Name] {
+			toWrite[sr.Name] = sr.Records
+		}
 		m.Setups = append(m.Setups, SetupInfo{Name: sr.Name, Route: sr.Route, Reason: sr.Reason,
-			Requests: row.Requests, Invocations: len(sr.Records), LogProblems: sr.LogProblems})
+			Requests: row.Requests, Invocations: st.Invocations(), LogProblems: sr.LogProblems})
 		if run.Configs == nil && sr.Setup != nil {
 			if data.Configs == nil {
 				data.Configs = fusionsim.Configs{}
@@ -263,14 +278,19 @@ func (s *Stage) Commit(run *Run) (err error) {
 			data.Configs[sr.Name] = sr.Setup
 		}
 	}
+	for name := range s.written {
+		if _, ok := data.Stats[name]; !ok {
+			return fmt.Errorf("setup %q was written (Stage.Setup) but is not among the run's setups", name)
+		}
+	}
 	data.Manifest = &m
-	if len(run.Setups) > 0 {
-		if err := trace.WriteDir(filepath.Join(s.tmp, TracesDir), &trace.Dir{Traces: data.Traces}, trace.WriteOptions{Gzip: run.GzipTraces}); err != nil {
+	if len(toWrite) > 0 {
+		if err := trace.WriteDir(filepath.Join(s.tmp, TracesDir), &trace.Dir{Traces: toWrite}, trace.WriteOptions{Gzip: run.GzipTraces}); err != nil {
 			return err
 		}
 	}
 	for _, name := range data.Names {
-		if resps := data.Responses[name]; len(resps) > 0 {
+		if resps := data.Responses[name]; len(resps) > 0 && !s.written[name] {
 			if err := writeResponses(filepath.Join(s.tmp, ResponsesDir, name+".csv"), resps); err != nil {
 				return err
 			}

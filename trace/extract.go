@@ -150,6 +150,14 @@ type Extractor struct {
 	order   []*invocation
 	lineNos map[string]int
 	ext     Extraction
+
+	// Streaming (Stream): the function records go to, the invocations in
+	// order that have completed since order was last compacted, pooled
+	// invocations, and the calls of records to come.
+	stream  func(*KeyedRecord)
+	gone    int
+	free    []*invocation
+	callBuf []fusionsim.Call
 }
 
 type invKey struct{ source, requestID string }
@@ -173,6 +181,8 @@ type invocation struct {
 	haveBase  bool
 	report    *fusionsim.Report
 	endTime   time.Time
+	rep       fusionsim.Report // report points here
+	done      bool             // streamed: its record has gone
 }
 
 // NewExtractor returns an empty extractor.
@@ -297,7 +307,8 @@ func (x *Extractor) add(source, function string, line int, l *Line) {
 	key := invKey{source, l.RequestID}
 	inv := x.invs[key]
 	if inv == nil {
-		inv = &invocation{source: source, function: function, requestID: l.RequestID, firstLine: line}
+		inv = x.newInvocation()
+		inv.source, inv.function, inv.requestID, inv.firstLine = source, function, l.RequestID, line
 		x.invs[key] = inv
 		x.order = append(x.order, inv)
 	}
@@ -311,8 +322,11 @@ func (x *Extractor) add(source, function string, line int, l *Line) {
 	case End:
 		inv.endTime = l.Time
 	case Report:
-		r := l.Report
-		inv.report = &r
+		inv.rep = l.Report
+		inv.report = &inv.rep
+		if x.stream != nil && inv.haveInit {
+			x.complete(key, inv)
+		}
 	case Message:
 		x.addMessage(inv, line, l)
 	}
@@ -351,12 +365,84 @@ func (x *Extractor) addMessage(inv *invocation, line int, l *Line) {
 	}
 }
 
+// Stream makes the extractor hand every invocation's record to fn as soon
+// as the invocation is complete (its REPORT line is added after its init
+// message) instead of holding it until Finish, so that a long run's
+// records need not be held. The record (valid ones only: invalid ones
+// are counted and reported as Finish does) and its Calls are fn's to
+// keep. Finish then reports the invocations never completed, and its
+// Traces are empty. Not with Options.GroupByFunction, whose records merge
+// invocations (Stream returns an error).
+func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
+	if x.opt.GroupByFunction {
+		return errors.New("trace: Extractor.Stream with GroupByFunction: records of a (trace, function) group need all of its invocations")
+	}
+	x.stream = fn
+	return nil
+}
+
+// complete streams the record of a complete invocation and forgets it.
+func (x *Extractor) complete(key invKey, inv *invocation) {
+	k := KeyedRecord{inv.record(), inv.requestID}
+	if err := ValidateRecord(&k.Record); err != nil {
+		x.ext.Inconsistent++
+		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+	} else {
+		x.ext.Invocations++
+		// The calls move to a slab shared by many records, which fn may
+		// keep: one allocation for many records, not one each.
+		if n := len(k.Calls); n > 0 {
+			if cap(x.callBuf)-len(x.callBuf) < n {
+				x.callBuf = make([]fusionsim.Call, 0, max(4096, n))
+			}
+			start := len(x.callBuf)
+			x.callBuf = append(x.callBuf, k.Calls...)
+			k.Calls = x.callBuf[start : start+n : start+n]
+		}
+		x.stream(&k)
+	}
+	delete(x.invs, key)
+	inv.done = true
+	x.gone++
+	if x.gone > 1024 && x.gone > len(x.order)/2 {
+		open := x.order[:0]
+		for _, o := range x.order {
+			if o.done {
+				x.recycle(o)
+			} else {
+				open = append(open, o)
+			}
+		}
+		clear(x.order[len(open):])
+		x.order, x.gone = open, 0
+	}
+}
+
+func (x *Extractor) newInvocation() *invocation {
+	if n := len(x.free); n > 0 {
+		inv := x.free[n-1]
+		x.free = x.free[:n-1]
+		return inv
+	}
+	return new(invocation)
+}
+
+// recycle pools a streamed invocation (its calls' array is reused).
+func (x *Extractor) recycle(inv *invocation) {
+	calls, callMs := inv.calls[:0], inv.callMs[:0]
+	*inv = invocation{calls: calls, callMs: callMs}
+	x.free = append(x.free, inv)
+}
+
 // Finish ends the extraction: it builds the records of every complete
 // invocation and reports the incomplete ones. The Extractor must not be used
 // afterwards.
 func (x *Extractor) Finish() *Extraction {
 	var done []*invocation
 	for _, inv := range x.order {
+		if inv.done {
+			continue
+		}
 		switch {
 		case !inv.sawStart && !inv.haveInit:
 			x.ext.Partial++

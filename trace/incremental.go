@@ -37,7 +37,7 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 
 // Open is the number of invocations the extractor holds: running, or
 // lacking lines (no REPORT, no init) until Finish reports them.
-func (x *Extractor) Open() int { return len(x.order) }
+func (x *Extractor) Open() int { return len(x.invs) }
 
 // Counts are the extraction's counters so far (its Traces and Problems are
 // filled in by Finish).
