@@ -146,9 +146,9 @@ func Collect(ctx context.Context, p fusionsim.Platform, from, to time.Time, opt 
 // order they were written; invocations may interleave.
 type Extractor struct {
 	opt     Options
-	invs    map[invKey]*invocation
+	invs    map[string]*invocation // by request id; invocation.same chains other sources
 	order   []*invocation
-	lineNos map[string]int
+	lineNos map[string]*int
 	ext     Extraction
 
 	// Streaming (Stream): the function records go to, the invocations in
@@ -160,7 +160,6 @@ type Extractor struct {
 	callBuf []fusionsim.Call
 }
 
-type invKey struct{ source, requestID string }
 
 // invocation is what the extractor has gathered of one Lambda invocation.
 type invocation struct {
@@ -183,6 +182,7 @@ type invocation struct {
 	endTime   time.Time
 	rep       fusionsim.Report // report points here
 	done      bool             // streamed: its record has gone
+	same      *invocation      // the next invocation with the same request id (another source)
 }
 
 // NewExtractor returns an empty extractor.
@@ -190,13 +190,12 @@ func NewExtractor(opt Options) *Extractor {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = DefaultMaxProblems
 	}
-	return &Extractor{opt: opt, invs: make(map[invKey]*invocation), lineNos: make(map[string]int)}
+	return &Extractor{opt: opt, invs: make(map[string]*invocation), lineNos: make(map[string]*int)}
 }
 
 // AddLogLine adds a line read from a platform; its source is its function.
 func (x *Extractor) AddLogLine(l fusionsim.LogLine) {
-	x.lineNos[l.Function]++
-	x.Add(l.Function, l.Function, x.lineNos[l.Function], l.Time, l.Text)
+	x.Add(l.Function, l.Function, x.lineNo(l.Function), l.Time, l.Text)
 }
 
 // AddReader adds every line of r, a log file of one function (a CloudWatch
@@ -262,26 +261,32 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 	x.add(source, function, line, &l)
 }
 
+// lineNo counts a line of source and returns its number.
+func (x *Extractor) lineNo(source string) int {
+	n := x.lineNos[source]
+	if n == nil {
+		n = new(int)
+		x.lineNos[source] = n
+	}
+	*n++
+	return *n
+}
+
 // AddRecord adds one log record (the emulator's typed form of a line): the
 // same as adding its line (LogRecord.AppendLine) with Add, source and
 // function being the record's function, without formatting or parsing text.
 func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
-	n := x.lineNos[r.Function] + 1
-	x.lineNos[r.Function] = n
-	var l Line
+	n := x.lineNo(r.Function)
+	var kind Kind
 	switch r.Kind {
 	case fusionsim.LogStart:
-		l.Kind = Start
+		kind = Start
 	case fusionsim.LogEnd:
-		l.Kind = End
+		kind = End
 	case fusionsim.LogReport:
-		l.Kind, l.Report = Report, r.Report
-		// As printed and parsed: to the hundredth of a ms.
-		l.Report.Duration, l.Report.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
+		kind = Report
 	case fusionsim.LogMessage:
-		l.Kind = Message
-		l.Msg = fusionsim.Message{TraceID: r.TraceID, Time: r.MessageMs(), SourceFunction: r.Source, Type: r.Type}
-		l.Init, l.Call, l.Ms = r.Init, r.Call, r.Ms
+		kind = Message
 	default:
 		if r.Kind == fusionsim.LogInfo && strings.HasPrefix(r.Text, fusionsim.MessageMarker) {
 			// Task output that reads like an FSMSG line: as the text parser
@@ -294,24 +299,71 @@ func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
 		return
 	}
 	x.ext.Lines++
-	l.RequestID = r.RequestID
-	l.Time = time.Unix(0, r.Time)
-	x.add(r.Function, r.Function, n, &l)
+	inv := x.invocation(r.Function, r.Function, n, r.RequestID)
+	if inv.report != nil && kind != End {
+		x.inconsistent(inv, n, "%s line after the REPORT line", kind)
+		return
+	}
+	switch kind {
+	case Start:
+		inv.sawStart = true
+	case End:
+		inv.endTime = time.Unix(0, r.Time)
+	case Report:
+		inv.rep = r.Report
+		// As printed and parsed: to the hundredth of a ms.
+		inv.rep.Duration, inv.rep.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
+		inv.report = &inv.rep
+		if x.stream != nil && inv.haveInit {
+			x.complete(inv)
+		}
+	case Message:
+		x.addMessage(inv, n, r.TraceID, r.MessageMs(), r.Source, r.Type, &r.Init, &r.Call, r.Ms)
+	}
 }
 
 // hundredths rounds d half up to 10 µs, as a REPORT line prints it.
 func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 10000 }
 
+// invocation returns the invocation of (source, requestID), new at its
+// first line.
+func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
+	first := x.invs[requestID]
+	for inv := first; inv != nil; inv = inv.same {
+		if inv.source == source {
+			return inv
+		}
+	}
+	inv := x.newInvocation()
+	inv.source, inv.function, inv.requestID, inv.firstLine = source, function, requestID, line
+	inv.same = first
+	x.invs[requestID] = inv
+	x.order = append(x.order, inv)
+	return inv
+}
+
+// forget removes inv from the invocations by request id.
+func (x *Extractor) forget(inv *invocation) {
+	p := x.invs[inv.requestID]
+	if p == inv {
+		if inv.same == nil {
+			delete(x.invs, inv.requestID)
+		} else {
+			x.invs[inv.requestID] = inv.same
+		}
+		return
+	}
+	for ; p != nil; p = p.same {
+		if p.same == inv {
+			p.same = inv.same
+			return
+		}
+	}
+}
+
 // add adds a parsed control or FSMSG line.
 func (x *Extractor) add(source, function string, line int, l *Line) {
-	key := invKey{source, l.RequestID}
-	inv := x.invs[key]
-	if inv == nil {
-		inv = x.newInvocation()
-		inv.source, inv.function, inv.requestID, inv.firstLine = source, function, l.RequestID, line
-		x.invs[key] = inv
-		x.order = append(x.order, inv)
-	}
+	inv := x.invocation(source, function, line, l.RequestID)
 	if inv.report != nil && l.Kind != End {
 		x.inconsistent(inv, line, "%s line after the REPORT line", l.Kind)
 		return
@@ -325,43 +377,43 @@ func (x *Extractor) add(source, function string, line int, l *Line) {
 		inv.rep = l.Report
 		inv.report = &inv.rep
 		if x.stream != nil && inv.haveInit {
-			x.complete(key, inv)
+			x.complete(inv)
 		}
 	case Message:
-		x.addMessage(inv, line, l)
+		m := &l.Msg
+		x.addMessage(inv, line, m.TraceID, m.Time, m.SourceFunction, m.Type, &l.Init, &l.Call, l.Ms)
 	}
 }
 
-func (x *Extractor) addMessage(inv *invocation, line int, l *Line) {
-	m := &l.Msg
+func (x *Extractor) addMessage(inv *invocation, line int, traceID string, timeMs int64, source, typ string, init *fusionsim.InitContent, call *fusionsim.Call, ms int64) {
 	if inv.traceID == "" {
-		inv.traceID = m.TraceID
-	} else if m.TraceID != inv.traceID {
-		x.inconsistent(inv, line, "trace id %q after %q", m.TraceID, inv.traceID)
+		inv.traceID = traceID
+	} else if traceID != inv.traceID {
+		x.inconsistent(inv, line, "trace id %q after %q", traceID, inv.traceID)
 		return
 	}
 	if inv.task == "" {
-		inv.task = m.SourceFunction
+		inv.task = source
 	}
-	switch m.Type {
+	switch typ {
 	case fusionsim.MsgInit:
 		if inv.haveInit {
 			x.inconsistent(inv, line, "second init message")
 			return
 		}
-		inv.haveInit, inv.init, inv.startMs = true, l.Init, m.Time
+		inv.haveInit, inv.init, inv.startMs = true, *init, timeMs
 	case fusionsim.MsgCall:
-		inv.calls = append(inv.calls, l.Call)
-		inv.callMs = append(inv.callMs, m.Time)
+		inv.calls = append(inv.calls, *call)
+		inv.callMs = append(inv.callMs, timeMs)
 	case fusionsim.MsgTimeBase:
 		if inv.haveBase {
 			x.inconsistent(inv, line, "second time-base message")
 			return
 		}
-		inv.haveBase, inv.timeBase = true, l.Ms
+		inv.haveBase, inv.timeBase = true, ms
 	}
-	if m.Time > inv.lastMs {
-		inv.lastMs = m.Time
+	if timeMs > inv.lastMs {
+		inv.lastMs = timeMs
 	}
 }
 
@@ -382,7 +434,7 @@ func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
 }
 
 // complete streams the record of a complete invocation and forgets it.
-func (x *Extractor) complete(key invKey, inv *invocation) {
+func (x *Extractor) complete(inv *invocation) {
 	k := KeyedRecord{inv.record(), inv.requestID}
 	if err := ValidateRecord(&k.Record); err != nil {
 		x.ext.Inconsistent++
@@ -401,7 +453,7 @@ func (x *Extractor) complete(key invKey, inv *invocation) {
 		}
 		x.stream(&k)
 	}
-	delete(x.invs, key)
+	x.forget(inv)
 	inv.done = true
 	x.gone++
 	if x.gone > 1024 && x.gone > len(x.order)/2 {

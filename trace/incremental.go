@@ -23,7 +23,7 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 			continue
 		}
 		done = append(done, inv)
-		delete(x.invs, invKey{inv.source, inv.requestID})
+		x.forget(inv)
 	}
 	clear(x.order[len(open):])
 	x.order = open
@@ -37,7 +37,15 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 
 // Open is the number of invocations the extractor holds: running, or
 // lacking lines (no REPORT, no init) until Finish reports them.
-func (x *Extractor) Open() int { return len(x.invs) }
+func (x *Extractor) Open() int {
+	n := 0
+	for _, inv := range x.order {
+		if !inv.done {
+			n++
+		}
+	}
+	return n
+}
 
 // Counts are the extraction's counters so far (its Traces and Problems are
 // filled in by Finish).
