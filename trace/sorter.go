@@ -15,8 +15,8 @@ import (
 
 // RecordsInMemory is how many records a Sorter holds before it sorts them
 // and spills them to a temporary file as one sorted run (a record takes
-// about 300 bytes in memory).
-var RecordsInMemory = 1 << 18
+// about 300-500 bytes in memory with its calls).
+var RecordsInMemory = 1 << 16
 
 // Sorter puts keyed records into the order of an Extraction's
 // (SortKeyed) in bounded memory: up to RecordsInMemory in memory, beyond
