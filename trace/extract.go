@@ -160,7 +160,6 @@ type Extractor struct {
 	callBuf []fusionsim.Call
 }
 
-
 // invocation is what the extractor has gathered of one Lambda invocation.
 type invocation struct {
 	source    string
