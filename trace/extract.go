@@ -562,12 +562,37 @@ type KeyedRecord struct {
 }
 
 // SortKeyed sorts records the way an Extraction's are: by
-// (startTimestamp, traceId, currentFunction, request id).
+// (startTimestamp, traceId, currentFunction, request id), ties kept in
+// their order. It sorts indices and then moves each record once: records
+// are large to swap.
 func SortKeyed(ks []KeyedRecord) {
-	slices.SortFunc(ks, func(a, b KeyedRecord) int {
-		return cmp.Or(cmp.Compare(a.StartTimestamp, b.StartTimestamp), strings.Compare(a.TraceID, b.TraceID),
-			strings.Compare(a.CurrentFunction, b.CurrentFunction), strings.Compare(a.RequestID, b.RequestID))
-	})
+	if len(ks) < 2 {
+		return
+	}
+	idx := make([]int32, len(ks))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return compareKeyed(&ks[a], &ks[b]) })
+	// ks[i] becomes the record at idx[i]: follow each cycle of the
+	// permutation once.
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp := ks[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				ks[j] = tmp
+				break
+			}
+			ks[j] = ks[k]
+			j = k
+		}
+	}
 }
 
 // record builds the invocation record.

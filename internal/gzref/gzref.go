@@ -212,31 +212,21 @@ func (z *Writer) encodeRef(start int, at int64) {
 		return
 	}
 	d := int(dist)
-	i := start
-	for i < n {
-		// The run of equal bytes at i.
-		l := 0
-		for i+l+8 <= n {
-			x := binary.LittleEndian.Uint64(h[i+l:]) ^ binary.LittleEndian.Uint64(h[i+l-d:])
-			if x != 0 {
-				l += bits.TrailingZeros64(x) >> 3
-				goto counted
-			}
-			l += 8
-		}
-		for i+l < n && h[i+l] == h[i+l-d] {
-			l++
-		}
-	counted:
+	// cur[j] is compared with ref[j]: the same bytes d before.
+	cur, ref := h[start:n], h[start-d:n-d]
+	j := 0
+	for j < len(cur) {
+		// The run of equal bytes at j.
+		l := matchLen(cur[j:], ref[j:])
 		if l > 0 {
 			// A match at the same distance just before: lengthen it.
 			if k := len(toks) - 1; k >= 0 && toks[k]&matchFlag != 0 && int(toks[k]&0x7fff)+1 == d {
 				have := int(toks[k]>>16&0xff) + 3
 				if add := min(l, maxMatch-have); add > 0 && (add == l || l-add >= 3) {
-					freq[257+int(lenCode[have])]--
-					freq[257+int(lenCode[have+add])]++
+					freq[257+int(lenCode3[uint8(have-3)])]--
+					freq[257+int(lenCode3[uint8(have+add-3)])]++
 					toks[k] += uint32(add) << 16
-					i += add
+					j += add
 					l -= add
 					if l == 0 {
 						continue
@@ -245,28 +235,54 @@ func (z *Writer) encodeRef(start int, at int64) {
 			}
 		}
 		if l >= minMatch {
-			z.toks = toks
-			z.match(l, d)
-			toks = z.toks
-			i += l
+			for l > 0 {
+				m := min(l, maxMatch)
+				if l-m > 0 && l-m < 3 {
+					m = l - 3 // leave a match of at least 3
+				}
+				toks = append(toks, matchFlag|uint32(m-3)<<16|uint32(d-1))
+				freq[257+int(lenCode3[uint8(m-3)])]++
+				z.distFreq[distCode(d)]++
+				l -= m
+				j += m
+			}
 			continue
 		}
 		// Literals up to the next run of minMatch equal bytes.
-		c := h[i]
+		c := cur[j]
 		toks = append(toks, uint32(c))
 		freq[c]++
-		i++
-		for i < n {
-			if i+4 <= n && binary.LittleEndian.Uint32(h[i:]) == binary.LittleEndian.Uint32(h[i-d:]) {
+		j++
+		for j < len(cur) {
+			if j+4 <= len(cur) && binary.LittleEndian.Uint32(cur[j:]) == binary.LittleEndian.Uint32(ref[j:]) {
 				break
 			}
-			c := h[i]
+			c := cur[j]
 			toks = append(toks, uint32(c))
 			freq[c]++
-			i++
+			j++
 		}
 	}
 	z.toks = toks
+}
+
+// matchLen is the length of the common prefix of a and b (len(b) >=
+// len(a)).
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(a) >= 8 && len(b) >= 8 {
+		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		a, b = a[8:], b[8:]
+		n += 8
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return n + i
+		}
+	}
+	return n + min(len(a), len(b))
 }
 
 // extend lengthens the last token if it is a match at distance d (the
