@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 )
@@ -147,9 +148,15 @@ func Collect(ctx context.Context, p fusionsim.Platform, from, to time.Time, opt 
 type Extractor struct {
 	opt     Options
 	invs    map[string]*invocation // by request id; invocation.same chains other sources
-	order   []*invocation
+	order   []orderEntry           // the invocations in the order of their first lines
 	lineNos map[string]*int
 	ext     Extraction
+
+	// Shortcuts for records whose strings are the very strings of earlier
+	// records (the emulator's are): the invocation by the address of its
+	// request id's bytes, and the line counters of recent sources.
+	byPtr  map[*byte]*invocation
+	recent [8]sourceCount
 
 	// Streaming (Stream): the function records go to, the invocations in
 	// order that have completed since order was last compacted, pooled
@@ -180,16 +187,32 @@ type invocation struct {
 	report    *fusionsim.Report
 	endTime   time.Time
 	rep       fusionsim.Report // report points here
-	done      bool             // streamed: its record has gone
 	same      *invocation      // the next invocation with the same request id (another source)
+	gen       uint32           // counts its uses (invocations are pooled when streamed)
 }
+
+// sourceCount is a line counter by the address of its source's name.
+type sourceCount struct {
+	p   *byte
+	n   int
+	cnt *int
+}
+
+// orderEntry is an invocation in Extractor.order: it has gone (streamed)
+// once the invocation's gen has moved on.
+type orderEntry struct {
+	inv *invocation
+	gen uint32
+}
+
+func (e orderEntry) live() bool { return e.inv.gen == e.gen }
 
 // NewExtractor returns an empty extractor.
 func NewExtractor(opt Options) *Extractor {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = DefaultMaxProblems
 	}
-	return &Extractor{opt: opt, invs: make(map[string]*invocation), lineNos: make(map[string]*int)}
+	return &Extractor{opt: opt, invs: make(map[string]*invocation), lineNos: make(map[string]*int), byPtr: make(map[*byte]*invocation)}
 }
 
 // AddLogLine adds a line read from a platform; its source is its function.
@@ -262,11 +285,18 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 
 // lineNo counts a line of source and returns its number.
 func (x *Extractor) lineNo(source string) int {
+	p := unsafe.StringData(source)
+	c := &x.recent[uintptr(unsafe.Pointer(p))>>4&7]
+	if c.p == p && c.n == len(source) && p != nil {
+		*c.cnt++
+		return *c.cnt
+	}
 	n := x.lineNos[source]
 	if n == nil {
 		n = new(int)
 		x.lineNos[source] = n
 	}
+	*c = sourceCount{p, len(source), n}
 	*n++
 	return *n
 }
@@ -327,6 +357,10 @@ func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 100
 // invocation returns the invocation of (source, requestID), new at its
 // first line.
 func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
+	p := unsafe.StringData(requestID)
+	if inv := x.byPtr[p]; inv != nil && len(inv.requestID) == len(requestID) && inv.source == source {
+		return inv
+	}
 	first := x.invs[requestID]
 	for inv := first; inv != nil; inv = inv.same {
 		if inv.source == source {
@@ -337,12 +371,18 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 	inv.source, inv.function, inv.requestID, inv.firstLine = source, function, requestID, line
 	inv.same = first
 	x.invs[requestID] = inv
-	x.order = append(x.order, inv)
+	if p != nil {
+		x.byPtr[p] = inv
+	}
+	x.order = append(x.order, orderEntry{inv, inv.gen})
 	return inv
 }
 
 // forget removes inv from the invocations by request id.
 func (x *Extractor) forget(inv *invocation) {
+	if p := unsafe.StringData(inv.requestID); x.byPtr[p] == inv {
+		delete(x.byPtr, p)
+	}
 	p := x.invs[inv.requestID]
 	if p == inv {
 		if inv.same == nil {
@@ -453,15 +493,13 @@ func (x *Extractor) complete(inv *invocation) {
 		x.stream(&k)
 	}
 	x.forget(inv)
-	inv.done = true
+	x.recycle(inv)
 	x.gone++
 	if x.gone > 1024 && x.gone > len(x.order)/2 {
 		open := x.order[:0]
-		for _, o := range x.order {
-			if o.done {
-				x.recycle(o)
-			} else {
-				open = append(open, o)
+		for _, e := range x.order {
+			if e.live() {
+				open = append(open, e)
 			}
 		}
 		clear(x.order[len(open):])
@@ -480,8 +518,8 @@ func (x *Extractor) newInvocation() *invocation {
 
 // recycle pools a streamed invocation (its calls' array is reused).
 func (x *Extractor) recycle(inv *invocation) {
-	calls, callMs := inv.calls[:0], inv.callMs[:0]
-	*inv = invocation{calls: calls, callMs: callMs}
+	calls, callMs, gen := inv.calls[:0], inv.callMs[:0], inv.gen+1
+	*inv = invocation{calls: calls, callMs: callMs, gen: gen}
 	x.free = append(x.free, inv)
 }
 
@@ -490,10 +528,11 @@ func (x *Extractor) recycle(inv *invocation) {
 // afterwards.
 func (x *Extractor) Finish() *Extraction {
 	var done []*invocation
-	for _, inv := range x.order {
-		if inv.done {
+	for _, e := range x.order {
+		if !e.live() {
 			continue
 		}
+		inv := e.inv
 		switch {
 		case !inv.sawStart && !inv.haveInit:
 			x.ext.Partial++

@@ -17,13 +17,16 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 	}
 	open := x.order[:0]
 	var done []*invocation
-	for _, inv := range x.order {
-		if inv.report == nil || !inv.haveInit {
-			open = append(open, inv)
+	for _, e := range x.order {
+		if !e.live() {
 			continue
 		}
-		done = append(done, inv)
-		x.forget(inv)
+		if inv := e.inv; inv.report == nil || !inv.haveInit {
+			open = append(open, e)
+			continue
+		}
+		done = append(done, e.inv)
+		x.forget(e.inv)
 	}
 	clear(x.order[len(open):])
 	x.order = open
@@ -39,8 +42,8 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 // lacking lines (no REPORT, no init) until Finish reports them.
 func (x *Extractor) Open() int {
 	n := 0
-	for _, inv := range x.order {
-		if !inv.done {
+	for _, e := range x.order {
+		if e.live() {
 			n++
 		}
 	}
