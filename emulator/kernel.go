@@ -22,7 +22,7 @@ type actor interface {
 // kernel is the discrete-event scheduler: a virtual clock and a queue of
 // events ordered by (time, sequence number), so that events at the same time
 // run in the order they were scheduled. Events in the future wait in a
-// heap of pointer-free entries (time, sequence, slot); the actors and
+// 4-ary heap of pointer-free entries (time, sequence, slot); the actors and
 // functions wait in slots, so that moving entries around the heap needs no
 // GC write barriers. Events for now (a wake-up, a step without latency)
 // skip the heap: they wait in a FIFO, which keeps their order, since they
@@ -31,7 +31,7 @@ type actor interface {
 type kernel struct {
 	now   time.Duration
 	seq   uint64
-	queue []entry // binary min-heap
+	queue []entry // 4-ary min-heap
 	slots []slot
 	free  []int32 // unused slots
 	fifo  []slot  // events for now, in order from head
@@ -51,12 +51,9 @@ type slot struct {
 	fn  func()
 }
 
-func (k *kernel) less(i, j int) bool {
-	a, b := &k.queue[i], &k.queue[j]
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
+// before orders entries by (time, sequence number).
+func (a *entry) before(b *entry) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
 
 func (k *kernel) push(ev event) {
@@ -74,16 +71,20 @@ func (k *kernel) push(ev event) {
 		k.slots = append(k.slots, slot{})
 	}
 	k.slots[i] = slot{act: ev.act, arg: ev.arg, fn: ev.fn}
-	k.queue = append(k.queue, entry{at: ev.at, seq: k.seq, slot: i})
-	j := len(k.queue) - 1
+	// Sift up in a 4-ary heap, moving the hole rather than swapping.
+	e := entry{at: ev.at, seq: k.seq, slot: i}
+	k.queue = append(k.queue, e)
+	q := k.queue
+	j := len(q) - 1
 	for j > 0 {
-		p := (j - 1) / 2
-		if !k.less(j, p) {
+		p := (j - 1) / 4
+		if !e.before(&q[p]) {
 			break
 		}
-		k.queue[j], k.queue[p] = k.queue[p], k.queue[j]
+		q[j] = q[p]
 		j = p
 	}
+	q[j] = e
 }
 
 // pop removes the next event and moves the clock to its time; the queue
@@ -101,23 +102,30 @@ func (k *kernel) pop() slot {
 	q := k.queue
 	top := q[0]
 	n := len(q) - 1
-	q[0] = q[n]
-	k.queue = q[:n]
+	last := q[n]
+	q = q[:n]
+	k.queue = q
+	// Sift the last entry down from the root of the 4-ary heap.
 	i := 0
 	for {
-		l := 2*i + 1
-		if l >= n {
+		c := 4*i + 1
+		if c >= n {
 			break
 		}
-		m := l
-		if r := l + 1; r < n && k.less(r, l) {
-			m = r
+		m := c
+		for d := c + 1; d < c+4 && d < n; d++ {
+			if q[d].before(&q[m]) {
+				m = d
+			}
 		}
-		if !k.less(m, i) {
+		if !q[m].before(&last) {
 			break
 		}
-		k.queue[i], k.queue[m] = k.queue[m], k.queue[i]
+		q[i] = q[m]
 		i = m
+	}
+	if n > 0 {
+		q[i] = last
 	}
 	sl := &k.slots[top.slot]
 	ev := *sl
