@@ -71,6 +71,10 @@ type Manifest struct {
 	Setups []SetupInfo `json:"setups"`
 	// Reason is the planner's last word, e.g. why an optimizer stopped.
 	Reason string `json:"reason,omitempty"`
+	// Quantiles names how the summary's quantiles were computed (Write sets
+	// it): exact order statistics, in memory or from values spilled to
+	// disk (QuantileMethod).
+	Quantiles string `json:"quantiles,omitempty"`
 	// Extra holds what other tools want to keep (optimizer state, ...).
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
@@ -243,6 +247,7 @@ func (s *Stage) Commit(run *Run) (err error) {
 	m := run.Manifest
 	m.Format = CurrentFormat
 	m.Complete = run.Incomplete == ""
+	m.Quantiles = QuantileMethod
 	if m.Version == "" {
 		m.Version = moduleVersion()
 	}

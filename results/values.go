@@ -10,6 +10,9 @@ import (
 	"slices"
 )
 
+// QuantileMethod names how summaries compute quantiles, for manifests.
+const QuantileMethod = "exact: order statistics of every value (latencies in whole ms counted by value; end-to-end latencies in ns kept in memory, beyond ValuesInMemory spilled to a temporary file and selected in passes over it)"
+
 // ValuesInMemory is how many values a Values keeps in memory (8 bytes
 // each) before it spills them to a temporary file: 4 Mi values, 32 MiB.
 var ValuesInMemory = 4 << 20
