@@ -484,7 +484,9 @@ func (x *Extractor) complete(inv *invocation) {
 		// keep: one allocation for many records, not one each.
 		if n := len(k.Calls); n > 0 {
 			if cap(x.callBuf)-len(x.callBuf) < n {
-				x.callBuf = make([]fusionsim.Call, 0, max(4096, n))
+				// Slabs grow from small ones: a short extraction (a
+				// sweep's setup) allocates little.
+				x.callBuf = make([]fusionsim.Call, 0, max(min(2*cap(x.callBuf), 4096), 64, n))
 			}
 			start := len(x.callBuf)
 			x.callBuf = append(x.callBuf, k.Calls...)
