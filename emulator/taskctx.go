@@ -462,14 +462,15 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
-	extra := em.extraWork(inv, w.Name)
-	w = em.applyProfile(w)
+	p, ok := em.profile.Work[w.Name]
+	extra := em.extraWork(inv, p, ok)
+	w = em.applyProfile(w, p, ok)
 	if j := &em.profile.CPU.WorkJitter; !j.IsZero() {
 		if !inv.haveJitter {
 			inv.jitter, inv.haveJitter = j.Sample(em.rng), true
 		}
 		f := inv.jitter
-		if p, ok := em.profile.Work[w.Name]; ok && p.JitterScale != nil {
+		if ok && p.JitterScale != nil {
 			f = math.Max(1+*p.JitterScale*(f-1), 0.05)
 		}
 		w.SerialCPUMs *= f
@@ -500,8 +501,7 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 // the work descriptor name: its ColdCPUMs in the first invocation of an
 // environment (a cold start), and its OverheadCPUMs unless the function's
 // share exceeds the work's threads.
-func (em *Emulator) extraWork(inv *invocation, name string) float64 {
-	p, ok := em.profile.Work[name]
+func (em *Emulator) extraWork(inv *invocation, p model.WorkParams, ok bool) float64 {
 	if !ok {
 		return 0
 	}
@@ -516,8 +516,8 @@ func (em *Emulator) extraWork(inv *invocation, name string) float64 {
 }
 
 // applyProfile replaces a work descriptor's figures with the profile's.
-func (em *Emulator) applyProfile(w fusionsim.Work) fusionsim.Work {
-	if p, ok := em.profile.Work[w.Name]; ok {
+func (em *Emulator) applyProfile(w fusionsim.Work, p model.WorkParams, ok bool) fusionsim.Work {
+	if ok {
 		w.CPUMs, w.Threads, w.SerialCPUMs, w.TailCPUMs, w.MemoryMB = p.CPUMs, p.Threads, p.SerialCPUMs, p.TailCPUMs, p.MemoryMB
 	}
 	if w.Threads < 1 {
@@ -537,7 +537,7 @@ func (t *taskCtx) Sleep(d time.Duration) {
 
 // spendCost runs a modeled cost: the CPU part synchronously, then the
 // latency (an await).
-func (t *taskCtx) spendCost(c model.Cost) {
+func (t *taskCtx) spendCost(c *model.Cost) {
 	em := t.inv.em
 	if c.CPUMs > 0 {
 		em.cpuWait(t.inv, c.CPUMs, 1, false)
@@ -550,33 +550,33 @@ func (t *taskCtx) spendCost(c model.Cost) {
 
 // storageCost spends the cost of a storage operation, and of the
 // environment's first connection to the store before its first one.
-func (t *taskCtx) storageCost(c model.Cost) {
+func (t *taskCtx) storageCost(c *model.Cost) {
 	if env := t.inv.env; !env.storageConnected {
 		env.storageConnected = true
-		t.spendCost(t.inv.em.profile.Storage.FirstConnection)
+		t.spendCost(&t.inv.em.profile.Storage.FirstConnection)
 	}
 	t.spendCost(c)
 }
 
 func (t *taskCtx) Put(table string, item fusionsim.Item) error {
-	t.storageCost(t.inv.em.profile.Storage.Put)
+	t.storageCost(&t.inv.em.profile.Storage.Put)
 	t.inv.em.store.Put(table, item)
 	return nil
 }
 
 func (t *taskCtx) Get(table string, key int64) (fusionsim.Item, bool, error) {
-	t.storageCost(t.inv.em.profile.Storage.Get)
+	t.storageCost(&t.inv.em.profile.Storage.Get)
 	it, ok := t.inv.em.store.Get(table, key)
 	return it, ok, nil
 }
 
 func (t *taskCtx) Query(table string, key int64) ([]fusionsim.Item, error) {
-	t.storageCost(t.inv.em.profile.Storage.Query)
+	t.storageCost(&t.inv.em.profile.Storage.Query)
 	return t.inv.em.store.Query(table, key), nil
 }
 
 func (t *taskCtx) Delete(table string, key int64) error {
-	t.storageCost(t.inv.em.profile.Storage.Delete)
+	t.storageCost(&t.inv.em.profile.Storage.Delete)
 	t.inv.em.store.Delete(table, key)
 	return nil
 }
