@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
@@ -415,12 +416,19 @@ func moduleVersion() string {
 // (or .log.gz), in the order it receives them (the emulator's DirSink
 // layout).
 type LogFiles struct {
-	dir   string
-	gz    bool
-	files map[string]*logFile
-	err   error
-	lines fusionsim.LineFormatter
-	buf   []byte
+	dir    string
+	gz     bool
+	files  map[string]*logFile
+	recent [8]recentFile // files by the address of their functions' names
+	err    error
+	lines  fusionsim.LineFormatter
+	buf    []byte
+}
+
+type recentFile struct {
+	p  *byte
+	n  int
+	lf *logFile
 }
 
 type logFile struct {
@@ -477,7 +485,18 @@ func (w *LogFiles) file(function string) *logFile {
 	if w.err != nil {
 		return nil
 	}
+	// The emulator's records of a function share its name's bytes.
+	p := unsafe.StringData(function)
+	c := &w.recent[uintptr(unsafe.Pointer(p))>>4&7]
+	if c.p == p && c.n == len(function) && p != nil {
+		return c.lf
+	}
 	lf, ok := w.files[function]
+	defer func() {
+		if lf != nil {
+			*c = recentFile{p, len(function), lf}
+		}
+	}()
 	if !ok {
 		name := function
 		if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
@@ -538,6 +557,7 @@ func (w *LogFiles) Close() error {
 		}
 	}
 	w.files = map[string]*logFile{}
+	w.recent = [8]recentFile{}
 	return w.err
 }
 

@@ -3,6 +3,7 @@ package results
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
@@ -28,6 +29,7 @@ type logEncoder struct {
 	msg    msgRefs             // the last message line's parts
 	shapes []shapeRef          // the type part of the last message of each shape
 	invs   map[string]*invRefs // open invocations by request id
+	byPtr  map[*byte]*invRefs  // the same by the address of the id's bytes
 	free   []*invRefs
 	lines  fusionsim.LineFormatter // other lines
 }
@@ -51,7 +53,8 @@ type msgShape struct {
 
 // invRefs is what the encoder knows of an open invocation.
 type invRefs struct {
-	id     int64 // offset of its request id's latest copy
+	key    string // its request id as first given
+	id     int64  // offset of its request id's latest copy
 	msg    msgRefs
 	trace  string // the trace id of msg
 	hasMsg bool
@@ -59,7 +62,7 @@ type invRefs struct {
 
 func newLogEncoder(z *gzref.Writer) *logEncoder {
 	return &logEncoder{z: z, lastTS: -1, start: [2]int64{-1, -1}, end: -1, report: [5]int64{-1, -1, -1, -1, -1},
-		msg: msgRefs{head: -1, rest: -1, time: -1}, invs: map[string]*invRefs{}}
+		msg: msgRefs{head: -1, rest: -1, time: -1}, invs: map[string]*invRefs{}, byPtr: map[*byte]*invRefs{}}
 }
 
 // ref writes e.seg as a part that repeats the bytes at offset at, and
@@ -71,6 +74,12 @@ func (e *logEncoder) ref(at int64) int64 {
 }
 
 func (e *logEncoder) inv(id string) *invRefs {
+	// The emulator's records of one invocation share their request id's
+	// bytes: look for those first, then for the text.
+	p := unsafe.StringData(id)
+	if iv := e.byPtr[p]; iv != nil && len(iv.key) == len(id) {
+		return iv
+	}
 	iv := e.invs[id]
 	if iv == nil {
 		if n := len(e.free); n > 0 {
@@ -79,14 +88,20 @@ func (e *logEncoder) inv(id string) *invRefs {
 		} else {
 			iv = new(invRefs)
 		}
-		*iv = invRefs{id: -1}
+		*iv = invRefs{id: -1, key: id}
 		e.invs[id] = iv
+		if p != nil {
+			e.byPtr[p] = iv
+		}
 	}
 	return iv
 }
 
 func (e *logEncoder) done(id string, iv *invRefs) {
-	delete(e.invs, id)
+	delete(e.invs, iv.key)
+	if p := unsafe.StringData(iv.key); e.byPtr[p] == iv {
+		delete(e.byPtr, p)
+	}
 	e.free = append(e.free, iv)
 }
 
