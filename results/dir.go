@@ -419,7 +419,7 @@ type LogFiles struct {
 	dir    string
 	gz     bool
 	files  map[string]*logFile
-	recent [8]recentFile // files by the address of their functions' names
+	recent [32]recentFile // files by the address of their functions' names
 	err    error
 	lines  fusionsim.LineFormatter
 	buf    []byte
@@ -487,7 +487,7 @@ func (w *LogFiles) file(function string) *logFile {
 	}
 	// The emulator's records of a function share its name's bytes.
 	p := unsafe.StringData(function)
-	c := &w.recent[uintptr(unsafe.Pointer(p))>>4&7]
+	c := &w.recent[ptrHash(p)&31]
 	if c.p == p && c.n == len(function) && p != nil {
 		return c.lf
 	}
@@ -557,7 +557,7 @@ func (w *LogFiles) Close() error {
 		}
 	}
 	w.files = map[string]*logFile{}
-	w.recent = [8]recentFile{}
+	w.recent = [32]recentFile{}
 	return w.err
 }
 

@@ -30,6 +30,7 @@ type logEncoder struct {
 	shapes []shapeRef          // the type part of the last message of each shape
 	invs   map[string]*invRefs // open invocations by request id
 	byPtr  map[*byte]*invRefs  // the same by the address of the id's bytes
+	recent [256]*invRefs       // the same, direct-mapped
 	free   []*invRefs
 	lines  fusionsim.LineFormatter // other lines
 }
@@ -77,7 +78,12 @@ func (e *logEncoder) inv(id string) *invRefs {
 	// The emulator's records of one invocation share their request id's
 	// bytes: look for those first, then for the text.
 	p := unsafe.StringData(id)
+	slot := &e.recent[ptrHash(p)&255]
+	if iv := *slot; iv != nil && unsafe.StringData(iv.key) == p && len(iv.key) == len(id) {
+		return iv
+	}
 	if iv := e.byPtr[p]; iv != nil && len(iv.key) == len(id) {
+		*slot = iv
 		return iv
 	}
 	iv := e.invs[id]
@@ -92,6 +98,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 		e.invs[id] = iv
 		if p != nil {
 			e.byPtr[p] = iv
+			*slot = iv
 		}
 	}
 	return iv
@@ -101,6 +108,9 @@ func (e *logEncoder) done(id string, iv *invRefs) {
 	delete(e.invs, iv.key)
 	if p := unsafe.StringData(iv.key); e.byPtr[p] == iv {
 		delete(e.byPtr, p)
+		if slot := &e.recent[ptrHash(p)&255]; *slot == iv {
+			*slot = nil
+		}
 	}
 	e.free = append(e.free, iv)
 }
@@ -256,6 +266,12 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 
 	iv.msg, iv.trace, iv.hasMsg = m, r.TraceID, true
 	e.msg = m
+}
+
+// ptrHash spreads the bits of an address for a small direct-mapped table.
+func ptrHash(p *byte) uintptr {
+	a := uintptr(unsafe.Pointer(p))
+	return (a >> 3) ^ (a >> 11)
 }
 
 // timestamp appends the line timestamp of ns (fusionsim.AppendTimestamp),

@@ -155,8 +155,9 @@ type Extractor struct {
 	// Shortcuts for records whose strings are the very strings of earlier
 	// records (the emulator's are): the invocation by the address of its
 	// request id's bytes, and the line counters of recent sources.
-	byPtr  map[*byte]*invocation
-	recent [8]sourceCount
+	byPtr   map[*byte]*invocation
+	recentI [256]*invocation // the same, direct-mapped
+	recent  [64]sourceCount
 
 	// Streaming (Stream): the function records go to, the invocations in
 	// order that have completed since order was last compacted, pooled
@@ -286,7 +287,7 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 // lineNo counts a line of source and returns its number.
 func (x *Extractor) lineNo(source string) int {
 	p := unsafe.StringData(source)
-	c := &x.recent[uintptr(unsafe.Pointer(p))>>4&7]
+	c := &x.recent[ptrHash(p)&63]
 	if c.p == p && c.n == len(source) && p != nil {
 		*c.cnt++
 		return *c.cnt
@@ -358,7 +359,12 @@ func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 100
 // first line.
 func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
 	p := unsafe.StringData(requestID)
+	slot := &x.recentI[ptrHash(p)&255]
+	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
+		return inv
+	}
 	if inv := x.byPtr[p]; inv != nil && len(inv.requestID) == len(requestID) && inv.source == source {
+		*slot = inv
 		return inv
 	}
 	first := x.invs[requestID]
@@ -373,15 +379,25 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 	x.invs[requestID] = inv
 	if p != nil {
 		x.byPtr[p] = inv
+		*slot = inv
 	}
 	x.order = append(x.order, orderEntry{inv, inv.gen})
 	return inv
+}
+
+// ptrHash spreads the bits of an address for a small direct-mapped table.
+func ptrHash(p *byte) uintptr {
+	a := uintptr(unsafe.Pointer(p))
+	return (a >> 3) ^ (a >> 11)
 }
 
 // forget removes inv from the invocations by request id.
 func (x *Extractor) forget(inv *invocation) {
 	if p := unsafe.StringData(inv.requestID); x.byPtr[p] == inv {
 		delete(x.byPtr, p)
+		if slot := &x.recentI[ptrHash(p)&255]; *slot == inv {
+			*slot = nil
+		}
 	}
 	p := x.invs[inv.requestID]
 	if p == inv {
