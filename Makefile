@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test unit lint run bench e2e slurm-e2e k8s-validate fuzz calibration clean
+.PHONY: all build test unit lint run bench scale e2e slurm-e2e k8s-validate fuzz calibration clean
 
 all: build test
 
@@ -26,12 +26,13 @@ lint:
 run:
 	$(GO) run ./cmd/simulate --workload iot
 
-## bench: the speed targets, as Go benchmarks, then the main job's CPU and wall time
+## bench: the speed figures: the emulator beside a bare heap event loop (the ratio), every Go benchmark, the main job's wall and CPU time, the exhaustive sweep's setups/s (SWEEP=0 skips it)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	@$(GO) build -o bin/simulate ./cmd/simulate
-	@out=$$(mktemp -d); /usr/bin/time -f 'main job (simulate --workload iot): %e s wall, %U s user + %S s sys, max RSS %M KB' \
-		bin/simulate --workload iot --quiet --out $$out/r; du -sh $$out/r | sed 's/^/results directory: /'; rm -rf $$out
+	GO=$(GO) scripts/bench.sh
+
+## scale: streaming at scale: peak RSS of IoT remote at 1000 requests/s for 1 M, 3 M and 10 M invocations (about 10 minutes)
+scale:
+	GO=$(GO) scripts/scale.sh
 
 ## e2e: cmd/emulator with real clients, awscli and hey (installed from Debian when missing), about 15 s
 e2e:

@@ -164,19 +164,18 @@ func ValidateTaskName(name string) error {
 
 // FormatRequestID formats 16 random bytes as a version-4 UUID, the form of
 // Lambda's request ids (the version and variant bits are set here).
-func FormatRequestID(b [16]byte) string {
+func FormatRequestID(b [16]byte) string { return string(AppendRequestID(nil, b)) }
+
+// AppendRequestID appends FormatRequestID(b) to dst.
+func AppendRequestID(dst []byte, b [16]byte) []byte {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const hex = "0123456789abcdef"
-	var s [36]byte
-	j := 0
 	for i, v := range b {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		s[j], s[j+1] = hex[v>>4], hex[v&0xf]
-		j += 2
+		dst = append(dst, hex[v>>4], hex[v&0xf])
 	}
-	return string(s[:])
+	return dst
 }

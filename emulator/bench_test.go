@@ -3,6 +3,8 @@ package emulator
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,12 +61,38 @@ func fanOutApp(n int) *fusionsim.App {
 
 // benchInvocations sends b.N requests, 50 ms apart on the virtual clock (so
 // environments stay warm), and reports emulated invocations per second of
-// wall time.
+// wall time and of CPU time (the process's user+sys time: steadier than
+// wall time on a shared machine), the kernel's events and the allocations
+// per invocation.
 func benchInvocations(b *testing.B, app *fusionsim.App, route string, perRequest int, withLogs bool) {
 	benchWith(b, app, route, perRequest, withLogs, false)
 }
 
 func benchWith(b *testing.B, app *fusionsim.App, route string, perRequest int, withLogs, withRecords bool) {
+	r := runBench(b, app, route, perRequest, withLogs, withRecords)
+	b.ReportMetric(float64(r.invocations)/b.Elapsed().Seconds(), "invocations/s")
+	b.ReportMetric(float64(r.invocations)/r.cpu.Seconds(), "invocations/cpu-s")
+	b.ReportMetric(float64(r.events)/float64(r.invocations), "events/invocation")
+	b.ReportMetric(float64(r.allocs)/float64(r.invocations), "allocs/invocation")
+	if r.lines > 0 {
+		b.ReportMetric(float64(r.lines)/float64(r.invocations), "lines/invocation")
+	}
+	if r.records > 0 {
+		b.ReportMetric(float64(r.records)/float64(r.invocations), "records/invocation")
+	}
+}
+
+// benchRun is what runBench measured.
+type benchRun struct {
+	invocations, events int
+	allocs              uint64
+	lines, records      int
+	cpu                 time.Duration // process CPU time (user+sys)
+}
+
+// runBench runs b.N requests of the benchmark (warm environments) on the
+// emulator, with text logs, records or neither.
+func runBench(b *testing.B, app *fusionsim.App, route string, perRequest int, withLogs, withRecords bool) benchRun {
 	prof := model.Default()
 	var sink *countingSink
 	cfg := Config{App: app, Profile: prof, Seed: 1}
@@ -86,38 +114,58 @@ func benchWith(b *testing.B, app *fusionsim.App, route string, perRequest int, w
 		b.Fatal(err)
 	}
 	rt := fusionsim.MustParseRoute(route)
-	// Warm up: create the environments.
+	// Warm up: create the environments and fill the pools.
 	if _, err := em.Run(context.Background(), rt, make([]fusionsim.Arrival, 20)); err != nil {
 		b.Fatal(err)
 	}
 	arrivals := make([]fusionsim.Arrival, b.N)
+	ev := fusionsim.Event{"n": 1} // one body for every request, as loads send it
 	for i := range arrivals {
 		arrivals[i].At = time.Duration(i) * 50 * time.Millisecond
+		arrivals[i].Event = ev
 	}
-	before := em.Stats().Invocations
+	before, events := em.Stats().Invocations, em.k.n
+	failed := 0
 	b.ReportAllocs()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs := ms.Mallocs
 	b.ResetTimer()
-	resps, err := em.Run(context.Background(), rt, arrivals)
+	cpu0 := cpuTime()
+	err = em.RunEach(context.Background(), rt, arrivals, func(_ int, r *fusionsim.Response) {
+		if r.Err != nil {
+			failed++
+		}
+	})
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
+	runtime.ReadMemStats(&ms)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, r := range resps {
-		if r.Err != nil {
-			b.Fatal(r.Err)
-		}
+	if failed > 0 {
+		b.Fatalf("%d requests failed", failed)
 	}
-	inv := em.Stats().Invocations - before
-	if inv != b.N*perRequest {
-		b.Fatalf("%d invocations for %d requests, want %d each", inv, b.N, perRequest)
+	r := benchRun{invocations: em.Stats().Invocations - before, events: int(em.k.n - events), allocs: ms.Mallocs - mallocs, cpu: cpu}
+	if r.invocations != b.N*perRequest {
+		b.Fatalf("%d invocations for %d requests, want %d each", r.invocations, b.N, perRequest)
 	}
-	b.ReportMetric(float64(inv)/b.Elapsed().Seconds(), "invocations/s")
 	if sink != nil {
-		b.ReportMetric(float64(sink.lines)/float64(inv), "lines/invocation")
+		r.lines = sink.lines
 	}
 	if recs != nil {
-		b.ReportMetric(float64(recs.n)/float64(inv), "records/invocation")
+		r.records = recs.n
 	}
+	return r
+}
+
+// cpuTime is the process's CPU time so far (user+sys).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkChain5Sync: a chain of 5 warm sync remote calls (6 invocations

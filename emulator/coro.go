@@ -16,14 +16,14 @@ type coro struct {
 	next     func() (struct{}, bool)
 	stop     func()
 	yield    func(struct{}) bool
-	job      func()
+	job      *localCall  // the job: a local call, or nil for inv.handle
 	inv      *invocation // the invocation the job belongs to
 	token    uint64      // incremented at every block; wake-ups carry it
 	finished bool        // the job has returned
 	stopped  bool
-	// firstAwait, when set, runs at the job's first await (see
-	// taskCtx.startLocal).
-	firstAwait func()
+	// starter, when set, is the local call whose caller goes on at the
+	// job's first await (see taskCtx.concurrently).
+	starter *localCall
 }
 
 // killSignal unwinds the stack of a coroutine whose invocation was ended by
@@ -47,7 +47,7 @@ func (em *Emulator) newCoro() *coro {
 	return c
 }
 
-func (c *coro) runJob(job func()) {
+func (c *coro) runJob(job *localCall) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(killSignal); ok {
@@ -59,16 +59,16 @@ func (c *coro) runJob(job func()) {
 		}
 	}()
 	if job != nil {
-		job()
+		job.run(c)
 	} else {
 		c.inv.handle()
 	}
 }
 
 // spawn starts job on a pooled coroutine for inv and runs it until it blocks
-// or finishes; a nil job is the invocation's handler (no closure to
-// allocate). It must be called from the kernel, not from a coroutine.
-func (em *Emulator) spawn(inv *invocation, job func()) {
+// or finishes; a nil job is the invocation's handler. It must be called
+// from the kernel, not from a coroutine.
+func (em *Emulator) spawn(inv *invocation, job *localCall) {
 	var c *coro
 	if n := len(em.pool); n > 0 {
 		c = em.pool[n-1]
@@ -77,7 +77,7 @@ func (em *Emulator) spawn(inv *invocation, job func()) {
 		c = em.newCoro()
 		em.all = append(em.all, c)
 	}
-	c.job, c.inv, c.finished, c.firstAwait = job, inv, false, nil
+	c.job, c.inv, c.finished, c.starter = job, inv, false, nil
 	if inv != nil {
 		inv.coros++
 	}
@@ -91,9 +91,13 @@ func (em *Emulator) resume(c *coro) {
 	c.next()
 	em.current = prev
 	if c.finished {
-		if c.inv != nil {
-			c.inv.coros--
-			c.inv.coroutineDone()
+		if inv := c.inv; inv != nil {
+			gen := inv.gen
+			inv.coros--
+			inv.coroutineDone()
+			if inv.gen == gen {
+				inv.free()
+			}
 		}
 		c.inv = nil
 		em.pool = append(em.pool, c)

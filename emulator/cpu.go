@@ -33,6 +33,7 @@ type processor struct {
 	em       *Emulator
 	capacity float64 // vCPUs: min(share, cores)
 	jobs     []*cpuJob
+	done     []*cpuJob     // scratch of complete
 	last     time.Duration // time of the last advance
 	gen      uint64        // invalidates scheduled completions
 	cores    float64
@@ -135,7 +136,8 @@ func (p *processor) allocate() {
 		j.rate = math.Min(j.cap, p.available())
 		return
 	}
-	order := slices.Clone(p.jobs)
+	order := append(p.em.jobOrder[:0], p.jobs...)
+	defer func() { clear(order); p.em.jobOrder = order[:0] }()
 	slices.SortStableFunc(order, func(a, b *cpuJob) int {
 		switch {
 		case a.cap < b.cap:
@@ -206,8 +208,7 @@ func (p *processor) fire(_ *Emulator, gen uint64) {
 // others are re-shared at the share.
 func (p *processor) complete() {
 	p.advance()
-	var doneBuf [4]*cpuJob
-	done := doneBuf[:0]
+	done := p.done[:0]
 	keep := p.jobs[:0]
 	for _, j := range p.jobs {
 		if j.remaining <= j.rate {
@@ -231,6 +232,8 @@ func (p *processor) complete() {
 			act.fire(em, arg)
 		}
 	}
+	clear(done)
+	p.done = done[:0]
 }
 
 // reset drops every job (the environment is discarded).

@@ -69,7 +69,19 @@ type Emulator struct {
 
 	timeouts timeoutQueue
 
-	jobs []*cpuJob // free CPU jobs
+	jobs     []*cpuJob // free CPU jobs
+	jobOrder []*cpuJob // scratch of processor.allocate
+	routes   map[routeKey]*routeInfo
+
+	// Pools of the objects of requests and invocations (see
+	// invocation.free).
+	invPool    []*invocation
+	reqPool    []*request
+	clientPool []*clientReq
+	ctxPool    []*taskCtx
+	localPool  []*localCall
+	callPool   []*remoteCall
+	strs       stringArena // request and trace ids
 
 	pool    []*coro
 	all     []*coro
@@ -344,10 +356,8 @@ func (em *Emulator) arrive(req *request) {
 	env.peakMB = env.residentMB
 	env.coldEpoch = em.coldEpoch
 	env.initDur = em.profile.ColdStart.InitDuration(em.rng, em.profile.CPU, fn.memoryMB)
-	em.k.after(env.initDur, func() {
-		em.must(env.to(Busy))
-		em.startInvocation(env, req)
-	})
+	env.first = req
+	em.k.push(event{at: em.k.now + env.initDur, act: env})
 }
 
 // throttle refuses a request for lack of concurrency: a sync caller gets
@@ -370,7 +380,7 @@ func (em *Emulator) throttle(req *request) {
 		return
 	}
 	req.throttled++
-	em.k.after(d, func() { em.arrive(req) })
+	em.k.push(event{at: em.k.now + d, act: req})
 }
 
 // release returns env after an invocation: idle until its keep-alive runs
@@ -401,11 +411,10 @@ func (em *Emulator) must(err error) {
 
 // step runs the next event; false when the queue is empty.
 func (em *Emulator) step() bool {
-	if len(em.k.queue) == 0 {
+	if em.k.empty() {
 		return false
 	}
 	ev := em.k.pop()
-	em.k.now = ev.at
 	if ev.act != nil {
 		ev.act.fire(em, ev.arg)
 	} else {

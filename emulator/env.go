@@ -74,6 +74,16 @@ type environment struct {
 	// are the calls started meanwhile, sent once it is up.
 	connecting bool
 	waiting    []*remoteCall
+	// first is the request a new environment serves once its INIT is done.
+	first *request
+}
+
+// fire ends the environment's INIT: it serves its first request.
+func (env *environment) fire(em *Emulator, _ uint64) {
+	req := env.first
+	env.first = nil
+	em.must(env.to(Busy))
+	em.startInvocation(env, req)
 }
 
 // to moves the environment to state s if the lifecycle allows it.

@@ -10,60 +10,73 @@ import (
 	"github.com/fusionsim/fusionsim/model"
 )
 
-// request is one invocation request on its way to a function.
+// request is one invocation request on its way to a function. It is the
+// kernel actor of its arrival (and of an async event's retries), and is
+// pooled: reused once it has ended for good (requestDone).
 type request struct {
 	fn      *function
 	event   fusionsim.Event
 	traceID string // "" on a client request: its entry invocation makes one
 	depth   int    // call depth of the invocation it starts
 	sync    bool
-	tree    *tree
+	tree    *clientReq
 	queued  time.Duration // when the event was first sent (async event age)
 	// throttled and failed count the retries of an async event.
 	throttled, failed int
-	// rid, when set, is the request id of an async client request, drawn when
-	// it was accepted (Lambda answers the 202 with it). Retries after a
+	// rid, when hasRid, is the request id of an async client request, drawn
+	// when it was accepted (Lambda answers the 202 with it). Retries after a
 	// function error get new ids, so that every invocation in the logs has
 	// its own.
-	rid *[2]uint64
+	rid    [2]uint64
+	hasRid bool
 	// caller receives a sync request's result when the invocation ends (or
 	// at once when it is throttled). nil for async requests.
 	caller responder
 }
+
+// fire delivers the request to its function (its arrival, or a retry).
+func (req *request) fire(em *Emulator, _ uint64) { em.arrive(req) }
 
 // responder is the caller of a sync request: a remote call or a client.
 type responder interface {
 	respond(em *Emulator, res fusionsim.Event, err error, inv *invocation)
 }
 
-// tree counts the requests one client request caused that have not ended.
-// setup is the setup deployed when the client request came: every
-// invocation of the tree runs under it, even after a redeploy (a request
-// finishes under the setup it started with).
-type tree struct {
-	open   int
-	onDone func()
-	setup  *fusionsim.Setup
-}
-
-func (em *Emulator) newRequest(fn *function, ev fusionsim.Event, traceID string, depth int, sync bool, t *tree) *request {
+func (em *Emulator) newRequest(fn *function, ev fusionsim.Event, traceID string, depth int, sync bool, t *clientReq) *request {
 	t.open++
-	return &request{fn: fn, event: ev, traceID: traceID, depth: depth, sync: sync, tree: t, queued: em.k.now}
+	var req *request
+	if n := len(em.reqPool); n > 0 {
+		req = em.reqPool[n-1]
+		em.reqPool = em.reqPool[:n-1]
+	} else {
+		req = new(request)
+	}
+	*req = request{fn: fn, event: ev, traceID: traceID, depth: depth, sync: sync, tree: t, queued: em.k.now}
+	return req
 }
 
-// requestDone ends a request for good (no more retries).
+// requestDone ends a request for good (no more retries) and pools it.
 func (em *Emulator) requestDone(req *request) {
-	req.tree.open--
-	if req.tree.open == 0 && req.tree.onDone != nil {
-		req.tree.onDone()
+	t := req.tree
+	*req = request{}
+	em.reqPool = append(em.reqPool, req)
+	t.open--
+	if t.open == 0 {
+		t.treeDone(em)
 	}
 }
 
 // invocation is one Lambda invocation: the fusion handler running the
-// function's entry task for one request in one environment.
+// function's entry task for one request in one environment. Invocations
+// are pooled: one is reused once it has ended and nothing refers to it
+// any more (free); gen tells its kernel events from those of an earlier
+// use.
 type invocation struct {
 	em       *Emulator
-	req      *request
+	gen      uint32
+	req      *request // nil once the invocation has ended
+	tree     *clientReq
+	setupOf  *fusionsim.Setup
 	env      *environment
 	fn       *function
 	rid      [2]uint64 // random words of the Lambda request id
@@ -77,6 +90,7 @@ type invocation struct {
 	coros   int   // coroutines running for it
 	pending int   // remote calls not yet returned
 	tails   int   // tail CPU work still running
+	refs    int   // local calls whose coroutine is yet to start
 	waiter  *coro // the handler, waiting for the above to drain
 	waitTok uint64
 
@@ -100,48 +114,105 @@ type invocation struct {
 	dead     bool  // killed by the platform (timeout, out of memory)
 	reason   error // why it was killed
 	ended    bool
+
+	// What its task code was handed, pooled with it: the contexts of local
+	// calls, the local and remote calls (their futures).
+	ctxs  []*taskCtx
+	local []*localCall
+	calls []*remoteCall
 }
 
 // setup is the setup the invocation's client request runs under.
-func (inv *invocation) setup() *fusionsim.Setup { return inv.req.tree.setup }
+func (inv *invocation) setup() *fusionsim.Setup { return inv.setupOf }
+
+// arg is the argument of a kernel event of the invocation's step.
+func (inv *invocation) arg(step uint64) uint64 { return uint64(inv.gen)<<8 | step }
 
 // startInvocation runs req in env (Busy). It is called from the kernel.
 func (em *Emulator) startInvocation(env *environment, req *request) {
 	fn := env.fn
-	inv := &invocation{em: em, req: req, env: env, fn: fn, cold: env.served == 0, start: em.k.now}
+	inv := em.newInvocation()
+	inv.req, inv.tree, inv.setupOf, inv.env, inv.fn, inv.cold, inv.start = req, req.tree, req.tree.setup, env, fn, env.served == 0, em.k.now
 	env.served++
 	em.stats.Invocations++
 	if inv.cold {
 		em.stats.ColdStarts++
 	}
-	if req.rid != nil && req.failed == 0 {
-		inv.rid = *req.rid // announced to the client with the 202
+	if req.hasRid && req.failed == 0 {
+		inv.rid = req.rid // announced to the client with the 202
 	} else {
 		inv.rid = [2]uint64{em.rng.Uint64(), em.rng.Uint64()}
 	}
 	inv.traceID = req.traceID
 	if inv.traceID == "" {
 		inv.root = true
-		inv.traceID = inv.setup().Name() + "-" + fn.id.Task + "-" + itoa(fn.memoryMB) + "-" + em.newHex32()
+		inv.traceID = em.newTraceID(inv.setup().Name(), fn)
 	}
 	em.watchTimeout(inv)
 	inv.begin()
 }
 
+func (em *Emulator) newInvocation() *invocation {
+	if n := len(em.invPool); n > 0 {
+		inv := em.invPool[n-1]
+		em.invPool = em.invPool[:n-1]
+		return inv
+	}
+	return &invocation{em: em}
+}
+
+// free pools the invocation once it has ended and nothing refers to it:
+// no coroutine runs for it, no remote call or local call is in flight.
+// Its contexts, local and remote calls go back to their pools with it.
+func (inv *invocation) free() {
+	if !inv.ended || inv.coros > 0 || inv.pending > 0 || inv.refs > 0 {
+		return
+	}
+	em := inv.em
+	for _, t := range inv.ctxs {
+		*t = taskCtx{}
+		em.ctxPool = append(em.ctxPool, t)
+	}
+	for _, lc := range inv.local {
+		*lc = localCall{}
+		em.localPool = append(em.localPool, lc)
+	}
+	for _, rc := range inv.calls {
+		*rc = remoteCall{}
+		em.callPool = append(em.callPool, rc)
+	}
+	clear(inv.ctxs)
+	clear(inv.local)
+	clear(inv.calls)
+	*inv = invocation{em: em, gen: inv.gen + 1, ctxs: inv.ctxs[:0], local: inv.local[:0], calls: inv.calls[:0]}
+	em.invPool = append(em.invPool, inv)
+}
+
 // timeoutQueue holds running invocations in start order. Every function has
 // the same timeout, so deadlines come in the same order and one kernel event
-// at a time, at the earliest deadline still running, is enough.
+// at a time, at the earliest deadline still running, is enough. Entries
+// carry the invocation's gen: an entry of an invocation pooled since has
+// ended.
 type timeoutQueue struct {
-	q     []*invocation
+	q     []timeoutEntry
 	head  int
 	armed bool
 	check func()
 }
 
+type timeoutEntry struct {
+	inv      *invocation
+	gen      uint32
+	deadline time.Duration
+}
+
+// running reports whether the entry's invocation has not ended.
+func (e *timeoutEntry) running() bool { return e.inv.gen == e.gen && !e.inv.ended }
+
 func (em *Emulator) watchTimeout(inv *invocation) {
 	t := &em.timeouts
 	inv.deadline = em.k.now + inv.fn.timeout
-	t.q = append(t.q, inv)
+	t.q = append(t.q, timeoutEntry{inv, inv.gen, inv.deadline})
 	if !t.armed {
 		t.armed = true
 		em.k.at(inv.deadline, t.check)
@@ -152,21 +223,21 @@ func (em *Emulator) watchTimeout(inv *invocation) {
 func (em *Emulator) checkTimeouts() {
 	t := &em.timeouts
 	for t.head < len(t.q) {
-		inv := t.q[t.head]
-		if !inv.ended && inv.deadline > em.k.now {
+		e := t.q[t.head]
+		if e.running() && e.deadline > em.k.now {
 			if t.head > 1024 && t.head > len(t.q)/2 {
 				n := copy(t.q, t.q[t.head:])
 				clear(t.q[n:])
 				t.q, t.head = t.q[:n], 0
 			}
-			em.k.at(inv.deadline, t.check)
+			em.k.at(e.deadline, t.check)
 			return
 		}
-		t.q[t.head] = nil
+		t.q[t.head] = timeoutEntry{}
 		t.head++
-		if !inv.ended {
+		if e.running() {
 			em.stats.Timeouts++
-			inv.kill(fusionsim.ErrTimeout)
+			e.inv.kill(fusionsim.ErrTimeout)
 		}
 	}
 	t.q, t.head, t.armed = t.q[:0], 0, false
@@ -207,24 +278,33 @@ func (inv *invocation) begin() {
 // handler waits for the latency part and fires cpuStep+1.
 func (inv *invocation) cost(c *model.Cost, cpuStep uint64) {
 	if c.CPUMs > 0 {
-		inv.env.cpu.runThen(c.CPUMs, 1, inv, cpuStep)
+		inv.env.cpu.runThen(c.CPUMs, 1, inv, inv.arg(cpuStep))
 		return
 	}
-	inv.fire(inv.em, cpuStep)
+	inv.step(cpuStep)
 }
 
 // latency waits for the latency part of c, then fires step.
 func (inv *invocation) latency(c *model.Cost, step uint64) {
 	em := inv.em
 	if c.LatencyMs.IsZero() {
-		inv.fire(em, step)
+		inv.step(step)
 		return
 	}
-	em.k.push(event{at: em.k.now + model.Ms(c.LatencyMs.Sample(em.rng)), act: inv, arg: step})
+	em.k.push(event{at: em.k.now + model.Ms(c.LatencyMs.Sample(em.rng)), act: inv, arg: inv.arg(step)})
 }
 
-// fire advances the invocation's kernel steps.
-func (inv *invocation) fire(em *Emulator, step uint64) {
+// fire advances the invocation's kernel steps (arg: inv.arg(step)); events
+// of an earlier use of the pooled invocation are ignored.
+func (inv *invocation) fire(_ *Emulator, arg uint64) {
+	if uint32(arg>>8) != inv.gen {
+		return
+	}
+	inv.step(arg & 0xff)
+}
+
+func (inv *invocation) step(step uint64) {
+	em := inv.em
 	if step == invTail {
 		inv.tails--
 		inv.poke()
@@ -341,6 +421,7 @@ func (inv *invocation) end(res fusionsim.Event, err error, timeBase int64) {
 	em.finish(inv, dur, timeBase, "", "", recErr)
 	em.release(inv.env, false)
 	em.respond(inv, res, fe)
+	inv.free()
 }
 
 // endKilled finishes an invocation the platform killed, once every one of its
@@ -369,6 +450,7 @@ func (inv *invocation) endKilled() {
 	em.finish(inv, dur, -1, status, errType, recErr)
 	em.release(inv.env, true)
 	em.respond(inv, nil, fe)
+	inv.free()
 }
 
 // kill ends the invocation from the platform's side: its CPU work stops and
@@ -452,6 +534,7 @@ func (em *Emulator) finish(inv *invocation, dur time.Duration, timeBase int64, s
 // respond hands the result to the caller, or retries a failed async event.
 func (em *Emulator) respond(inv *invocation, res fusionsim.Event, fe *fusionsim.FunctionError) {
 	req := inv.req
+	inv.req = nil
 	if fe != nil {
 		em.stats.Errors++
 	}
@@ -468,7 +551,7 @@ func (em *Emulator) respond(inv *invocation, res fusionsim.Event, fe *fusionsim.
 	if fe != nil && req.failed < len(delays) {
 		d := time.Duration(delays[req.failed] * float64(time.Second))
 		req.failed++
-		em.k.after(d, func() { em.arrive(req) })
+		em.k.push(event{at: em.k.now + d, act: req})
 		return
 	}
 	em.requestDone(req)

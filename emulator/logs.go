@@ -3,6 +3,7 @@ package emulator
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 )
@@ -135,27 +136,59 @@ const hexDigits = "0123456789abcdef"
 // from the two random words drawn when it started (formatted on first use).
 func (inv *invocation) requestID() string {
 	if inv.id == "" {
-		inv.id = formatUUID(inv.rid[0], inv.rid[1])
+		inv.id = inv.em.formatUUID(inv.rid[0], inv.rid[1])
 	}
 	return inv.id
 }
 
-func formatUUID(x, y uint64) string {
+// formatUUID formats the request id of two random words (in the arena).
+func (em *Emulator) formatUUID(x, y uint64) string {
 	var b [16]byte
 	for i := 0; i < 8; i++ {
 		b[i], b[8+i] = byte(x>>(8*i)), byte(y>>(8*i))
 	}
-	return fusionsim.FormatRequestID(b)
+	var s [36]byte
+	return em.strs.string(fusionsim.AppendRequestID(s[:0], b))
 }
 
-// newHex32 draws the 32 hex digits of a trace id.
-func (em *Emulator) newHex32() string {
-	var s [32]byte
+// newTraceID draws the trace id of a root invocation of fn under setup:
+// "<setup>-<task>-<MB>-<32 hex digits>".
+func (em *Emulator) newTraceID(setup string, fn *function) string {
+	var buf [128]byte
+	s := append(buf[:0], setup...)
+	s = append(s, '-')
+	s = append(s, fn.id.Task...)
+	s = append(s, '-')
+	s = append(s, fn.memoryText...)
+	s = append(s, '-')
 	x, y := em.rng.Uint64(), em.rng.Uint64()
 	for i := 0; i < 16; i++ {
-		s[i], s[16+i] = hexDigits[x>>(4*i)&0xf], hexDigits[y>>(4*i)&0xf]
+		s = append(s, hexDigits[x>>(4*i)&0xf])
 	}
-	return string(s[:])
+	for i := 0; i < 16; i++ {
+		s = append(s, hexDigits[y>>(4*i)&0xf])
+	}
+	return em.strs.string(s)
 }
 
 func itoa(v int) string { return strconv.Itoa(v) }
+
+// stringArena makes strings out of large shared chunks, so that the ids of
+// requests and traces cost no allocation each. The bytes of a string are
+// never written again once it is made (the chunk only grows), which makes
+// unsafe.String sound; a chunk lives as long as any of its strings.
+type stringArena struct{ buf []byte }
+
+const arenaChunk = 16 << 10
+
+func (a *stringArena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, max(arenaChunk, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[n], len(b))
+}

@@ -37,11 +37,11 @@ func (t *taskCtx) UseMemory(mb float64) {
 // call is Start followed by Wait.
 func (t *taskCtx) Call(task string, in fusionsim.Event, sync bool) (fusionsim.Event, error) {
 	if sync {
-		rule, err := t.rule(task, sync)
+		ri, err := t.rule(task, sync)
 		if err != nil {
 			return nil, err
 		}
-		if rule.IsLocal() {
+		if ri.local {
 			em := t.inv.em
 			t0 := em.k.now
 			res, err := t.runLocal(task, in)
@@ -52,22 +52,54 @@ func (t *taskCtx) Call(task string, in fusionsim.Event, sync bool) (fusionsim.Ev
 	return t.Start(task, in, sync).Wait()
 }
 
-// rule finds the setup's rule for a call and checks the call depth.
-func (t *taskCtx) rule(task string, sync bool) (fusionsim.Rule, error) {
+// rule finds the setup's rule for a call and checks the call depth; for
+// a remote rule it also finds the function it calls.
+func (t *taskCtx) rule(task string, sync bool) (*routeInfo, error) {
 	em := t.inv.em
 	if t.depth+1 > em.profile.Limits.MaxCallDepth {
-		return fusionsim.Rule{}, fmt.Errorf("%w: %s calling %s at depth %d (limit %d)", fusionsim.ErrCallDepth, t.task, task, t.depth+1, em.profile.Limits.MaxCallDepth)
+		return nil, fmt.Errorf("%w: %s calling %s at depth %d (limit %d)", fusionsim.ErrCallDepth, t.task, task, t.depth+1, em.profile.Limits.MaxCallDepth)
 	}
 	entry := t.inv.fn.id.Task
 	setup := t.inv.setup()
+	key := routeKey{setup, entry, task, sync}
+	if ri, ok := em.routes[key]; ok {
+		return ri, nil
+	}
 	rule, ok := setup.Rule(entry, task, sync)
 	if !ok {
-		return fusionsim.Rule{}, fmt.Errorf("%w: setup %s has no %s rule for %s in function %s", fusionsim.ErrNoRule, setup.Name(), callType(sync), task, entry)
+		return nil, fmt.Errorf("%w: setup %s has no %s rule for %s in function %s", fusionsim.ErrNoRule, setup.Name(), callType(sync), task, entry)
 	}
 	if _, ok := em.app.Tasks[task]; !ok {
-		return fusionsim.Rule{}, fmt.Errorf("%w: task %q", fusionsim.ErrUnknownFunction, task)
+		return nil, fmt.Errorf("%w: task %q", fusionsim.ErrUnknownFunction, task)
 	}
-	return rule, nil
+	ri := &routeInfo{local: rule.IsLocal()}
+	if !ri.local {
+		route, err := rule.Route()
+		if err != nil {
+			return nil, err
+		}
+		if ri.fn, err = em.function(route.Function()); err != nil {
+			return nil, err
+		}
+	}
+	if em.routes == nil {
+		em.routes = map[routeKey]*routeInfo{}
+	}
+	em.routes[key] = ri
+	return ri, nil
+}
+
+// routeKey is a call as the setup's rules see it.
+type routeKey struct {
+	setup         *fusionsim.Setup
+	entry, called string
+	sync          bool
+}
+
+// routeInfo is how a call runs: locally, or as a request to fn.
+type routeInfo struct {
+	local bool
+	fn    *function
 }
 
 func callType(sync bool) string {
@@ -81,20 +113,35 @@ func callType(sync bool) string {
 // until the callee first awaits something (the synchronous prefix of a
 // JavaScript async function), then goes on. A remote call sends a request.
 func (t *taskCtx) Start(task string, in fusionsim.Event, sync bool) fusionsim.Future {
-	rule, err := t.rule(task, sync)
+	ri, err := t.rule(task, sync)
 	if err != nil {
 		return &future{inv: t.inv, done: true, err: err}
 	}
-	if rule.IsLocal() {
+	if ri.local {
 		return t.startLocal(task, in, sync)
 	}
-	return t.startRemote(rule, task, in, sync)
+	return t.startRemote(ri.fn, task, in, sync)
 }
 
 // runLocal runs task in-process on the current coroutine. A panic of the
 // task becomes its error, as a thrown exception rejects a promise.
 func (t *taskCtx) runLocal(task string, in fusionsim.Event) (res fusionsim.Event, err error) {
-	return t.runTask(&taskCtx{inv: t.inv, task: task, depth: t.depth + 1}, in)
+	return t.runTask(t.inv.newCtx(task, t.depth+1), in)
+}
+
+// newCtx makes the context of a task the invocation runs (pooled with it).
+func (inv *invocation) newCtx(task string, depth int) *taskCtx {
+	em := inv.em
+	var c *taskCtx
+	if n := len(em.ctxPool); n > 0 {
+		c = em.ctxPool[n-1]
+		em.ctxPool = em.ctxPool[:n-1]
+	} else {
+		c = new(taskCtx)
+	}
+	*c = taskCtx{inv: inv, task: task, depth: depth}
+	inv.ctxs = append(inv.ctxs, c)
+	return c
 }
 
 // runTask runs child.task with the context child.
@@ -102,12 +149,13 @@ func (t *taskCtx) runTask(child *taskCtx, in fusionsim.Event) (res fusionsim.Eve
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	return child.protect(func() (fusionsim.Event, error) { return t.inv.em.app.Tasks[child.task](child, in) })
+	return child.protect(t.inv.em.app.Tasks[child.task], nil, in)
 }
 
-// protect runs body as code of t's task: a panic becomes its error, and the
-// memory the task declared is released when it returns.
-func (t *taskCtx) protect(body func() (fusionsim.Event, error)) (res fusionsim.Event, err error) {
+// protect runs the task (or, when task is nil, the closure fn) as code of
+// t's task: a panic becomes its error, and the memory the task declared is
+// released when it returns.
+func (t *taskCtx) protect(task fusionsim.Task, fn func(fusionsim.Context) (fusionsim.Event, error), in fusionsim.Event) (res fusionsim.Event, err error) {
 	defer func() {
 		t.inv.releaseMemory(t.memMB)
 		if r := recover(); r != nil {
@@ -117,90 +165,141 @@ func (t *taskCtx) protect(body func() (fusionsim.Event, error)) (res fusionsim.E
 			res, err = nil, fmt.Errorf("task %s panicked: %v", t.task, r)
 		}
 	}()
-	return body()
+	if task != nil {
+		return task(t, in)
+	}
+	return fn(t)
+}
+
+// localCall is a task started on a coroutine of its own: a local call
+// (Start of a local rule) or a closure (Go). It is the kernel actor that
+// spawns the coroutine, the coroutine's job, and the future of the call;
+// it is pooled with its invocation.
+type localCall struct {
+	future
+	child   *taskCtx        // the callee's context
+	in      fusionsim.Event // the callee's event (local calls)
+	fn      func(fusionsim.Context) (fusionsim.Event, error)
+	call    bool // a local call of child.task (else the closure fn)
+	sync    bool
+	t0      time.Duration
+	entry   string // the caller's function's entry task
+	caller  *coro  // the caller, blocked until the job's first await
+	handoff uint64
+}
+
+func (inv *invocation) newLocalCall() *localCall {
+	em := inv.em
+	var lc *localCall
+	if n := len(em.localPool); n > 0 {
+		lc = em.localPool[n-1]
+		em.localPool = em.localPool[:n-1]
+	} else {
+		lc = new(localCall)
+	}
+	lc.inv = inv
+	inv.local = append(inv.local, lc)
+	return lc
 }
 
 func (t *taskCtx) startLocal(task string, in fusionsim.Event, sync bool) fusionsim.Future {
 	em, inv := t.inv.em, t.inv
-	f := &future{inv: inv}
-	t0 := em.k.now
-	entry := inv.fn.id.Task
-	child := &taskCtx{inv: inv, task: task, depth: t.depth + 1}
-	t.concurrently(func() {
-		res, err := t.runTask(child, in)
-		if sync {
-			em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: task, Time: em.msBetween(t0, em.k.now)})
-			f.complete(res, err)
-		} else if err != nil && inv.asyncErr == nil {
-			inv.asyncErr = err
-		}
-	}, func() {
-		if !sync {
-			em.logCall(inv, fusionsim.Call{Local: true, Sync: false, Caller: entry, Called: task, Time: em.msBetween(t0, em.k.now)})
-			f.complete(nil, nil)
-		}
-	})
-	return f
+	lc := inv.newLocalCall()
+	lc.child, lc.in, lc.call, lc.sync = inv.newCtx(task, t.depth+1), in, true, sync
+	lc.t0, lc.entry = em.k.now, inv.fn.id.Task
+	t.concurrently(lc)
+	return &lc.future
 }
 
 // Go runs fn on a coroutine of its own, as a local call does, with a
 // context of the same task.
 func (t *taskCtx) Go(fn func(fusionsim.Context) (fusionsim.Event, error)) fusionsim.Future {
-	f := &future{inv: t.inv}
-	sib := &taskCtx{inv: t.inv, task: t.task, depth: t.depth}
-	t.concurrently(func() {
-		f.complete(sib.protect(func() (fusionsim.Event, error) { return fn(sib) }))
-	}, nil)
-	return f
+	inv := t.inv
+	lc := inv.newLocalCall()
+	lc.child, lc.fn = inv.newCtx(t.task, t.depth), fn
+	t.concurrently(lc)
+	return &lc.future
 }
 
-// concurrently runs body on a new coroutine of the invocation. Like a
-// JavaScript async function, the caller waits until body first awaits
-// something (then onFirst runs, if set) and goes on from there.
-func (t *taskCtx) concurrently(body, onFirst func()) {
+// concurrently runs lc on a new coroutine of the invocation. Like a
+// JavaScript async function, the caller waits until the job first awaits
+// something (lc.first) and goes on from there.
+func (t *taskCtx) concurrently(lc *localCall) {
 	em, inv := t.inv.em, t.inv
-	caller := em.current
-	handoff := caller.wakeToken()
-	first := func() {
-		em.wake(caller, handoff)
-		if onFirst != nil {
-			onFirst()
-		}
-	}
-	em.k.after(0, func() {
-		if inv.dead {
-			return
-		}
-		em.spawn(inv, func() {
-			c := em.current
-			c.firstAwait = first
-			body()
-			if c.firstAwait != nil {
-				c.firstAwait = nil
-				first()
-			}
-		})
-	})
-	caller.block()
+	lc.caller = em.current
+	lc.handoff = lc.caller.wakeToken()
+	inv.refs++
+	em.k.push(event{at: em.k.now, act: lc})
+	lc.caller.block()
 }
 
-func (t *taskCtx) startRemote(rule fusionsim.Rule, task string, in fusionsim.Event, sync bool) fusionsim.Future {
+// fire spawns the job's coroutine (the kernel event of concurrently).
+func (lc *localCall) fire(em *Emulator, _ uint64) {
+	inv := lc.inv
+	inv.refs--
+	if inv.dead {
+		inv.free()
+		return
+	}
+	em.spawn(inv, lc)
+}
+
+// run is the job, on its coroutine.
+func (lc *localCall) run(c *coro) {
+	c.starter = lc
+	if lc.call {
+		em, inv := lc.inv.em, lc.inv
+		res, err := lc.child.protect(em.app.Tasks[lc.child.task], nil, lc.nonNilEvent())
+		if lc.sync {
+			em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: lc.entry, Called: lc.child.task, Time: em.msBetween(lc.t0, em.k.now)})
+			lc.complete(res, err)
+		} else if err != nil && inv.asyncErr == nil {
+			inv.asyncErr = err
+		}
+	} else {
+		lc.complete(lc.child.protect(nil, lc.fn, nil))
+	}
+	if c.starter != nil {
+		c.starter = nil
+		lc.first()
+	}
+}
+
+func (lc *localCall) nonNilEvent() fusionsim.Event {
+	if lc.in == nil {
+		return fusionsim.Event{}
+	}
+	return lc.in
+}
+
+// first runs at the job's first await (or its end): the caller goes on; an
+// async local call counts as returned there.
+func (lc *localCall) first() {
+	em, inv := lc.inv.em, lc.inv
+	em.wake(lc.caller, lc.handoff)
+	if lc.call && !lc.sync {
+		em.logCall(inv, fusionsim.Call{Local: true, Sync: false, Caller: lc.entry, Called: lc.child.task, Time: em.msBetween(lc.t0, em.k.now)})
+		lc.complete(nil, nil)
+	}
+}
+
+func (t *taskCtx) startRemote(fn *function, task string, in fusionsim.Event, sync bool) fusionsim.Future {
 	em, inv := t.inv.em, t.inv
-	route, err := rule.Route()
-	if err != nil {
-		return &future{inv: inv, done: true, err: err}
-	}
-	fn, err := em.function(route.Function())
-	if err != nil {
-		return &future{inv: inv, done: true, err: err}
-	}
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	rc := &remoteCall{
+	var rc *remoteCall
+	if n := len(em.callPool); n > 0 {
+		rc = em.callPool[n-1]
+		em.callPool = em.callPool[:n-1]
+	} else {
+		rc = new(remoteCall)
+	}
+	*rc = remoteCall{
 		future: future{inv: inv}, fn: fn, in: in, task: task, sync: sync,
 		t0: em.k.now, depth: t.depth + 1,
 	}
+	inv.calls = append(inv.calls, rc)
 	inv.pending++
 	cpu := em.profile.Remote.AsyncAck.CPUMs
 	if sync {
@@ -303,22 +402,29 @@ func (rc *remoteCall) fire(em *Emulator, step uint64) {
 	remote := &em.profile.Remote
 	switch step {
 	case rcSend:
+		if inv.dead || inv.ended {
+			// The caller was killed before the call left: nothing is sent.
+			rc.complete(em)
+			return
+		}
 		if rc.sync {
-			rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, true, inv.req.tree)
+			rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, true, inv.tree)
 			rc.req.caller = rc
 			em.k.push(event{at: em.k.now + rc.sendLatency(em, &remote.SyncRequest), act: rc, arg: rcArrive})
 			return
 		}
 		ack := rc.sendLatency(em, &remote.AsyncAck)
 		dispatch := model.Ms(remote.AsyncDispatch.LatencyMs.Sample(em.rng))
-		rc.req = em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, false, inv.req.tree)
+		req := em.newRequest(rc.fn, rc.in, inv.traceID, rc.depth, false, inv.tree)
 		em.k.push(event{at: em.k.now + ack, act: rc, arg: rcAck})
-		em.k.push(event{at: em.k.now + ack + dispatch, act: rc, arg: rcArrive})
+		// The event travels on its own: the call is done at its
+		// acknowledgement.
+		em.k.push(event{at: em.k.now + ack + dispatch, act: req})
 	case rcArrive:
-		if rc.sync {
-			rc.connected()
-		}
-		em.arrive(rc.req)
+		rc.connected()
+		req := rc.req
+		rc.req = nil
+		em.arrive(req)
 	case rcResponse:
 		if inv.dead || inv.ended {
 			rc.complete(em)
@@ -348,6 +454,7 @@ func (rc *remoteCall) complete(em *Emulator) {
 	rc.future.complete(rc.res, rc.err)
 	inv.pending--
 	inv.poke()
+	inv.free()
 }
 
 // Spend runs a work descriptor: its serial phase (synchronous, on the main
@@ -355,7 +462,8 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
-	w = em.applyProfile(w)
+	p, ok := em.profile.Work[w.Name]
+	w = em.applyProfile(w, p, ok)
 	extra := em.extraWork(inv, w)
 	if j := &em.profile.CPU.WorkJitter; !j.IsZero() {
 		if !inv.haveJitter {
@@ -385,7 +493,7 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	}
 	if w.TailCPUMs > 0 {
 		inv.tails++
-		inv.env.cpu.runThen(w.TailCPUMs, 1, inv, invTail)
+		inv.env.cpu.runThen(w.TailCPUMs, 1, inv, inv.arg(invTail))
 	}
 }
 
@@ -404,10 +512,10 @@ func (em *Emulator) extraWork(inv *invocation, w fusionsim.Work) float64 {
 	return extra
 }
 
-// applyProfile replaces a work descriptor's figures with the profile's when
-// the profile names it (model.Profile.Work).
-func (em *Emulator) applyProfile(w fusionsim.Work) fusionsim.Work {
-	if p, ok := em.profile.Work[w.Name]; ok {
+// applyProfile replaces a work descriptor's figures with the profile's
+// entry p for it, when the profile has one (ok; model.Profile.Work).
+func (em *Emulator) applyProfile(w fusionsim.Work, p model.WorkParams, ok bool) fusionsim.Work {
+	if ok {
 		w.CPUMs, w.Threads, w.SerialCPUMs, w.TailCPUMs, w.MemoryMB = p.CPUMs, p.Threads, p.SerialCPUMs, p.TailCPUMs, p.MemoryMB
 		w.ColdCPUMs, w.OverheadCPUMs, w.JitterScale = p.ColdCPUMs, p.OverheadCPUMs, p.JitterScale
 	}
@@ -428,7 +536,7 @@ func (t *taskCtx) Sleep(d time.Duration) {
 
 // spendCost runs a modeled cost: the CPU part synchronously, then the
 // latency (an await).
-func (t *taskCtx) spendCost(c model.Cost) {
+func (t *taskCtx) spendCost(c *model.Cost) {
 	em := t.inv.em
 	if c.CPUMs > 0 {
 		em.cpuWait(t.inv, c.CPUMs, 1, false)
@@ -441,33 +549,33 @@ func (t *taskCtx) spendCost(c model.Cost) {
 
 // storageCost spends the cost of a storage operation, and of the
 // environment's first connection to the store before its first one.
-func (t *taskCtx) storageCost(c model.Cost) {
+func (t *taskCtx) storageCost(c *model.Cost) {
 	if env := t.inv.env; !env.storageConnected {
 		env.storageConnected = true
-		t.spendCost(t.inv.em.profile.Storage.FirstConnection)
+		t.spendCost(&t.inv.em.profile.Storage.FirstConnection)
 	}
 	t.spendCost(c)
 }
 
 func (t *taskCtx) Put(table string, item fusionsim.Item) error {
-	t.storageCost(t.inv.em.profile.Storage.Put)
+	t.storageCost(&t.inv.em.profile.Storage.Put)
 	t.inv.em.store.Put(table, item)
 	return nil
 }
 
 func (t *taskCtx) Get(table string, key int64) (fusionsim.Item, bool, error) {
-	t.storageCost(t.inv.em.profile.Storage.Get)
+	t.storageCost(&t.inv.em.profile.Storage.Get)
 	it, ok := t.inv.em.store.Get(table, key)
 	return it, ok, nil
 }
 
 func (t *taskCtx) Query(table string, key int64) ([]fusionsim.Item, error) {
-	t.storageCost(t.inv.em.profile.Storage.Query)
+	t.storageCost(&t.inv.em.profile.Storage.Query)
 	return t.inv.em.store.Query(table, key), nil
 }
 
 func (t *taskCtx) Delete(table string, key int64) error {
-	t.storageCost(t.inv.em.profile.Storage.Delete)
+	t.storageCost(&t.inv.em.profile.Storage.Delete)
 	t.inv.em.store.Delete(table, key)
 	return nil
 }
@@ -476,9 +584,9 @@ func (t *taskCtx) Delete(table string, key int64) error {
 // one hands control back to a caller that started it with Start.
 func (em *Emulator) awaitPoint() {
 	c := em.current
-	if f := c.firstAwait; f != nil {
-		c.firstAwait = nil
-		f()
+	if lc := c.starter; lc != nil {
+		c.starter = nil
+		lc.first()
 	}
 }
 

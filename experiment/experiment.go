@@ -26,12 +26,17 @@ type Iteration struct {
 	Reason string
 	// Route is the entry route the load was sent to.
 	Route fusionsim.Route
-	// Records are the setup's traces, extracted from the platform's logs.
+	// Records are the setup's traces, extracted from the platform's logs
+	// (nil with Config.Lean).
 	Records []trace.Record
-	// Responses are what the client saw, one per arrival.
+	// Responses are what the client saw, one per arrival (nil with
+	// Config.Lean).
 	Responses []fusionsim.Response
 	// Row is the summary of the iteration.
 	Row results.Row
+	// Stats are the iteration's statistics, what Row and the figures are
+	// made of (results.SetupStats).
+	Stats *results.SetupStats
 	// Start and End bound the iteration on the platform's clock (End is
 	// after its last log line).
 	Start, End time.Time
@@ -41,6 +46,9 @@ type Iteration struct {
 	// DroppedIterations counts the scenario iterations that found no free
 	// virtual user (their requests were never sent).
 	DroppedIterations int
+	// Kinds are the per-kind rows of a load with kinds of request (nil
+	// otherwise).
+	Kinds []results.KindRow
 }
 
 // Planner chooses the setup of each iteration. A fixed list of setups is one
@@ -107,6 +115,38 @@ type Config struct {
 	Progress *progress.Bar
 	// MaxIterations bounds the experiment (0: 1000).
 	MaxIterations int
+	// Stream, when set, is called as each iteration starts and receives
+	// its records and responses as they are produced (on a platform that
+	// writes records, as invocations complete), e.g. a results.Stage's
+	// SetupWriter, so that they are written while the run goes on.
+	Stream func(setup string) (IterationStream, error)
+	// Lean keeps neither records nor responses in the Iterations (their
+	// Row and Stats say what they were): a long run then holds no more
+	// than what its invocations in flight need. Only for planners that
+	// read no records (Fixed does not; an optimizer does).
+	Lean bool
+}
+
+// IterationStream receives one iteration's records and responses as they
+// are produced (Config.Stream). Record's k and Response's r are valid only
+// during the call.
+type IterationStream interface {
+	// Record receives an invocation record, keyed with its request id.
+	Record(k *trace.KeyedRecord) error
+	// Response receives what the client saw of arrival i.
+	Response(i int, r *fusionsim.Response) error
+	// Close ends the iteration's stream.
+	Close() error
+	// Abort ends the stream of an iteration that failed: nothing of it is
+	// kept.
+	Abort()
+}
+
+// ResponseStreamer is a platform that hands each response over as the
+// client receives it instead of returning them all (the emulator):
+// RunEach is Run with fn in place of the returned slice.
+type ResponseStreamer interface {
+	RunEach(ctx context.Context, route fusionsim.Route, arrivals []fusionsim.Arrival, fn func(i int, r *fusionsim.Response)) error
 }
 
 // RecordPlatform is a platform that writes its logs as typed records (the
@@ -234,17 +274,95 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 	}
 	cfg.Progress.Begin(it.Name, len(arrivals))
 	it.Start = clock()
-	topt := cfg.Trace
+	var stream IterationStream
+	if cfg.Stream != nil {
+		if stream, err = cfg.Stream(it.Name); err != nil {
+			cfg.Progress.End("")
+			return it, err
+		}
+	}
+	it, err = collect(ctx, cfg, clock, pricing, route, arrivals, it, stream)
+	if stream != nil {
+		if err != nil {
+			stream.Abort()
+		} else if cerr := stream.Close(); cerr != nil {
+			err = fmt.Errorf("writing the iteration's traces and responses: %w", cerr)
+		}
+	}
+	if err != nil {
+		cfg.Progress.End("")
+		return it, err
+	}
+	it.Row = it.Stats.Row(it.Name, pricing)
+	dropped := ""
+	if it.DroppedIterations > 0 {
+		dropped = fmt.Sprintf(", %d dropped iterations (no free virtual user)", it.DroppedIterations)
+	}
+	cfg.Progress.End(fmt.Sprintf("%s: %d requests, %d invocations, median %s ms, p95 %s ms, %d errors%s",
+		it.Name, it.Row.Requests, it.Row.Invocations, ms(it.Row.MedianMs), ms(it.Row.P95Ms), it.Row.Errors, dropped))
+	return it, nil
+}
+
+// collect runs the iteration's load and gathers its records and
+// responses into it.Stats (and the stream, and, unless cfg.Lean, into
+// it.Records and it.Responses). On a platform that writes records (and
+// without the prototype's grouping) the records come as invocations
+// complete; otherwise from the logs read once the load is over.
+func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, route fusionsim.Route, arrivals []fusionsim.Arrival, it Iteration, stream IterationStream) (Iteration, error) {
+	st := results.NewSetupStats()
+	it.Stats = st
+	var streamErr error
+	keep := func(err error) {
+		if streamErr == nil && err != nil {
+			streamErr = err
+		}
+	}
+	addResponse := func(i int, r *fusionsim.Response) {
+		if arrivals[i].VUs != nil && r.Dropped() {
+			it.DroppedIterations++
+		}
+		st.AddResponse(r)
+		if stream != nil {
+			keep(stream.Response(i, r))
+		}
+	}
+	// A load with kinds of request is summarized by kind too: each
+	// response is joined to its root's trace by the root's request id, so
+	// its responses and records are kept until the traces are extracted.
 	kinds := false
-	for _, a := range arrivals {
-		if a.Kind != "" {
-			kinds = true // join responses and traces to summarize by kind
+	for i := range arrivals {
+		if arrivals[i].Kind != "" {
+			kinds = true
 			break
 		}
 	}
+	var held []fusionsim.Response
+	if kinds {
+		held = make([]fusionsim.Response, len(arrivals))
+	}
+	lean := cfg.Lean && !kinds
+	topt := cfg.Trace
 	topt.RootTraceIDs = topt.RootTraceIDs || kinds
 	x := trace.NewExtractor(topt)
+	var kept []trace.KeyedRecord
+	foreign := ""
 	rp, direct := cfg.Platform.(RecordPlatform)
+	streamed := direct && !cfg.Trace.GroupByFunction
+	if streamed {
+		x.Stream(func(k *trace.KeyedRecord) {
+			if k.FusionGroup.Name != it.Name {
+				foreign = k.FusionGroup.Name
+				return
+			}
+			st.AddRecord(&k.Record)
+			if stream != nil {
+				keep(stream.Record(k))
+			}
+			if !lean {
+				kept = append(kept, *k)
+			}
+		})
+	}
 	if direct {
 		// The platform's records go straight to the extractor (and the
 		// results' logs) as they are written: no text round trip.
@@ -256,12 +374,41 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 		}))
 		defer rp.SetRecordSink(nil)
 	}
-	resps, err := cfg.Platform.Run(ctx, route, arrivals)
+	var err error
+	if rs, ok := cfg.Platform.(ResponseStreamer); ok {
+		if !lean && !kinds {
+			it.Responses = make([]fusionsim.Response, len(arrivals))
+		}
+		err = rs.RunEach(ctx, route, arrivals, func(i int, r *fusionsim.Response) {
+			switch {
+			case kinds:
+				held[i] = *r
+			case !lean:
+				addResponse(i, r)
+				it.Responses[i] = *r
+			default:
+				addResponse(i, r)
+			}
+		})
+	} else {
+		var resps []fusionsim.Response
+		resps, err = cfg.Platform.Run(ctx, route, arrivals)
+		if err == nil {
+			if kinds {
+				held = resps
+			} else {
+				for i := range resps {
+					addResponse(i, &resps[i])
+				}
+				if !lean {
+					it.Responses = resps
+				}
+			}
+		}
+	}
 	if err != nil {
-		cfg.Progress.End("")
 		return it, fmt.Errorf("run: %w", err)
 	}
-	it.Responses = resps
 	// Every invocation has ended: the logs of the iteration are the lines
 	// in [Start, now], read up to just after now.
 	it.End = clock().Add(time.Nanosecond)
@@ -274,7 +421,6 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 			return nil
 		})
 		if err != nil {
-			cfg.Progress.End("")
 			return it, fmt.Errorf("reading logs: %w", err)
 		}
 	}
@@ -283,30 +429,55 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 	}
 	ext := x.Finish()
 	it.LogProblems = ext.Malformed + ext.Inconsistent + ext.Incomplete
+	if foreign != "" {
+		return it, fmt.Errorf("logs of the iteration hold traces of setup %q", foreign)
+	}
 	for name := range ext.Traces {
 		if name != it.Name {
-			cfg.Progress.End("")
 			return it, fmt.Errorf("logs of the iteration hold traces of setup %q", name)
 		}
 	}
-	it.Records = ext.Traces[it.Name]
-	for i := range resps {
-		resps[i].Kind = arrivals[i].Kind
-		if ext.RootTraceIDs != nil && resps[i].RequestID != "" {
-			resps[i].TraceID = ext.RootTraceIDs[resps[i].RequestID]
+	if kinds {
+		for i := range held {
+			held[i].Kind = arrivals[i].Kind
+			if ext.RootTraceIDs != nil && held[i].RequestID != "" {
+				held[i].TraceID = ext.RootTraceIDs[held[i].RequestID]
+			}
+			addResponse(i, &held[i])
 		}
-		if arrivals[i].VUs != nil && resps[i].Dropped() {
-			it.DroppedIterations++
+		it.Responses = held
+	}
+	if streamed {
+		trace.SortKeyed(kept)
+		if !lean {
+			it.Records = make([]trace.Record, len(kept))
+			for i := range kept {
+				it.Records[i] = kept[i].Record
+			}
+		}
+	} else {
+		recs := ext.Traces[it.Name]
+		for i := range recs {
+			st.AddRecord(&recs[i])
+		}
+		if stream != nil {
+			for i := range recs {
+				// The records are in order already; their rank as the key
+				// keeps the order of ties.
+				keep(stream.Record(&trace.KeyedRecord{Record: recs[i], RequestID: fmt.Sprintf("%012d", i)}))
+			}
+		}
+		if !lean {
+			it.Records = recs
 		}
 	}
-	it.Row = results.Summarize(it.Name, it.Records, resps, pricing)
-	dropped := ""
-	if it.DroppedIterations > 0 {
-		dropped = fmt.Sprintf(", %d dropped iterations (no free virtual user)", it.DroppedIterations)
+	if kinds {
+		it.Kinds = results.SummarizeKinds(it.Name, it.Records, it.Responses, pricing)
+		if cfg.Lean {
+			it.Records, it.Responses = nil, nil
+		}
 	}
-	cfg.Progress.End(fmt.Sprintf("%s: %d requests, %d invocations, median %s ms, p95 %s ms, %d errors%s",
-		it.Name, it.Row.Requests, it.Row.Invocations, ms(it.Row.MedianMs), ms(it.Row.P95Ms), it.Row.Errors, dropped))
-	return it, nil
+	return it, streamErr
 }
 
 func ms(v float64) string {
@@ -328,8 +499,8 @@ func (r *Result) Results(manifest results.Manifest, pricing model.Pricing) *resu
 		row := it.Row
 		run.Setups = append(run.Setups, results.SetupRun{
 			Name: it.Name, Setup: it.Setup, Route: it.Route.String(), Reason: it.Reason,
-			Records: it.Records, Responses: it.Responses, Row: &row, LogProblems: it.LogProblems,
-			DroppedIterations: it.DroppedIterations,
+			Records: it.Records, Responses: it.Responses, Row: &row, Stats: it.Stats, LogProblems: it.LogProblems,
+			DroppedIterations: it.DroppedIterations, Kinds: it.Kinds,
 		})
 	}
 	return run

@@ -13,7 +13,10 @@ import (
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/load"
+	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/progress"
+	"github.com/fusionsim/fusionsim/results"
+	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
 )
 
@@ -329,3 +332,68 @@ func TestSetupsSpecs(t *testing.T) {
 		t.Errorf("bad sweep: %v", err)
 	}
 }
+
+// TestLeanSameRows: a lean run (records and responses streamed, none
+// kept) gives the rows of a run that keeps them, and its stream gets
+// every record and response; records grouped the prototype's way (read
+// after the load) give the same rows as Summarize of them.
+func TestLeanSameRows(t *testing.T) {
+	w := workload(t, "iot")
+	var want []Iteration
+	for _, lean := range []bool{false, true} {
+		r := newRig(t, w, 3)
+		streams := map[string]*countStream{}
+		res, err := Run(context.Background(), Config{
+			Platform: r.em, App: w.App, Planner: Fixed(setups(t, w, "remote", "local")),
+			Load: constant(10, 10*time.Second), Lean: lean,
+			Stream: func(name string) (IterationStream, error) {
+				s := &countStream{}
+				streams[name] = s
+				return s, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range res.Iterations {
+			s := streams[it.Name]
+			if !s.closed || s.records != it.Row.Invocations || s.responses != it.Row.Requests {
+				t.Errorf("lean %v, %s: stream got %d records and %d responses (closed %v), row %d and %d", lean, it.Name, s.records, s.responses, s.closed, it.Row.Invocations, it.Row.Requests)
+			}
+			if lean != (it.Records == nil && it.Responses == nil) {
+				t.Errorf("lean %v: %d records and %d responses kept", lean, len(it.Records), len(it.Responses))
+			}
+		}
+		if !lean {
+			want = res.Iterations
+			for _, it := range want {
+				if got := results.Summarize(it.Name, it.Records, it.Responses, model.Default().Pricing); !reflect.DeepEqual(roundedRow(got), roundedRow(it.Row)) {
+					t.Errorf("%s: row %+v, Summarize of its records %+v", it.Name, it.Row, got)
+				}
+			}
+			continue
+		}
+		for i, it := range res.Iterations {
+			if !reflect.DeepEqual(roundedRow(it.Row), roundedRow(want[i].Row)) {
+				t.Errorf("%s: lean row %+v, want %+v", it.Name, it.Row, want[i].Row)
+			}
+		}
+	}
+}
+
+// roundedRow is the row's CSV fields (NaN compares equal there).
+func roundedRow(r results.Row) string {
+	var b bytes.Buffer
+	results.WriteFullCSV(&b, []results.Row{r})
+	return b.String()
+}
+
+type countStream struct {
+	records, responses int
+	closed             bool
+}
+
+func (c *countStream) Record(*trace.KeyedRecord) error         { c.records++; return nil }
+func (c *countStream) Response(int, *fusionsim.Response) error { c.responses++; return nil }
+func (c *countStream) Close() error                            { c.closed = true; return nil }
+func (c *countStream) Abort()                                  {}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/results"
 )
 
 // Metrics are the figures of one setup under one load.
@@ -37,10 +39,12 @@ type Evaluator interface {
 }
 
 // EmulatorEvaluator runs the load against a fresh emulator per setup and
-// takes the figures from the emulator's own accounting (Config.Record), with
-// the logs off: much faster than writing and extracting logs, which the
-// closed loop does. Safe for concurrent use: every call has its own
-// emulator.
+// takes the figures from its traces, exactly as a single run does: the
+// emulator's log records go through the trace extractor into the setup's
+// summary row (experiment.Run on a fixed setup, keeping nothing but the
+// row), so that an evaluated setup's figures are those of "simulate run"
+// on the same setup, load and seed. Safe for concurrent use: every call has
+// its own emulator.
 type EmulatorEvaluator struct {
 	// App is the application.
 	App *fusionsim.App
@@ -53,55 +57,46 @@ type EmulatorEvaluator struct {
 
 // Evaluate implements Evaluator.
 func (e *EmulatorEvaluator) Evaluate(ctx context.Context, setup *fusionsim.Setup, seed uint64) (Metrics, error) {
-	var m Metrics
-	var internal, billed []float64
-	var usd float64
 	prof := e.Profile
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	pricing := prof.Pricing
-	em, err := emulator.New(emulator.Config{
-		App: e.App, Profile: prof, Seed: seed,
-		Record: func(r *emulator.Record) {
-			m.Invocations++
-			usd += pricing.InvocationUSD(r.BilledMs, r.Function.MemoryMB)
-			if r.Root {
-				billed = append(billed, float64(r.BilledMs))
-				if r.InternalMs >= 0 {
-					internal = append(internal, float64(r.InternalMs))
-				}
-			}
-		},
-	})
+	em, err := emulator.New(emulator.Config{App: e.App, Profile: prof, Seed: seed})
 	if err != nil {
-		return m, err
+		return Metrics{}, err
 	}
 	defer em.Close()
-	if err := em.Deploy(ctx, setup); err != nil {
-		return m, err
-	}
-	resps, err := em.Run(ctx, EntryRoute(setup, e.App.Entry), e.Arrivals)
+	res, err := experiment.Run(ctx, experiment.Config{
+		Platform: em, App: e.App, Planner: experiment.Fixed{setup},
+		Load:    func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return e.Arrivals, nil },
+		Entry:   EntryRoute(setup, e.App.Entry),
+		Pricing: prof.Pricing,
+		Lean:    true,
+	})
 	if err != nil {
-		return m, fmt.Errorf("setup %s: %w", setup.Name(), err)
+		return Metrics{}, fmt.Errorf("setup %s: %w", setup.Name(), err)
 	}
-	var e2e []float64
-	for _, r := range resps {
-		m.Requests++
-		if r.Err != nil {
-			m.Errors++
-			continue
-		}
-		e2e = append(e2e, float64(r.Latency())/1e6)
+	it := res.Iterations[0]
+	if it.LogProblems > 0 {
+		return Metrics{}, fmt.Errorf("setup %s: %d problems in the logs", setup.Name(), it.LogProblems)
 	}
-	m.MedianLatencyMs = median(internal)
-	m.P95LatencyMs = quantile(internal, 0.95)
-	m.MedianE2EMs = median(e2e)
-	m.MedianRootBilledMs = median(billed)
-	if m.Requests > 0 {
-		m.CostPerRequestUSD = usd / float64(m.Requests)
+	return MetricsOf(it.Row, it.Stats), nil
+}
+
+// MetricsOf are the metrics of a setup's summary row and statistics.
+func MetricsOf(row results.Row, st *results.SetupStats) Metrics {
+	m := Metrics{
+		Requests: row.Requests, Errors: row.Errors, Invocations: row.Invocations,
+		MedianLatencyMs: row.MedianMs, P95LatencyMs: row.P95Ms, MedianE2EMs: row.E2EMedianMs,
+		MedianRootBilledMs: math.NaN(),
 	}
-	return m, nil
+	if row.Requests > 0 {
+		m.CostPerRequestUSD = row.USDPerMillion / 1e6
+	}
+	if st.RootBilled().Len() > 0 {
+		m.MedianRootBilledMs = st.RootBilled().Median()
+	}
+	return m
 }
 
 // Point is one evaluated setup.

@@ -16,8 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/gzref"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 )
@@ -71,6 +73,10 @@ type Manifest struct {
 	Setups []SetupInfo `json:"setups"`
 	// Reason is the planner's last word, e.g. why an optimizer stopped.
 	Reason string `json:"reason,omitempty"`
+	// Quantiles names how the summary's quantiles were computed (Write sets
+	// it): exact order statistics, in memory or from values spilled to
+	// disk (QuantileMethod).
+	Quantiles string `json:"quantiles,omitempty"`
 	// Extra holds what other tools want to keep (optimizer state, ...).
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
@@ -103,11 +109,18 @@ type SetupRun struct {
 	// Records are the setup's traces; Responses what the client saw.
 	Records   []trace.Record
 	Responses []fusionsim.Response
-	// Row is the summary row; nil: Summarize with Run.Pricing.
-	Row         *Row
+	// Row is the summary row; nil: from Stats with Run.Pricing.
+	Row *Row
+	// Stats are the setup's statistics (its figures' data); nil: from
+	// Records and Responses. A setup whose traces and responses went to
+	// the stage while it ran (Stage.Setup) has only Stats and Row.
+	Stats       *SetupStats
 	LogProblems int
 	// DroppedIterations counts the scenario iterations that were dropped.
 	DroppedIterations int
+	// Kinds are the per-kind rows of a load with kinds of request; nil:
+	// from Records and Responses (SummarizeKinds).
+	Kinds []KindRow
 }
 
 // Run is everything a results directory holds.
@@ -163,6 +176,7 @@ type Stage struct {
 	dir, tmp string
 	logs     *LogFiles
 	force    bool
+	written  map[string]bool // setups whose traces and responses Setup wrote
 }
 
 // StageOptions configure NewStageWith.
@@ -243,25 +257,40 @@ func (s *Stage) Commit(run *Run) (err error) {
 	m := run.Manifest
 	m.Format = CurrentFormat
 	m.Complete = run.Incomplete == ""
+	m.Quantiles = QuantileMethod
 	if m.Version == "" {
 		m.Version = moduleVersion()
 	}
 	m.Setups = nil
-	data := &Data{Dir: s.dir, Traces: trace.Traces{}, Responses: map[string][]fusionsim.Response{}, Configs: run.Configs}
+	data := &Data{Dir: s.dir, Traces: trace.Traces{}, Responses: map[string][]fusionsim.Response{}, Configs: run.Configs, Stats: map[string]*SetupStats{}}
+	toWrite := trace.Traces{}
 	for _, sr := range run.Setups {
-		row := Summarize(sr.Name, sr.Records, sr.Responses, pricing)
+		st := sr.Stats
+		if st == nil {
+			st = StatsOf(sr.Records, sr.Responses)
+			defer st.E2E().Close()
+		}
+		row := st.Row(sr.Name, pricing)
 		if sr.Row != nil {
 			row = *sr.Row
 		}
 		data.Names = append(data.Names, sr.Name)
 		data.Rows = append(data.Rows, row)
+		data.Stats[sr.Name] = st
 		data.Traces[sr.Name] = sr.Records
 		if len(sr.Responses) > 0 {
 			data.Responses[sr.Name] = sr.Responses
 		}
+		if !s.written[sr.Name] {
+			toWrite[sr.Name] = sr.Records
+		}
 		m.Setups = append(m.Setups, SetupInfo{Name: sr.Name, Route: sr.Route, Reason: sr.Reason,
-			Requests: row.Requests, Invocations: len(sr.Records), LogProblems: sr.LogProblems, DroppedIterations: sr.DroppedIterations})
-		data.Kinds = append(data.Kinds, SummarizeKinds(sr.Name, sr.Records, sr.Responses, pricing)...)
+			Requests: row.Requests, Invocations: st.Invocations(), LogProblems: sr.LogProblems, DroppedIterations: sr.DroppedIterations})
+		if sr.Kinds != nil {
+			data.Kinds = append(data.Kinds, sr.Kinds...)
+		} else {
+			data.Kinds = append(data.Kinds, SummarizeKinds(sr.Name, sr.Records, sr.Responses, pricing)...)
+		}
 		if run.Configs == nil && sr.Setup != nil {
 			if data.Configs == nil {
 				data.Configs = fusionsim.Configs{}
@@ -269,14 +298,19 @@ func (s *Stage) Commit(run *Run) (err error) {
 			data.Configs[sr.Name] = sr.Setup
 		}
 	}
+	for name := range s.written {
+		if _, ok := data.Stats[name]; !ok {
+			return fmt.Errorf("setup %q was written (Stage.Setup) but is not among the run's setups", name)
+		}
+	}
 	data.Manifest = &m
-	if len(run.Setups) > 0 {
-		if err := trace.WriteDir(filepath.Join(s.tmp, TracesDir), &trace.Dir{Traces: data.Traces}, trace.WriteOptions{Gzip: run.GzipTraces}); err != nil {
+	if len(toWrite) > 0 {
+		if err := trace.WriteDir(filepath.Join(s.tmp, TracesDir), &trace.Dir{Traces: toWrite}, trace.WriteOptions{Gzip: run.GzipTraces}); err != nil {
 			return err
 		}
 	}
 	for _, name := range data.Names {
-		if resps := data.Responses[name]; len(resps) > 0 {
+		if resps := data.Responses[name]; len(resps) > 0 && !s.written[name] {
 			if err := writeResponses(filepath.Join(s.tmp, ResponsesDir, name+".csv"), resps); err != nil {
 				return err
 			}
@@ -405,25 +439,33 @@ func moduleVersion() string {
 // (or .log.gz), in the order it receives them (the emulator's DirSink
 // layout).
 type LogFiles struct {
-	dir   string
-	gz    bool
-	files map[string]*logFile
-	err   error
-	lines fusionsim.LineFormatter
-	buf   []byte
+	dir    string
+	gz     bool
+	files  map[string]*logFile
+	recent [32]recentFile // files by the address of their functions' names
+	err    error
+	lines  fusionsim.LineFormatter
+	buf    []byte
+}
+
+type recentFile struct {
+	p  *byte
+	n  int
+	lf *logFile
 }
 
 type logFile struct {
-	f  *os.File
-	w  *bufio.Writer
-	zw *fastGzip // nil: plain text
+	f   *os.File
+	w   *bufio.Writer
+	zw  *gzref.Writer // nil: plain text
+	enc *logEncoder   // records into zw
 }
 
 // NewLogFiles creates dir; the files are plain text.
 func NewLogFiles(dir string) (*LogFiles, error) { return NewLogFilesGzip(dir, false) }
 
 // NewLogFilesGzip creates dir; with gz the files are <function>.log.gz,
-// gzip-compressed by fastGzip (the same lines once decompressed; no name or
+// gzip-compressed by logEncoder (the same lines once decompressed; no name or
 // time in the headers, so the bytes are reproducible).
 func NewLogFilesGzip(dir string, gz bool) (*LogFiles, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -434,27 +476,55 @@ func NewLogFilesGzip(dir string, gz bool) (*LogFiles, error) {
 
 // Write appends l.Text and a newline to the file of l.Function.
 func (w *LogFiles) Write(l fusionsim.LogLine) error {
-	return w.writeLine(l.Function, append(append(w.buf[:0], l.Text...), '\n'))
+	lf := w.file(l.Function)
+	if lf == nil {
+		return w.err
+	}
+	w.buf = append(append(w.buf[:0], l.Text...), '\n')
+	return w.writeLine(lf, l.Function, w.buf)
 }
 
 // WriteRecord appends r's line (fusionsim.LineFormatter) and a newline to
 // the file of r.Function. It fits experiment.Config.Records.
 func (w *LogFiles) WriteRecord(r *fusionsim.LogRecord) error {
-	w.buf = append(w.lines.Append(w.buf[:0], r), '\n')
-	return w.writeLine(r.Function, w.buf)
-}
-
-func (w *LogFiles) writeLine(function string, line []byte) error {
-	w.buf = line[:0]
-	if w.err != nil {
+	lf := w.file(r.Function)
+	if lf == nil {
 		return w.err
 	}
+	if lf.enc != nil {
+		lf.enc.write(r)
+		if err := lf.zw.Err(); err != nil {
+			w.err = fmt.Errorf("log %s: %w", r.Function, err)
+		}
+		return w.err
+	}
+	w.buf = append(w.lines.Append(w.buf[:0], r), '\n')
+	return w.writeLine(lf, r.Function, w.buf)
+}
+
+// file returns the file of function, created on first use (nil after an
+// error).
+func (w *LogFiles) file(function string) *logFile {
+	if w.err != nil {
+		return nil
+	}
+	// The emulator's records of a function share its name's bytes.
+	p := unsafe.StringData(function)
+	c := &w.recent[ptrHash(p)&31]
+	if c.p == p && c.n == len(function) && p != nil {
+		return c.lf
+	}
 	lf, ok := w.files[function]
+	defer func() {
+		if lf != nil {
+			*c = recentFile{p, len(function), lf}
+		}
+	}()
 	if !ok {
 		name := function
 		if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 			w.err = fmt.Errorf("log of function %q: not a file name", name)
-			return w.err
+			return nil
 		}
 		file := name + ".log"
 		if w.gz {
@@ -463,14 +533,19 @@ func (w *LogFiles) writeLine(function string, line []byte) error {
 		f, err := os.Create(filepath.Join(w.dir, file))
 		if err != nil {
 			w.err = err
-			return err
+			return nil
 		}
 		lf = &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
 		if w.gz {
-			lf.zw = newFastGzip(lf.w)
+			lf.zw = gzref.NewWriter(lf.w)
+			lf.enc = newLogEncoder(lf.zw)
 		}
 		w.files[function] = lf
 	}
+	return lf
+}
+
+func (w *LogFiles) writeLine(lf *logFile, function string, line []byte) error {
 	var err error
 	if lf.zw != nil {
 		_, err = lf.zw.Write(line)
@@ -505,6 +580,7 @@ func (w *LogFiles) Close() error {
 		}
 	}
 	w.files = map[string]*logFile{}
+	w.recent = [32]recentFile{}
 	return w.err
 }
 
@@ -623,6 +699,23 @@ type Data struct {
 	// Kinds are summary-kinds.csv's rows, or computed from the traces and
 	// the responses; nil when the requests have no kinds.
 	Kinds []KindRow
+	// Stats are the setups' statistics (the figures' data): accumulated
+	// while a run went (Commit), or from Traces and Responses (StatsOf).
+	Stats map[string]*SetupStats
+}
+
+// StatsOf returns the statistics of setup name, accumulating them from its
+// traces and responses the first time when they were not given.
+func (d *Data) StatsOf(name string) *SetupStats {
+	if st := d.Stats[name]; st != nil {
+		return st
+	}
+	if d.Stats == nil {
+		d.Stats = map[string]*SetupStats{}
+	}
+	st := StatsOf(d.Traces[name], d.Responses[name])
+	d.Stats[name] = st
+	return st
 }
 
 // ReadOptions configure Read.

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"fmt"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/fusionsim/fusionsim/internal/vgpdf"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -23,7 +23,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgpdf"
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/fusionsim/fusionsim"
@@ -92,8 +91,8 @@ func Applicable(d *Data, opt PlotOptions) []string {
 }
 
 func hasResponses(d *Data) bool {
-	for _, r := range d.Responses {
-		if len(r) > 0 {
+	for _, n := range d.Names {
+		if d.StatsOf(n).Responses() > 0 {
 			return true
 		}
 	}
@@ -367,25 +366,52 @@ func addLine(p *plot.Plot, i int, name string, xys plotter.XYs, step plotter.Ste
 
 var markers = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.RingGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
 
-// rootLatencies returns the root internalDurations (ms) of a setup.
-func rootLatencies(recs []trace.Record) []float64 {
-	var x []float64
-	for _, r := range recs {
-		if r.IsRootInvocation && r.InternalDuration >= 0 {
-			x = append(x, float64(r.InternalDuration))
-		}
-	}
-	return x
+// ecdfPoints are the steps of the empirical CDF of a setup's latencies:
+// one point per distinct value, at the fraction of values at or below it;
+// ms are the values in ms, ascending.
+type ecdfPoints struct {
+	ms, frac []float64
 }
 
-func e2eLatencies(resps []fusionsim.Response) []float64 {
-	var x []float64
-	for _, r := range resps {
-		if !Failed(r) {
-			x = append(x, float64(r.Latency())/1e6)
+// rootECDF is the ECDF of a setup's root internalDurations.
+func rootECDF(st *SetupStats) ecdfPoints {
+	var e ecdfPoints
+	c := st.RootInternal()
+	n, seen := c.Len(), 0
+	c.Distinct(func(v int64, count int) {
+		seen += count
+		e.ms = append(e.ms, float64(v))
+		e.frac = append(e.frac, float64(seen)/float64(n))
+	})
+	return e
+}
+
+// e2eECDF is the ECDF of a setup's end-to-end latencies (exact while they
+// are in memory; from 1,000 exact quantiles when they were spilled).
+func e2eECDF(st *SetupStats) ecdfPoints {
+	var e ecdfPoints
+	v := st.E2E()
+	n := v.Len()
+	if sorted := v.Sorted(); sorted != nil || n == 0 {
+		for j, x := range sorted {
+			if j+1 < n && sorted[j+1] == x {
+				continue // the step at x is drawn once, to its last value
+			}
+			e.ms = append(e.ms, float64(x)/1e6)
+			e.frac = append(e.frac, float64(j+1)/float64(n))
 		}
+		return e
 	}
-	return x
+	for q := 1; q <= 1000; q++ {
+		k := (n*q+999)/1000 - 1
+		x, err := v.Nth(k)
+		if err != nil {
+			break
+		}
+		e.ms = append(e.ms, float64(x)/1e6)
+		e.frac = append(e.frac, float64(k+1)/float64(n))
+	}
+	return e
 }
 
 func ecdfFigure(d *Data, e2e bool, opt PlotOptions) (*fig, error) {
@@ -395,16 +421,15 @@ func ecdfFigure(d *Data, e2e bool, opt PlotOptions) (*fig, error) {
 	}
 	p := newPlot(xlabel, "fraction of requests")
 	lo, hi := math.Inf(1), math.Inf(-1)
-	samples := make([][]float64, len(d.Names))
+	curves := make([]ecdfPoints, len(d.Names))
 	for i, n := range d.Names {
-		x := rootLatencies(d.Traces[n])
+		e := rootECDF(d.StatsOf(n))
 		if e2e {
-			x = e2eLatencies(d.Responses[n])
+			e = e2eECDF(d.StatsOf(n))
 		}
-		sort.Float64s(x)
-		samples[i] = x
-		if len(x) > 0 {
-			lo, hi = math.Min(lo, math.Max(x[0], 1)), math.Max(hi, x[len(x)-1])
+		curves[i] = e
+		if len(e.ms) > 0 {
+			lo, hi = math.Min(lo, math.Max(e.ms[0], 1)), math.Max(hi, e.ms[len(e.ms)-1])
 		}
 	}
 	if math.IsInf(lo, 1) {
@@ -412,17 +437,14 @@ func ecdfFigure(d *Data, e2e bool, opt PlotOptions) (*fig, error) {
 	}
 	sx := setScale(&p.X, lo, hi, 5)
 	for i, n := range d.Names {
-		x := samples[i]
-		if len(x) == 0 {
+		e := curves[i]
+		if len(e.ms) == 0 {
 			continue
 		}
-		xys := make(plotter.XYs, 0, len(x)+1)
-		xys = append(xys, plotter.XY{X: math.Max(x[0], lo), Y: 0})
-		for j, v := range x {
-			if j+1 < len(x) && x[j+1] == v {
-				continue // the step at v is drawn once, to its last value
-			}
-			xys = append(xys, plotter.XY{X: math.Max(v, lo), Y: float64(j+1) / float64(len(x))})
+		xys := make(plotter.XYs, 0, len(e.ms)+1)
+		xys = append(xys, plotter.XY{X: math.Max(e.ms[0], lo), Y: 0})
+		for j, v := range e.ms {
+			xys = append(xys, plotter.XY{X: math.Max(v, lo), Y: e.frac[j]})
 		}
 		if err := addLine(p, i, n, scaled(xys, sx, false), plotter.PostStep, false); err != nil {
 			return nil, err
@@ -509,7 +531,7 @@ func sweepGroups(d *Data) []sweepGroup {
 	var keys []string
 	configs := map[string]map[string]bool{}
 	for _, n := range d.Names {
-		mem := functionMemory(d.Traces[n])
+		mem := d.StatsOf(n).Memory()
 		if len(mem) == 0 {
 			continue
 		}
@@ -536,18 +558,6 @@ func sweepGroups(d *Data) []sweepGroup {
 		}
 	}
 	return out
-}
-
-// functionMemory: the memory sizes each function ran at.
-func functionMemory(recs []trace.Record) map[string][]int {
-	mem := map[string][]int{}
-	for _, r := range recs {
-		mb, _ := strconv.Atoi(r.MemoryAvail)
-		if !slices.Contains(mem[r.CurrentFunction], mb) {
-			mem[r.CurrentFunction] = append(mem[r.CurrentFunction], mb)
-		}
-	}
-	return mem
 }
 
 // strategies is a setup's rule table without URLs (memory sizes): two
@@ -581,7 +591,9 @@ func strategies(s *fusionsim.Setup) string {
 // several functions also the request's (root latency, total cost).
 func sweepFigure(d *Data, g sweepGroup, opt PlotOptions) (*fig, error) {
 	type acc struct {
-		lat      []float64
+		lat      Counts
+		mbms     int64
+		n        int // invocations
 		usd      float64
 		requests int
 	}
@@ -590,9 +602,9 @@ func sweepFigure(d *Data, g sweepGroup, opt PlotOptions) (*fig, error) {
 	var reqOrder []string
 	reqX := map[string]float64{}
 	for _, n := range g.setups {
-		recs := d.Traces[n]
-		row := Summarize(n, recs, d.Responses[n], opt.Pricing)
-		mem := functionMemory(recs)
+		st := d.StatsOf(n)
+		row := st.Row(n, opt.Pricing)
+		mem := st.Memory()
 		for f, sizes := range mem {
 			if len(sizes) != 1 {
 				continue // a function at several sizes in one setup is no sweep point
@@ -606,14 +618,10 @@ func sweepFigure(d *Data, g sweepGroup, opt PlotOptions) (*fig, error) {
 				per[f][sizes[0]] = a
 			}
 			a.requests += row.Requests
-			for _, r := range recs {
-				if r.CurrentFunction == f {
-					if r.InternalDuration >= 0 {
-						a.lat = append(a.lat, float64(r.InternalDuration))
-					}
-					a.usd += opt.Pricing.InvocationUSD(r.BilledDuration, sizes[0])
-				}
-			}
+			fs := st.Functions()[f]
+			a.lat.Merge(&fs.Internal)
+			a.mbms += fs.BilledMBMs
+			a.n += fs.Invocations
 		}
 		// The request's figures at a uniform memory size.
 		if u, ok := uniformMemory(mem); ok && len(g.functions) > 1 {
@@ -624,9 +632,16 @@ func sweepFigure(d *Data, g sweepGroup, opt PlotOptions) (*fig, error) {
 				reqX[key] = float64(u)
 			}
 			a := req[key]
-			a.lat = append(a.lat, rootLatencies(recs)...)
+			a.lat.Merge(st.RootInternal())
 			a.usd += row.USDPerMillion * float64(row.Requests) / 1e6
 			a.requests += row.Requests
+		}
+	}
+	for _, m := range per {
+		for _, a := range m {
+			// Billed MB-ms summed as integers, priced once: exact and
+			// independent of the records' order.
+			a.usd = opt.Pricing.ComputeUSD(a.mbms, 1) + float64(a.n)*opt.Pricing.RequestUSDPerMillion/1e6
 		}
 	}
 	top := newPlot("", "median latency, ms")
@@ -646,9 +661,8 @@ func sweepFigure(d *Data, g sweepGroup, opt PlotOptions) (*fig, error) {
 		slices.Sort(sizes)
 		for _, mb := range sizes {
 			a := per[f][mb]
-			if len(a.lat) > 0 {
-				m, _, _ := Quantiles3(a.lat)
-				s.lat = append(s.lat, plotter.XY{X: float64(mb), Y: m})
+			if a.lat.Len() > 0 {
+				s.lat = append(s.lat, plotter.XY{X: float64(mb), Y: a.lat.Median()})
 			}
 			if a.requests > 0 {
 				s.cost = append(s.cost, plotter.XY{X: float64(mb), Y: a.usd / float64(a.requests) * 1e6})
@@ -661,9 +675,8 @@ func sweepFigure(d *Data, g sweepGroup, opt PlotOptions) (*fig, error) {
 		slices.SortFunc(reqOrder, func(a, b string) int { return cmp.Compare(reqX[a], reqX[b]) })
 		for _, k := range reqOrder {
 			a := req[k]
-			if len(a.lat) > 0 {
-				m, _, _ := Quantiles3(a.lat)
-				s.lat = append(s.lat, plotter.XY{X: reqX[k], Y: m})
+			if a.lat.Len() > 0 {
+				s.lat = append(s.lat, plotter.XY{X: reqX[k], Y: a.lat.Median()})
 			}
 			if a.requests > 0 {
 				s.cost = append(s.cost, plotter.XY{X: reqX[k], Y: a.usd / float64(a.requests) * 1e6})
@@ -949,8 +962,7 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 	if img != nil {
 		// vgimg's PngCanvas compresses at zlib's default level, which
 		// costs several times the drawing.
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		if err := enc.Encode(&buf, img.Image()); err != nil {
+		if err := encodePNG(&buf, img.Image()); err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil

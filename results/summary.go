@@ -80,64 +80,9 @@ var FullHeader = append(slices.Clone(Header), "invocations_per_request", "cold_s
 // sample); p95 and p99 are order statistics, the (floor(n*p)+1)-th smallest
 // value. This reproduces every figure of the calibration README.
 func Summarize(setup string, recs []trace.Record, resps []fusionsim.Response, pricing model.Pricing) Row {
-	row := Row{Setup: setup, Invocations: len(recs)}
-	var lat []float64
-	// Billed MB-ms summed as an integer: exact and independent of the
-	// records' order.
-	var mbms int64
-	mem := map[string][]int{}
-	roots, killed := 0, 0
-	for _, r := range recs {
-		mb, _ := strconv.Atoi(r.MemoryAvail)
-		mbms += r.BilledDuration * int64(mb)
-		if r.IsColdStart {
-			row.ColdStarts++
-		}
-		if !slices.Contains(mem[r.CurrentFunction], mb) {
-			mem[r.CurrentFunction] = append(mem[r.CurrentFunction], mb)
-		}
-		if r.IsRootInvocation {
-			roots++
-			if r.InternalDuration >= 0 {
-				lat = append(lat, float64(r.InternalDuration))
-			} else {
-				killed++
-			}
-		}
-	}
-	row.MedianMs, row.P95Ms, row.P99Ms = Quantiles3(lat)
-	row.E2EMedianMs, row.E2EP95Ms = math.NaN(), math.NaN()
-	if len(resps) > 0 {
-		var e2e []float64
-		for _, r := range resps {
-			if r.Dropped() {
-				continue // never sent: a dropped iteration (SummarizeKinds counts them)
-			}
-			row.Requests++
-			if Failed(r) {
-				row.Errors++
-				continue
-			}
-			e2e = append(e2e, float64(r.Latency())/1e6)
-		}
-		row.E2EMedianMs, row.E2EP95Ms, _ = Quantiles3(e2e)
-	} else {
-		row.Requests, row.Errors = roots, killed
-	}
-	if row.Requests > 0 {
-		n := float64(row.Requests)
-		// Compute at the first price tier plus every invocation's request
-		// fee (model.Pricing.InvocationUSD, summed).
-		usd := pricing.ComputeUSD(mbms, 1) + float64(len(recs))*pricing.RequestUSDPerMillion/1e6
-		row.GBMsPerRequest = pricing.GBMs(mbms, 1) / n
-		row.USDPerMillion = usd / n * 1e6
-		row.InvocationsPerRequest = float64(row.Invocations) / n
-	}
-	if row.Invocations > 0 {
-		row.ColdStartShare = float64(row.ColdStarts) / float64(row.Invocations)
-	}
-	row.Memory = memoryString(mem)
-	return row
+	st := StatsOf(recs, resps)
+	defer st.E2E().Close()
+	return st.Row(setup, pricing)
 }
 
 // Failed reports whether a client request failed: an error, or an HTTP

@@ -20,7 +20,8 @@
 //     memory; a configuration metadata file or a list of descriptions for
 //     file).
 //
-// Each cell is evaluated by an optimizer.Evaluator (the emulator, logs off,
+// Each cell is evaluated by an optimizer.Evaluator (the emulator, figures
+// from its traces as in a single run, no logs written,
 // with the seed derived from the cell's seed and its deployment,
 // optimizer.SeedFor), so its figures depend on nothing but the cell: not on
 // the shard, the order or the number of workers. Cells that deploy the same

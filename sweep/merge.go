@@ -16,8 +16,8 @@ import (
 )
 
 // NewEvaluators makes the emulator's evaluator of every (load, profile) of
-// the plan (optimizer.EmulatorEvaluator: a fresh emulator per cell, the
-// emulator's own accounting, logs off). Replay files must still have the
+// the plan (optimizer.EmulatorEvaluator: a fresh emulator per cell, figures
+// from its traces as in a single run, no logs written). Replay files must still have the
 // digest the spec names.
 func NewEvaluators(p *Plan) (func(load, profile int) optimizer.Evaluator, error) {
 	spec := p.Spec

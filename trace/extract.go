@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 )
@@ -153,13 +154,26 @@ func Collect(ctx context.Context, p fusionsim.Platform, from, to time.Time, opt 
 // order they were written; invocations may interleave.
 type Extractor struct {
 	opt     Options
-	invs    map[invKey]*invocation
-	order   []*invocation
-	lineNos map[string]int
+	invs    map[string]*invocation // by request id; invocation.same chains other sources
+	order   []orderEntry           // the invocations in the order of their first lines
+	lineNos map[string]*int
 	ext     Extraction
-}
 
-type invKey struct{ source, requestID string }
+	// Shortcuts for records whose strings are the very strings of earlier
+	// records (the emulator's are): the invocation by the address of its
+	// request id's bytes, and the line counters of recent sources.
+	byPtr   map[*byte]*invocation
+	recentI [256]*invocation // the same, direct-mapped
+	recent  [64]sourceCount
+
+	// Streaming (Stream): the function records go to, the invocations in
+	// order that have completed since order was last compacted, pooled
+	// invocations, and the calls of records to come.
+	stream  func(*KeyedRecord)
+	gone    int
+	free    []*invocation
+	callBuf []fusionsim.Call
+}
 
 // invocation is what the extractor has gathered of one Lambda invocation.
 type invocation struct {
@@ -180,20 +194,38 @@ type invocation struct {
 	haveBase  bool
 	report    *fusionsim.Report
 	endTime   time.Time
+	rep       fusionsim.Report // report points here
+	same      *invocation      // the next invocation with the same request id (another source)
+	gen       uint32           // counts its uses (invocations are pooled when streamed)
 }
+
+// sourceCount is a line counter by the address of its source's name.
+type sourceCount struct {
+	p   *byte
+	n   int
+	cnt *int
+}
+
+// orderEntry is an invocation in Extractor.order: it has gone (streamed)
+// once the invocation's gen has moved on.
+type orderEntry struct {
+	inv *invocation
+	gen uint32
+}
+
+func (e orderEntry) live() bool { return e.inv.gen == e.gen }
 
 // NewExtractor returns an empty extractor.
 func NewExtractor(opt Options) *Extractor {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = DefaultMaxProblems
 	}
-	return &Extractor{opt: opt, invs: make(map[invKey]*invocation), lineNos: make(map[string]int)}
+	return &Extractor{opt: opt, invs: make(map[string]*invocation), lineNos: make(map[string]*int), byPtr: make(map[*byte]*invocation)}
 }
 
 // AddLogLine adds a line read from a platform; its source is its function.
 func (x *Extractor) AddLogLine(l fusionsim.LogLine) {
-	x.lineNos[l.Function]++
-	x.Add(l.Function, l.Function, x.lineNos[l.Function], l.Time, l.Text)
+	x.Add(l.Function, l.Function, x.lineNo(l.Function), l.Time, l.Text)
 }
 
 // AddReader adds every line of r, a log file of one function (a CloudWatch
@@ -259,26 +291,39 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 	x.add(source, function, line, &l)
 }
 
+// lineNo counts a line of source and returns its number.
+func (x *Extractor) lineNo(source string) int {
+	p := unsafe.StringData(source)
+	c := &x.recent[ptrHash(p)&63]
+	if c.p == p && c.n == len(source) && p != nil {
+		*c.cnt++
+		return *c.cnt
+	}
+	n := x.lineNos[source]
+	if n == nil {
+		n = new(int)
+		x.lineNos[source] = n
+	}
+	*c = sourceCount{p, len(source), n}
+	*n++
+	return *n
+}
+
 // AddRecord adds one log record (the emulator's typed form of a line): the
 // same as adding its line (LogRecord.AppendLine) with Add, source and
 // function being the record's function, without formatting or parsing text.
 func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
-	n := x.lineNos[r.Function] + 1
-	x.lineNos[r.Function] = n
-	var l Line
+	n := x.lineNo(r.Function)
+	var kind Kind
 	switch r.Kind {
 	case fusionsim.LogStart:
-		l.Kind = Start
+		kind = Start
 	case fusionsim.LogEnd:
-		l.Kind = End
+		kind = End
 	case fusionsim.LogReport:
-		l.Kind, l.Report = Report, r.Report
-		// As printed and parsed: to the hundredth of a ms.
-		l.Report.Duration, l.Report.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
+		kind = Report
 	case fusionsim.LogMessage:
-		l.Kind = Message
-		l.Msg = fusionsim.Message{TraceID: r.TraceID, Time: r.MessageMs(), SourceFunction: r.Source, Type: r.Type}
-		l.Init, l.Call, l.Ms = r.Init, r.Call, r.Ms
+		kind = Message
 	default:
 		if r.Kind == fusionsim.LogInfo && strings.HasPrefix(r.Text, fusionsim.MessageMarker) {
 			// Task output that reads like an FSMSG line: as the text parser
@@ -291,23 +336,96 @@ func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
 		return
 	}
 	x.ext.Lines++
-	l.RequestID = r.RequestID
-	l.Time = time.Unix(0, r.Time)
-	x.add(r.Function, r.Function, n, &l)
+	inv := x.invocation(r.Function, r.Function, n, r.RequestID)
+	if inv.report != nil && kind != End {
+		x.inconsistent(inv, n, "%s line after the REPORT line", kind)
+		return
+	}
+	switch kind {
+	case Start:
+		inv.sawStart = true
+	case End:
+		inv.endTime = time.Unix(0, r.Time)
+	case Report:
+		inv.rep = r.Report
+		// As printed and parsed: to the hundredth of a ms.
+		inv.rep.Duration, inv.rep.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
+		inv.report = &inv.rep
+		if x.stream != nil && inv.haveInit {
+			x.complete(inv)
+		}
+	case Message:
+		x.addMessage(inv, n, r.TraceID, r.MessageMs(), r.Source, r.Type, &r.Init, &r.Call, r.Ms)
+	}
 }
 
 // hundredths rounds d half up to 10 µs, as a REPORT line prints it.
 func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 10000 }
 
+// invocation returns the invocation of (source, requestID), new at its
+// first line.
+func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
+	p := unsafe.StringData(requestID)
+	slot := &x.recentI[ptrHash(p)&255]
+	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
+		return inv
+	}
+	if inv := x.byPtr[p]; inv != nil && len(inv.requestID) == len(requestID) && inv.source == source {
+		*slot = inv
+		return inv
+	}
+	first := x.invs[requestID]
+	for inv := first; inv != nil; inv = inv.same {
+		if inv.source == source {
+			return inv
+		}
+	}
+	inv := x.newInvocation()
+	inv.source, inv.function, inv.requestID, inv.firstLine = source, function, requestID, line
+	inv.same = first
+	x.invs[requestID] = inv
+	if p != nil {
+		x.byPtr[p] = inv
+		*slot = inv
+	}
+	x.order = append(x.order, orderEntry{inv, inv.gen})
+	return inv
+}
+
+// ptrHash spreads the bits of an address for a small direct-mapped table.
+func ptrHash(p *byte) uintptr {
+	a := uintptr(unsafe.Pointer(p))
+	return (a >> 3) ^ (a >> 11)
+}
+
+// forget removes inv from the invocations by request id.
+func (x *Extractor) forget(inv *invocation) {
+	if p := unsafe.StringData(inv.requestID); x.byPtr[p] == inv {
+		delete(x.byPtr, p)
+		if slot := &x.recentI[ptrHash(p)&255]; *slot == inv {
+			*slot = nil
+		}
+	}
+	p := x.invs[inv.requestID]
+	if p == inv {
+		if inv.same == nil {
+			delete(x.invs, inv.requestID)
+		} else {
+			x.invs[inv.requestID] = inv.same
+		}
+		return
+	}
+	for ; p != nil; p = p.same {
+		if p.same == inv {
+			p.same = inv.same
+			return
+		}
+	}
+}
+
 // add adds a parsed control or FSMSG line.
 func (x *Extractor) add(source, function string, line int, l *Line) {
-	key := invKey{source, l.RequestID}
-	inv := x.invs[key]
-	if inv == nil {
-		inv = &invocation{source: source, function: function, requestID: l.RequestID, firstLine: line}
-		x.invs[key] = inv
-		x.order = append(x.order, inv)
-	}
+	inv := x.invocation(source, function, line, l.RequestID)
 	if inv.report != nil && l.Kind != End {
 		x.inconsistent(inv, line, "%s line after the REPORT line", l.Kind)
 		return
@@ -318,44 +436,116 @@ func (x *Extractor) add(source, function string, line int, l *Line) {
 	case End:
 		inv.endTime = l.Time
 	case Report:
-		r := l.Report
-		inv.report = &r
+		inv.rep = l.Report
+		inv.report = &inv.rep
+		if x.stream != nil && inv.haveInit {
+			x.complete(inv)
+		}
 	case Message:
-		x.addMessage(inv, line, l)
+		m := &l.Msg
+		x.addMessage(inv, line, m.TraceID, m.Time, m.SourceFunction, m.Type, &l.Init, &l.Call, l.Ms)
 	}
 }
 
-func (x *Extractor) addMessage(inv *invocation, line int, l *Line) {
-	m := &l.Msg
+func (x *Extractor) addMessage(inv *invocation, line int, traceID string, timeMs int64, source, typ string, init *fusionsim.InitContent, call *fusionsim.Call, ms int64) {
 	if inv.traceID == "" {
-		inv.traceID = m.TraceID
-	} else if m.TraceID != inv.traceID {
-		x.inconsistent(inv, line, "trace id %q after %q", m.TraceID, inv.traceID)
+		inv.traceID = traceID
+	} else if traceID != inv.traceID {
+		x.inconsistent(inv, line, "trace id %q after %q", traceID, inv.traceID)
 		return
 	}
 	if inv.task == "" {
-		inv.task = m.SourceFunction
+		inv.task = source
 	}
-	switch m.Type {
+	switch typ {
 	case fusionsim.MsgInit:
 		if inv.haveInit {
 			x.inconsistent(inv, line, "second init message")
 			return
 		}
-		inv.haveInit, inv.init, inv.startMs = true, l.Init, m.Time
+		inv.haveInit, inv.init, inv.startMs = true, *init, timeMs
 	case fusionsim.MsgCall:
-		inv.calls = append(inv.calls, l.Call)
-		inv.callMs = append(inv.callMs, m.Time)
+		inv.calls = append(inv.calls, *call)
+		inv.callMs = append(inv.callMs, timeMs)
 	case fusionsim.MsgTimeBase:
 		if inv.haveBase {
 			x.inconsistent(inv, line, "second time-base message")
 			return
 		}
-		inv.haveBase, inv.timeBase = true, l.Ms
+		inv.haveBase, inv.timeBase = true, ms
 	}
-	if m.Time > inv.lastMs {
-		inv.lastMs = m.Time
+	if timeMs > inv.lastMs {
+		inv.lastMs = timeMs
 	}
+}
+
+// Stream makes the extractor hand every invocation's record to fn as soon
+// as the invocation is complete (its REPORT line is added after its init
+// message) instead of holding it until Finish, so that a long run's
+// records need not be held. The record (valid ones only: invalid ones
+// are counted and reported as Finish does) and its Calls are fn's to
+// keep. Finish then reports the invocations never completed, and its
+// Traces are empty. Not with Options.GroupByFunction, whose records merge
+// invocations (Stream returns an error).
+func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
+	if x.opt.GroupByFunction {
+		return errors.New("trace: Extractor.Stream with GroupByFunction: records of a (trace, function) group need all of its invocations")
+	}
+	x.stream = fn
+	return nil
+}
+
+// complete streams the record of a complete invocation and forgets it.
+func (x *Extractor) complete(inv *invocation) {
+	k := KeyedRecord{inv.record(), inv.requestID}
+	if err := ValidateRecord(&k.Record); err != nil {
+		x.ext.Inconsistent++
+		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+	} else {
+		x.ext.Invocations++
+		// The calls move to a slab shared by many records, which fn may
+		// keep: one allocation for many records, not one each.
+		if n := len(k.Calls); n > 0 {
+			if cap(x.callBuf)-len(x.callBuf) < n {
+				// Slabs grow from small ones: a short extraction (a
+				// sweep's setup) allocates little.
+				x.callBuf = make([]fusionsim.Call, 0, max(min(2*cap(x.callBuf), 4096), 64, n))
+			}
+			start := len(x.callBuf)
+			x.callBuf = append(x.callBuf, k.Calls...)
+			k.Calls = x.callBuf[start : start+n : start+n]
+		}
+		x.stream(&k)
+	}
+	x.forget(inv)
+	x.recycle(inv)
+	x.gone++
+	if x.gone > 1024 && x.gone > len(x.order)/2 {
+		open := x.order[:0]
+		for _, e := range x.order {
+			if e.live() {
+				open = append(open, e)
+			}
+		}
+		clear(x.order[len(open):])
+		x.order, x.gone = open, 0
+	}
+}
+
+func (x *Extractor) newInvocation() *invocation {
+	if n := len(x.free); n > 0 {
+		inv := x.free[n-1]
+		x.free = x.free[:n-1]
+		return inv
+	}
+	return new(invocation)
+}
+
+// recycle pools a streamed invocation (its calls' array is reused).
+func (x *Extractor) recycle(inv *invocation) {
+	calls, callMs, gen := inv.calls[:0], inv.callMs[:0], inv.gen+1
+	*inv = invocation{calls: calls, callMs: callMs, gen: gen}
+	x.free = append(x.free, inv)
 }
 
 // Finish ends the extraction: it builds the records of every complete
@@ -363,7 +553,11 @@ func (x *Extractor) addMessage(inv *invocation, line int, l *Line) {
 // afterwards.
 func (x *Extractor) Finish() *Extraction {
 	var done []*invocation
-	for _, inv := range x.order {
+	for _, e := range x.order {
+		if !e.live() {
+			continue
+		}
+		inv := e.inv
 		switch {
 		case !inv.sawStart && !inv.haveInit:
 			x.ext.Partial++
@@ -440,12 +634,37 @@ type KeyedRecord struct {
 }
 
 // SortKeyed sorts records the way an Extraction's are: by
-// (startTimestamp, traceId, currentFunction, request id).
+// (startTimestamp, traceId, currentFunction, request id), ties kept in
+// their order. It sorts indices and then moves each record once: records
+// are large to swap.
 func SortKeyed(ks []KeyedRecord) {
-	slices.SortFunc(ks, func(a, b KeyedRecord) int {
-		return cmp.Or(cmp.Compare(a.StartTimestamp, b.StartTimestamp), strings.Compare(a.TraceID, b.TraceID),
-			strings.Compare(a.CurrentFunction, b.CurrentFunction), strings.Compare(a.RequestID, b.RequestID))
-	})
+	if len(ks) < 2 {
+		return
+	}
+	idx := make([]int32, len(ks))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return compareKeyed(&ks[a], &ks[b]) })
+	// ks[i] becomes the record at idx[i]: follow each cycle of the
+	// permutation once.
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp := ks[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				ks[j] = tmp
+				break
+			}
+			ks[j] = ks[k]
+			j = k
+		}
+	}
 }
 
 // record builds the invocation record.

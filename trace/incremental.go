@@ -17,13 +17,16 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 	}
 	open := x.order[:0]
 	var done []*invocation
-	for _, inv := range x.order {
-		if inv.report == nil || !inv.haveInit {
-			open = append(open, inv)
+	for _, e := range x.order {
+		if !e.live() {
 			continue
 		}
-		done = append(done, inv)
-		delete(x.invs, invKey{inv.source, inv.requestID})
+		if inv := e.inv; inv.report == nil || !inv.haveInit {
+			open = append(open, e)
+			continue
+		}
+		done = append(done, e.inv)
+		x.forget(e.inv)
 	}
 	clear(x.order[len(open):])
 	x.order = open
@@ -37,7 +40,15 @@ func (x *Extractor) Completed(fn func(KeyedRecord)) error {
 
 // Open is the number of invocations the extractor holds: running, or
 // lacking lines (no REPORT, no init) until Finish reports them.
-func (x *Extractor) Open() int { return len(x.order) }
+func (x *Extractor) Open() int {
+	n := 0
+	for _, e := range x.order {
+		if e.live() {
+			n++
+		}
+	}
+	return n
+}
 
 // Counts are the extraction's counters so far (its Traces and Problems are
 // filled in by Finish).

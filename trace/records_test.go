@@ -100,6 +100,38 @@ func TestRecordsEqualText(t *testing.T) {
 					if !reflect.DeepEqual(fromText.Traces, fromRecs.Traces) {
 						t.Errorf("grouping %v: traces differ", grouping)
 					}
+					if !grouping {
+						// Streamed as they complete: the same records
+						// once sorted, the same counters.
+						xs := trace.NewExtractor(opt)
+						bySetup := map[string][]trace.KeyedRecord{}
+						if err := xs.Stream(func(k *trace.KeyedRecord) {
+							bySetup[k.FusionGroup.Name] = append(bySetup[k.FusionGroup.Name], *k)
+						}); err != nil {
+							t.Fatal(err)
+						}
+						for i := range recs {
+							xs.AddRecord(&recs[i])
+						}
+						streamed := xs.Finish()
+						got := trace.Traces{}
+						for name, ks := range bySetup {
+							trace.SortKeyed(ks)
+							for _, k := range ks {
+								got[name] = append(got[name], k.Record)
+							}
+						}
+						if !reflect.DeepEqual(got, fromRecs.Traces) {
+							t.Errorf("streamed traces differ")
+						}
+						streamed.Problems = nil
+						want := *fromRecs
+						want.Traces, want.Problems = nil, nil
+						streamed.Traces = nil
+						if !reflect.DeepEqual(*streamed, want) {
+							t.Errorf("streamed counters differ: %+v, want %+v", *streamed, want)
+						}
+					}
 					fromText.Traces, fromRecs.Traces = nil, nil
 					fromText.Problems, fromRecs.Problems = nil, nil // same problems, in another order
 					if !reflect.DeepEqual(fromText, fromRecs) {

@@ -2,11 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
+	"github.com/fusionsim/fusionsim/optimizer"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // TestCompareSplit: a small comparison (split, two memory sizes, short loads)
@@ -71,4 +81,63 @@ func TestCompareFlagErrors(t *testing.T) {
 			t.Errorf("%v: %v, want a usage error with %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+// TestSweepRowsEqualSingleRuns: a sample of the exhaustive sweep's setups,
+// evaluated as compare evaluates them, have the figures of "simulate run"
+// on the same setup, load and seed: the sweep reads the same traces the
+// same way.
+func TestSweepRowsEqualSingleRuns(t *testing.T) {
+	w, err := workloads.Get("iot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := &optimizer.Sweep{App: w.App, MemorySizesMB: []int{128, 1024}}
+	setups, _, _, err := sw.Setups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrivals, err := load.Constant(10, 6*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load.WithEvent(arrivals, w.Event)
+	eval := &optimizer.EmulatorEvaluator{App: w.App, Arrivals: arrivals}
+	for _, i := range []int{0, 1, 301, 777, len(setups) - 1} {
+		s := setups[i]
+		seed := optimizer.SeedFor(1, s)
+		m, err := eval.Evaluate(context.Background(), s, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		data, err := fusionsim.Configs{s.Name(): s}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "setup.json")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustSimulate(t, "run", "--workload", "iot", "--setup", file, "--load", "constant", "--rps", "10", "--requests", strconv.Itoa(len(arrivals)),
+			"--seed", strconv.FormatUint(seed, 10), "--logs", "none", "--quiet", "--out", filepath.Join(dir, "r"))
+		row := readSummary(t, filepath.Join(dir, "r"))[s.Name()]
+		got := optimizer.Metrics{Requests: row.Requests, Errors: row.Errors, Invocations: row.Invocations,
+			MedianLatencyMs: row.MedianMs, P95LatencyMs: row.P95Ms, MedianE2EMs: row.E2EMedianMs}
+		want := m
+		want.CostPerRequestUSD, want.MedianRootBilledMs = 0, 0
+		if !reflect.DeepEqual(got, roundMetrics(want)) {
+			t.Errorf("setup %d (%s): simulate run %+v, sweep %+v", i, optimizer.Describe(w.App, s), got, roundMetrics(want))
+		}
+		if usd := m.CostPerRequestUSD * 1e6; math.Abs(usd-row.USDPerMillion) > 5e-7 {
+			t.Errorf("setup %d: %v USD per million requests in the run, %v in the sweep", i, row.USDPerMillion, usd)
+		}
+	}
+}
+
+// roundMetrics rounds latencies as summary.csv does (to the µs).
+func roundMetrics(m optimizer.Metrics) optimizer.Metrics {
+	r := func(v float64) float64 { return math.Round(v*1000) / 1000 }
+	m.MedianLatencyMs, m.P95LatencyMs, m.MedianE2EMs = r(m.MedianLatencyMs), r(m.P95LatencyMs), r(m.MedianE2EMs)
+	return m
 }

@@ -9,10 +9,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	// The runs allocate much short-lived garbage around a small live heap:
+	// collecting at four times the live heap instead of twice saves much of
+	// the collector's CPU, and a soft limit keeps long runs' memory bounded
+	// all the same (the collector works harder near it). GOGC and
+	// GOMEMLIMIT override both.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(640 << 20)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -544,6 +544,13 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		Trace:    trace.Options{GroupByFunction: f.grouping},
 		LogsRead: sink.Reset,
 		Progress: bar,
+		// Records and responses go to the results as they are produced;
+		// a fixed list of setups keeps none of them (an optimizer reads
+		// them).
+		Stream: func(name string) (experiment.IterationStream, error) { return st.Setup(name, f.traces == "gzip") },
+	}
+	if _, fixed := p.planner.(experiment.Fixed); fixed {
+		xcfg.Lean = true
 	}
 	if f.logs != "none" {
 		logFiles, err := st.LogFilesGzip(f.logs == "gzip")

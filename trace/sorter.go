@@ -1,0 +1,353 @@
+package trace
+
+import (
+	"bufio"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/fusionsim/fusionsim"
+)
+
+// RecordsInMemory is how many records a Sorter holds before it sorts them
+// and spills them to a temporary file as one sorted run (a record takes
+// about 300-500 bytes in memory with its calls).
+var RecordsInMemory = 1 << 16
+
+// Sorter puts keyed records into the order of an Extraction's
+// (SortKeyed) in bounded memory: up to RecordsInMemory in memory, beyond
+// that in sorted runs on disk, merged when they are read back (Each). A
+// run of normal length never touches the disk.
+type Sorter struct {
+	mem  []KeyedRecord
+	runs []*os.File
+	n    int
+	buf  []byte
+	err  error
+}
+
+// Add adds a copy of k (its strings and calls are kept, not copied).
+func (s *Sorter) Add(k *KeyedRecord) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.n++
+	s.mem = append(s.mem, *k)
+	if len(s.mem) >= RecordsInMemory {
+		s.err = s.spill()
+	}
+	return s.err
+}
+
+// Len is the number of records added.
+func (s *Sorter) Len() int { return s.n }
+
+// spill writes the records in memory to a temporary file, sorted.
+func (s *Sorter) spill() error {
+	SortKeyed(s.mem)
+	f, err := os.CreateTemp("", "fusionsim-records-*")
+	if err != nil {
+		return fmt.Errorf("spilling records: %w", err)
+	}
+	os.Remove(f.Name()) // gone once closed
+	w := bufio.NewWriterSize(f, 256<<10)
+	for i := range s.mem {
+		s.buf = appendKeyed(s.buf[:0], &s.mem[i])
+		if _, err := w.Write(s.buf); err != nil {
+			f.Close()
+			return fmt.Errorf("spilling records: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("spilling records: %w", err)
+	}
+	s.runs = append(s.runs, f)
+	clear(s.mem)
+	s.mem = s.mem[:0]
+	return nil
+}
+
+// Each calls fn for every record in order (k is valid only during the
+// call) and releases the sorter's memory and files; the sorter is empty
+// afterwards.
+func (s *Sorter) Each(fn func(k *KeyedRecord) error) error {
+	defer s.Close()
+	if s.err != nil {
+		return s.err
+	}
+	SortKeyed(s.mem)
+	if len(s.runs) == 0 {
+		for i := range s.mem {
+			if err := fn(&s.mem[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Merge the runs on disk and the one in memory.
+	var m mergeHeap
+	for _, f := range s.runs {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		r := &runReader{r: bufio.NewReaderSize(f, 64<<10), strs: map[string]string{}}
+		if ok, err := r.next(); err != nil {
+			return err
+		} else if ok {
+			m = append(m, r)
+		}
+	}
+	if len(s.mem) > 0 {
+		r := &runReader{mem: s.mem}
+		r.next()
+		m = append(m, r)
+	}
+	heap.Init(&m)
+	for len(m) > 0 {
+		r := m[0]
+		if err := fn(&r.cur); err != nil {
+			return err
+		}
+		ok, err := r.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			heap.Fix(&m, 0)
+		} else {
+			heap.Pop(&m)
+		}
+	}
+	return nil
+}
+
+// Close drops the records and removes the temporary files.
+func (s *Sorter) Close() {
+	for _, f := range s.runs {
+		f.Close()
+	}
+	s.runs, s.mem, s.n = nil, nil, 0
+}
+
+func compareKeyed(a, b *KeyedRecord) int {
+	switch {
+	case a.StartTimestamp < b.StartTimestamp:
+		return -1
+	case a.StartTimestamp > b.StartTimestamp:
+		return 1
+	}
+	if c := compareStrings(a.TraceID, b.TraceID); c != 0 {
+		return c
+	}
+	if c := compareStrings(a.CurrentFunction, b.CurrentFunction); c != 0 {
+		return c
+	}
+	return compareStrings(a.RequestID, b.RequestID)
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// runReader reads a sorted run back, record by record.
+type runReader struct {
+	r    *bufio.Reader
+	mem  []KeyedRecord // a run in memory instead
+	cur  KeyedRecord
+	strs map[string]string // the strings of few values, shared
+	buf  []byte
+}
+
+func (r *runReader) next() (bool, error) {
+	if r.r == nil {
+		if len(r.mem) == 0 {
+			return false, nil
+		}
+		r.cur, r.mem = r.mem[0], r.mem[1:]
+		return true, nil
+	}
+	err := r.read(&r.cur)
+	if err == io.EOF {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+type mergeHeap []*runReader
+
+func (h mergeHeap) Len() int           { return len(h) }
+func (h mergeHeap) Less(i, j int) bool { return compareKeyed(&h[i].cur, &h[j].cur) < 0 }
+func (h mergeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)        { *h = append(*h, x.(*runReader)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// The binary form of a keyed record in a run: strings as a length and
+// bytes, numbers as varints, the booleans in one byte.
+func appendKeyed(b []byte, k *KeyedRecord) []byte {
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	str(k.TraceID)
+	var flags byte
+	if k.FusionGroup.Numeric {
+		flags |= 1
+	}
+	if k.IsRootInvocation {
+		flags |= 2
+	}
+	if k.IsColdStart {
+		flags |= 4
+	}
+	if k.Calls == nil {
+		flags |= 8
+	}
+	b = append(b, flags)
+	str(k.FusionGroup.Name)
+	str(k.Source)
+	str(k.CurrentFunction)
+	str(k.CurrentTask)
+	b = binary.AppendVarint(b, k.BilledDuration)
+	str(k.MemoryAvail)
+	b = binary.AppendVarint(b, int64(k.MaxMemoryUsed))
+	b = binary.AppendVarint(b, k.StartTimestamp)
+	b = binary.AppendVarint(b, k.EndTimestamp)
+	b = binary.AppendVarint(b, k.InternalDuration)
+	b = binary.AppendUvarint(b, uint64(len(k.Calls)))
+	for _, c := range k.Calls {
+		var cf byte
+		if c.Local {
+			cf |= 1
+		}
+		if c.Sync {
+			cf |= 2
+		}
+		b = append(b, cf)
+		str(c.Caller)
+		str(c.Called)
+		b = binary.AppendVarint(b, c.Time)
+	}
+	str(k.RequestID)
+	return b
+}
+
+var errBadRun = errors.New("trace: corrupt spilled records")
+
+// read reads the next record of the run into k (io.EOF at the end).
+func (r *runReader) read(k *KeyedRecord) error {
+	br := r.r
+	bytesOf := func() ([]byte, error) {
+		n, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, err
+		}
+		if n > 1<<30 {
+			return nil, errBadRun
+		}
+		r.buf = slices.Grow(r.buf[:0], int(n))[:n]
+		_, err = io.ReadFull(br, r.buf)
+		return r.buf, err
+	}
+	unique := func() (string, error) {
+		b, err := bytesOf()
+		return string(b), err
+	}
+	shared := func() (string, error) {
+		b, err := bytesOf()
+		if err != nil {
+			return "", err
+		}
+		if s, ok := r.strs[string(b)]; ok {
+			return s, nil
+		}
+		s := string(b)
+		if len(r.strs) < 1<<12 {
+			r.strs[s] = s
+		}
+		return s, nil
+	}
+	varint := func() (int64, error) { return binary.ReadVarint(br) }
+	var err error
+	fail := func(e error) error {
+		if err == nil && e != nil {
+			err = e
+		}
+		return err
+	}
+	if k.TraceID, err = unique(); err != nil {
+		return err // io.EOF at a record's start: the end of the run
+	}
+	flags, e := br.ReadByte()
+	fail(e)
+	*k = KeyedRecord{Record: Record{TraceID: k.TraceID}}
+	var s string
+	s, e = shared()
+	fail(e)
+	k.FusionGroup = fusionsim.TraceName{Name: s, Numeric: flags&1 != 0}
+	k.IsRootInvocation, k.IsColdStart = flags&2 != 0, flags&4 != 0
+	k.Source, e = shared()
+	fail(e)
+	k.CurrentFunction, e = shared()
+	fail(e)
+	k.CurrentTask, e = shared()
+	fail(e)
+	k.BilledDuration, e = varint()
+	fail(e)
+	k.MemoryAvail, e = shared()
+	fail(e)
+	var v int64
+	v, e = varint()
+	fail(e)
+	k.MaxMemoryUsed = int(v)
+	k.StartTimestamp, e = varint()
+	fail(e)
+	k.EndTimestamp, e = varint()
+	fail(e)
+	k.InternalDuration, e = varint()
+	fail(e)
+	n, e := binary.ReadUvarint(br)
+	fail(e)
+	if err != nil {
+		return fail(errBadRun)
+	}
+	if n > 1<<20 {
+		return errBadRun
+	}
+	if flags&8 == 0 {
+		k.Calls = make([]fusionsim.Call, n)
+		for i := range k.Calls {
+			c := &k.Calls[i]
+			cf, e := br.ReadByte()
+			fail(e)
+			c.Local, c.Sync = cf&1 != 0, cf&2 != 0
+			c.Caller, e = shared()
+			fail(e)
+			c.Called, e = shared()
+			fail(e)
+			c.Time, e = varint()
+			fail(e)
+		}
+	}
+	k.RequestID, e = unique()
+	fail(e)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadRun, err)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package trace
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+// TestSorter: records come out in SortKeyed's order, equal to what went
+// in, whether they fit in memory or went to disk in several runs.
+func TestSorter(t *testing.T) {
+	defer func(n int) { RecordsInMemory = n }(RecordsInMemory)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, limit := range []int{1 << 20, 1, 7, 100} {
+		RecordsInMemory = limit
+		for _, n := range []int{0, 1, 5, 1000} {
+			recs := randomRecords(rng, n)
+			var s Sorter
+			var all []KeyedRecord
+			for i := range recs {
+				recs[i].StartTimestamp = 1675209600000 + rng.Int64N(50) // many ties
+				k := KeyedRecord{recs[i], "req-" + strconv.Itoa(rng.IntN(1<<30))}
+				all = append(all, k)
+				if err := s.Add(&k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s.Len() != n {
+				t.Fatalf("Len %d, want %d", s.Len(), n)
+			}
+			SortKeyed(all)
+			var got []KeyedRecord
+			if err := s.Each(func(k *KeyedRecord) error {
+				got = append(got, *k)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(all) {
+				t.Fatalf("limit %d: %d records back, want %d", limit, len(got), len(all))
+			}
+			for i := range got {
+				if !reflect.DeepEqual(got[i], all[i]) {
+					t.Fatalf("limit %d, n %d: record %d: %+v, want %+v", limit, n, i, got[i], all[i])
+				}
+			}
+		}
+	}
+}
