@@ -515,6 +515,7 @@ func (x *Extractor) complete(inv *invocation) {
 			x.callBuf = append(x.callBuf, k.Calls...)
 			k.Calls = x.callBuf[start : start+n : start+n]
 		}
+		x.noteRoot(&k)
 		x.stream(&k)
 	}
 	x.forget(inv)
@@ -582,11 +583,11 @@ func (x *Extractor) Finish() *Extraction {
 		}
 	}
 	if x.opt.RootTraceIDs {
-		x.ext.RootTraceIDs = map[string]string{}
-		for _, k := range keyed {
-			if _, dup := x.ext.RootTraceIDs[k.RequestID]; k.IsRootInvocation && !dup {
-				x.ext.RootTraceIDs[k.RequestID] = k.TraceID
-			}
+		if x.ext.RootTraceIDs == nil {
+			x.ext.RootTraceIDs = map[string]string{}
+		}
+		for i := range keyed {
+			x.noteRoot(&keyed[i])
 		}
 	}
 	bySetup := make(map[string][]KeyedRecord)
@@ -604,6 +605,20 @@ func (x *Extractor) Finish() *Extraction {
 	}
 	x.invs, x.order = nil, nil
 	return &x.ext
+}
+
+// noteRoot maps a root invocation's request id to its trace id
+// (Options.RootTraceIDs), the first one's where an id repeats.
+func (x *Extractor) noteRoot(k *KeyedRecord) {
+	if !x.opt.RootTraceIDs || !k.IsRootInvocation {
+		return
+	}
+	if x.ext.RootTraceIDs == nil {
+		x.ext.RootTraceIDs = map[string]string{}
+	}
+	if _, dup := x.ext.RootTraceIDs[k.RequestID]; !dup {
+		x.ext.RootTraceIDs[k.RequestID] = k.TraceID
+	}
 }
 
 // valid builds the records of complete invocations and keeps those that

@@ -586,7 +586,7 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 		if err := results.PrintTable(stdout, res.Rows()); err != nil {
 			return err
 		}
-		if err := printKinds(stdout, res, p.profile.Pricing); err != nil {
+		if err := printKinds(stdout, res); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "\n%s: %s, %s\nresults in %s\n", p.workload.Name(), p.loadString(), setupList(res), p.out)
@@ -599,11 +599,11 @@ func execute(ctx context.Context, p *plan, f *runFlags, stdout, stderr io.Writer
 
 // printKinds prints the per-kind table of a run whose requests have kinds
 // (a scenario load) and its dropped iterations.
-func printKinds(w io.Writer, res *experiment.Result, pricing model.Pricing) error {
+func printKinds(w io.Writer, res *experiment.Result) error {
 	var rows []results.KindRow
 	var dropped []string
 	for _, it := range res.Iterations {
-		rows = append(rows, results.SummarizeKinds(it.Name, it.Records, it.Responses, pricing)...)
+		rows = append(rows, it.Kinds...)
 		if it.DroppedIterations > 0 {
 			dropped = append(dropped, fmt.Sprintf("%s %d", it.Name, it.DroppedIterations))
 		}
