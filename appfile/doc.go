@@ -117,8 +117,11 @@
 // overhead_vcpu_ms (the process's other threads, below a share of threads
 // vCPUs), jitter_scale (a factor on the platform's jitter) and kernel:
 // {burn: K} (each thread runs the prototype's burn(K) loop with
-// --execute-work and in the Lambda handler; without a kernel the handler
-// spins the CPU for the figures). A profile that names the descriptor
+// --execute-work and in the Lambda handler) or {sieve: N} (the prototype's
+// plain sieve of N numbers, once; as: gets the number of primes), with the
+// descriptor's own figures (an application's sieve may be slower than the
+// sieve step's calibrated one); without a kernel the handler spins the CPU
+// for the figures. A profile that names the descriptor
 // (model.Profile.Work) replaces its figures. A figure without its unit
 // (cpu: 10, sleep: 500) is an error that says which name to use, and so is
 // a negative one.

@@ -352,6 +352,16 @@ func (s *strand) exec(st *step) (any, error) {
 		if st.work.BurnK != 0 {
 			w.Run = workloads.BurnWorkers(w.Name, st.work.BurnK, max(w.Threads, 1), &sum).Run
 		}
+		if n := st.work.SieveN; n > 0 {
+			var count int
+			sw, err := workloads.SieveWork(workloads.SievePlain, n, &count)
+			if err != nil {
+				return nil, err
+			}
+			w.Run = sw.Run
+			ctx.Spend(w)
+			return count, nil
+		}
 		ctx.Spend(w)
 		return sum, nil
 	case kSieve:

@@ -29,6 +29,9 @@ const (
 	maxStepDepth  = 32      // nesting of steps in if, switch, parallel, do
 	maxErrors     = 20      // errors reported at once
 	maxFanOutSize = 100_000 // copies of one fan-out at run time
+	// maxSieveKernel bounds a work descriptor's sieve kernel (its array
+	// holds one byte per number).
+	maxSieveKernel = 1_000_000_000
 )
 
 // ReadFile reads and checks the application file at path.
@@ -649,15 +652,24 @@ func (p *reader) workDef(n *yaml.Node, field, name string, inline bool) *WorkDef
 				d.JitterScale = &v
 			}
 		case "kernel":
-			kp, ok := p.mapping(kv.v, f, []string{"burn"})
+			kp, ok := p.mapping(kv.v, f, []string{"burn", "sieve"})
 			if ok && len(kp) == 1 {
-				k, ok := p.figure(kp[0].v, f+".burn", "burn(k) runs k^7 iterations per thread")
-				if ok && k == 0 {
-					p.errorf(kp[0].v, f+".burn", "burn(0) runs no iteration: leave the kernel out")
+				switch kp[0].key {
+				case "burn":
+					k, ok := p.figure(kp[0].v, f+".burn", "burn(k) runs k^7 iterations per thread")
+					if ok && k == 0 {
+						p.errorf(kp[0].v, f+".burn", "burn(0) runs no iteration: leave the kernel out")
+					}
+					d.BurnK = k
+				case "sieve":
+					n, ok := p.wholeNumber(kp[0].v, f+".sieve", 1)
+					if ok && n > maxSieveKernel {
+						p.errorf(kp[0].v, f+".sieve", "%d numbers: at most %d", n, maxSieveKernel)
+					}
+					d.SieveN = n
 				}
-				d.BurnK = k
 			} else if ok {
-				p.errorf(kv.v, f, "name one kernel: {burn: K}")
+				p.errorf(kv.v, f, "name one kernel: {burn: K} or {sieve: N}")
 			}
 		}
 	}

@@ -75,6 +75,11 @@ type WorkDef struct {
 	// BurnK is the kernel: each thread runs the prototype's burn(k) loop
 	// (0: no kernel; the AWS handler then spins the CPU for the figures).
 	BurnK float64
+	// SieveN is the kernel when it is the prototype's plain sieve of SieveN
+	// numbers (0: none): the figures stay the descriptor's, the sieve runs
+	// with --execute-work and in the Lambda handler, and as: gets the
+	// number of primes (0 unless it really ran).
+	SieveN int
 
 	pos Pos
 	ref bool // a step's reference to a descriptor of the work: section
@@ -118,6 +123,9 @@ func (d *WorkDef) summary() string {
 	}
 	if d.BurnK != 0 {
 		parts = append(parts, "burn("+num(d.BurnK)+")")
+	}
+	if d.SieveN != 0 {
+		parts = append(parts, fmt.Sprintf("sieve(%d)", d.SieveN))
 	}
 	return strings.Join(parts, ", ")
 }
