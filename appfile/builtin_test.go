@@ -20,7 +20,7 @@ import (
 // TestBuiltins: every built-in file reads, Get finds Go workloads first
 // and files for the other names, Resolve takes a name or a file.
 func TestBuiltins(t *testing.T) {
-	if got := workloads.FileNames(); !reflect.DeepEqual(got, []string{"iot", "sieve", "split", "splittest"}) {
+	if got := workloads.FileNames(); !reflect.DeepEqual(got, []string{"iot", "sieve", "split", "splittest", "webshop"}) {
 		t.Errorf("built-in files %v", got)
 	}
 	for _, n := range workloads.FileNames() {

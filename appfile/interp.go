@@ -43,6 +43,7 @@ func (s *Spec) Workload() workloads.Workload {
 		Event:       maps.Clone(s.Event),
 		Tables:      append([]string(nil), s.Tables...),
 		File:        s.File,
+		Scenario:    s.Scenario,
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
 )
 
 // MaxFileBytes bounds an application file.
@@ -75,6 +76,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	sum := sha256.Sum256(data)
 	s.Digest = hex.EncodeToString(sum[:])
 	p.check(s)
+	p.scenario(s)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i], p.errs[j]
@@ -90,6 +92,40 @@ func Parse(file string, data []byte) (*Spec, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// scenario decodes the load: section (package load), its errors as the
+// file's, and checks that its requests go to entry tasks of the file.
+func (p *reader) scenario(s *Spec) {
+	if s.Load == nil {
+		return
+	}
+	sc, err := load.DecodeScenarioIn(s.Load, p.file, "load")
+	if err != nil {
+		var de *load.DecodeError
+		if errors.As(err, &de) {
+			p.errorAt(Pos{de.Line, de.Column}, de.Field, "%s", de.Msg)
+		} else {
+			p.errorf(s.Load, "load", "%v", err)
+		}
+		return
+	}
+	for _, part := range []struct {
+		name string
+		rs   []load.Request
+	}{{"setup", sc.Setup}, {"iteration", sc.Iteration}} {
+		for i, r := range part.rs {
+			if len(s.Entries) == 0 || contains(s.Entries, r.Entry) {
+				continue
+			}
+			what := "not an entry task"
+			if s.Task(r.Entry) == nil {
+				what = "not a task"
+			}
+			p.errorAt(Pos{Line: r.Line}, fmt.Sprintf("load.%s[%d].entry", part.name, i), "%s is %s of the application (entry: %s): a request goes to an entry task's route; add it to entry:", r.Entry, what, strings.Join(s.Entries, ", "))
+		}
+	}
+	s.Scenario = sc
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -6,34 +6,60 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fusionsim/fusionsim/appfile"
+	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
-	"github.com/fusionsim/fusionsim/workloads"
 )
 
-// TestValidateWebshopReplaysRequests: traces of several request kinds
-// whose bodies the workload knows are validated under a replay of their
-// requests (each to its own entry route with its kind's body): the
-// webshop fixture's setups get one emulated request per real one, the
-// same invocations per request, and GB-ms per request within 5 % (the
-// work figures were fitted on this run).
-func TestValidateWebshopReplaysRequests(t *testing.T) {
-	v, err := Validate(context.Background(), filepath.Join("testdata", "webshop"), ValidateOptions{Seed: 1, Parallel: 1})
+// TestValidateWebshopLoads: the webshop fixture holds every 20th request
+// of each kind of the real run, so by default its setups are validated
+// under a replay of those requests (open loop, each to its own entry route
+// with its kind's body); --load scenario runs the application's scenario
+// (the webshop file's load:, closed loop) instead, which the whole run's
+// traces get by default (TestValidateWebshopRun). Either way: the same
+// invocation records per request as the real ones, and GB-ms per request
+// within 5 % (the work figures were fitted on this run).
+func TestValidateWebshopLoads(t *testing.T) {
+	for _, kind := range []string{"", LoadScenario} {
+		v, err := Validate(context.Background(), filepath.Join("testdata", "webshop"), ValidateOptions{Seed: 1, Parallel: 1, Load: LoadOverride{Kind: kind}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Workload != "webshop" || len(v.Setups) != 3 {
+			t.Fatalf("workload %q, %d setups", v.Workload, len(v.Setups))
+		}
+		want, requests := LoadRequests, 51
+		if kind != "" {
+			want, requests = kind, 5+333*3 // the scenario as written: 333 iterations
+		}
+		for _, r := range v.Setups {
+			if r.Load.Kind != want || r.Real.Requests != 51 || r.Load.Requests != requests || r.Emulated.Requests != requests {
+				t.Errorf("%s: load %+v (%s), %d real requests, %d emulated", r.Setup, r.Load, r.LoadWhy, r.Real.Requests, r.Emulated.Requests)
+			}
+			if e := RelErr(r.Real.InvocationsPerRequest, r.Emulated.InvocationsPerRequest); math.Abs(e) > 0.02 {
+				t.Errorf("%s: %.2f emulated records per request, %.2f real", r.Setup, r.Emulated.InvocationsPerRequest, r.Real.InvocationsPerRequest)
+			}
+			if e := RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest); math.Abs(e) > 0.05 {
+				t.Errorf("%s: GB-ms per request %.1f emulated, %.1f real", r.Setup, r.Emulated.GBMsPerRequest, r.Real.GBMsPerRequest)
+			}
+		}
+	}
+}
+
+// TestRequestEvents: the kinds of request the webshop's scenario sends, as
+// its traces show them, each with its body.
+func TestRequestEvents(t *testing.T) {
+	w, err := appfile.Get("webshop")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Workload != "webshop" || len(v.Setups) != 3 {
-		t.Fatalf("workload %q, %d setups", v.Workload, len(v.Setups))
+	ev, err := RequestEvents(context.Background(), w, model.Default(), 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range v.Setups {
-		if r.Load.Kind != LoadRequests || r.Load.Requests != r.Real.Requests || r.Emulated.Requests != r.Real.Requests {
-			t.Errorf("%s: load %+v (%s), %d real requests, %d emulated", r.Setup, r.Load, r.LoadWhy, r.Real.Requests, r.Emulated.Requests)
-		}
-		if r.Emulated.Invocations != r.Real.Invocations {
-			t.Errorf("%s: %d emulated records, %d real", r.Setup, r.Emulated.Invocations, r.Real.Invocations)
-		}
-		if e := RelErr(r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest); math.Abs(e) > 0.05 {
-			t.Errorf("%s: GB-ms per request %.1f emulated, %.1f real", r.Setup, r.Emulated.GBMsPerRequest, r.Real.GBMsPerRequest)
-		}
+	if len(ev) != 3 || ev["frontend>checkout"]["operation"] != "checkout" || ev["frontend>supportedcurrencies"]["operation"] != "get" ||
+		ev["addcartitem>cartkvstorage"]["itemId"] == nil || ev["addcartitem>cartkvstorage"]["userId"] != 1 {
+		t.Errorf("request events %v", ev)
 	}
 }
 
@@ -44,8 +70,15 @@ func TestRequestArrivals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := workloads.Webshop()
-	arr, err := RequestArrivals(d.Traces["1676389085"], w)
+	w, err := appfile.Get("webshop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := RequestEvents(context.Background(), w, model.Default(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr, err := RequestArrivals(d.Traces["1676389085"], w, events)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,6 +149,8 @@ func loadString(r *SetupResult) string {
 		return fmt.Sprintf("bursty %d stages", len(s.Stages))
 	case LoadRequests:
 		return fmt.Sprintf("requests x%d", s.Requests)
+	case LoadScenario:
+		return fmt.Sprintf("scenario x%d", s.Requests)
 	}
 	return s.String()
 }

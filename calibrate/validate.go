@@ -8,7 +8,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -193,6 +192,11 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		v.Fit = ft
 		prof = ft.Profile
 	}
+	// The bodies of the kinds of request of the application's scenario.
+	events, err := RequestEvents(ctx, w, prof, opt.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	v.Setups = make([]SetupResult, len(names))
 	par := opt.Parallel
 	if par <= 0 {
@@ -213,7 +217,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 			if setup.Name() != n {
 				setup = setup.Clone(fusionsim.NewTraceName(n))
 			}
-			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt)
+			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt, events)
 			v.Setups[i].Fit = v.Fit != nil && v.Fit.Setup == n
 			if opt.Progress != nil {
 				mu.Lock()
@@ -255,33 +259,25 @@ func SetupSeed(seed uint64, setup string) uint64 {
 	return h.Sum64()
 }
 
-func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
+func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions, events map[string]fusionsim.Event) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
 	seed := SetupSeed(opt.Seed, setup.Name())
-	var spec load.Spec
-	var arrivals []fusionsim.Arrival
-	if kinds := requestKinds(real); opt.Load.Kind == LoadRequests || (opt.Load.IsZero() && len(kinds) > 1 && hasEvents(w, kinds)) {
-		var err error
-		if arrivals, err = RequestArrivals(real, w); err != nil {
-			return res, err
-		}
-		spec = load.Spec{Kind: LoadRequests, Requests: len(arrivals)}
-		res.Load, res.LoadWhy = spec, fmt.Sprintf("the %d real requests replayed (%d kinds: %s): their start times, entry routes and bodies",
-			len(arrivals), len(kinds), strings.Join(kinds, ", "))
-	} else {
-		var why string
-		var err error
-		if spec, why, err = LoadFor(real, opt.Load); err != nil {
-			return res, err
-		}
-		spec.Seed = seed
-		res.Load, res.LoadWhy = spec, why
-	}
 	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
 	if err != nil {
 		return res, err
 	}
 	res.Notes = notes
+	spec, arrivals, why, err := requestLoad(w, emulated, real, opt.Load, events, seed)
+	if err != nil {
+		return res, err
+	}
+	if arrivals == nil {
+		if spec, why, err = LoadFor(real, opt.Load); err != nil {
+			return res, err
+		}
+		spec.Seed = seed
+	}
+	res.Load, res.LoadWhy = spec, why
 	timeout := opt.Timeout
 	if timeout <= 0 {
 		timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))

@@ -49,6 +49,10 @@ type EmulatorEvaluator struct {
 	// Arrivals is the load sent to the entry route of each setup
 	// (EntryRoute).
 	Arrivals []fusionsim.Arrival
+	// Load, when set, makes each setup's load instead (a scenario's
+	// requests go to their entry tasks' routes, at the memory sizes the
+	// setup gives them).
+	Load func(*fusionsim.Setup) ([]fusionsim.Arrival, error)
 }
 
 // Evaluate implements Evaluator.
@@ -81,7 +85,13 @@ func (e *EmulatorEvaluator) Evaluate(ctx context.Context, setup *fusionsim.Setup
 	if err := em.Deploy(ctx, setup); err != nil {
 		return m, err
 	}
-	resps, err := em.Run(ctx, EntryRoute(setup, e.App.Entry), e.Arrivals)
+	arrivals := e.Arrivals
+	if e.Load != nil {
+		if arrivals, err = e.Load(setup); err != nil {
+			return m, fmt.Errorf("setup %s: the load: %w", setup.Name(), err)
+		}
+	}
+	resps, err := em.Run(ctx, EntryRoute(setup, e.App.Entry), arrivals)
 	if err != nil {
 		return m, fmt.Errorf("setup %s: %w", setup.Name(), err)
 	}

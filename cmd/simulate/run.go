@@ -213,16 +213,20 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	}
 	p.workload, p.appFile = w, f.app.file
 
-	// The load.
+	// The load. An application with a scenario (an application file's
+	// load: section) sends it unless a flag names another load.
 	kind := f.load
-	if set["replay"] && !set["load"] {
-		kind = load.KindReplay
-	}
-	if set["stages"] && !set["load"] {
-		kind = load.KindBursty
-	}
-	if set["load-file"] && !set["load"] {
+	appScenario := w.Scenario != nil && !set["load"] && !set["load-file"] && !set["replay"]
+	switch {
+	case appScenario:
 		kind = load.KindScenario
+	case set["load"]:
+	case set["replay"]:
+		kind = load.KindReplay
+	case set["load-file"]:
+		kind = load.KindScenario
+	case set["stages"]:
+		kind = load.KindBursty
 	}
 	allowed, ok := loadFlags[kind]
 	if !ok {
@@ -231,6 +235,9 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	for name := range loadFlags {
 		for _, fl := range loadFlags[name] {
 			if set[fl] && !slices.Contains(allowed, fl) {
+				if appScenario {
+					return nil, usageError("--%s does not apply to %s's scenario, its default load (it takes %s); give --load with another kind", fl, w.Name(), dashed(allowed[1:]))
+				}
 				return nil, usageError("--%s does not apply to --load %s (it uses %s)", fl, kind, dashed(allowed))
 			}
 		}
@@ -291,7 +298,11 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 		p.scenario = sc
 	}
 	if p.scenario != nil && (f.event != "" || f.entry != "") {
-		return nil, usageError("--event and --entry do not apply to --load-file: each request of a scenario has its own entry task and body")
+		what := "--load-file"
+		if f.loadFile == "" {
+			what = "the scenario (" + w.Name() + "'s default load; give --load with another kind)"
+		}
+		return nil, usageError("--event and --entry do not apply to %s: each request of a scenario has its own entry task and body", what)
 	}
 	if f.event != "" {
 		var ev fusionsim.Event
@@ -399,16 +410,24 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	return p, nil
 }
 
-// scenarioOf reads --load-file, checks its entry tasks against the workload
-// and applies the flags that override its figures.
+// scenarioOf reads --load-file (or takes the workload's own scenario, a
+// copy), checks its entry tasks against the workload and applies the flags
+// that override its figures.
 func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.Scenario, error) {
-	if f.loadFile == "" {
-		return nil, usageError("--load scenario needs --load-file FILE")
+	var sc *load.Scenario
+	switch {
+	case f.loadFile != "":
+		var err error
+		if sc, err = load.ReadScenarioFile(f.loadFile); err != nil {
+			return nil, usageError("--load-file %q: %v", f.loadFile, err)
+		}
+	case w.Scenario != nil:
+		c := *w.Scenario
+		sc = &c
+	default:
+		return nil, usageError("--load scenario needs --load-file FILE (%s has no scenario of its own)", w.Name())
 	}
-	sc, err := load.ReadScenarioFile(f.loadFile)
-	if err != nil {
-		return nil, usageError("--load-file %q: %v", f.loadFile, err)
-	}
+	source := sc.File
 	if err := sc.CheckApp(w.App); err != nil {
 		return nil, usageError("--load-file %q: %v", f.loadFile, err)
 	}
@@ -418,7 +437,7 @@ func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.S
 	}
 	for _, fl := range other {
 		if set[fl] {
-			return nil, usageError("--%s does not apply to the %s scenario of %s (it takes %s)", fl, sc.Executor, f.loadFile, dashed(takes))
+			return nil, usageError("--%s does not apply to the %s scenario of %s (it takes %s)", fl, sc.Executor, source, dashed(takes))
 		}
 	}
 	if set["rps"] {
@@ -445,7 +464,7 @@ func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.S
 		sc.PreAllocatedVUs = min(sc.PreAllocatedVUs, f.maxVUs) // < 0 (the default) follows max_vus
 	}
 	if err := sc.Validate(); err != nil {
-		return nil, usageError("--load-file %q with the flags that override it: %v", f.loadFile, err)
+		return nil, usageError("the scenario of %s with the flags that override it: %v", source, err)
 	}
 	return sc, nil
 }

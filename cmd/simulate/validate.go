@@ -280,6 +280,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // validateLoads are the kinds of load validate infers and takes.
-var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, calibrate.LoadRequests}
+var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, calibrate.LoadRequests, calibrate.LoadScenario}
 
 func shortPath(dir string) string { return filepath.Base(filepath.Clean(dir)) }
