@@ -418,26 +418,44 @@ func dispersion(counts []int) float64 {
 	return s * s / m
 }
 
-// rampStages turns window counts into k6 stages: consecutive windows whose
-// rates agree within the counting noise (two standard deviations of a
-// Poisson count) form one step, reached by a 0.1 s ramp and held for the
-// rest of the step.
+// rampStages turns window counts into k6 stages by binary segmentation: a
+// run of windows is split where the mean counts on either side differ the
+// most, when they differ by more than two standard deviations of the
+// difference of Poisson means, and each part again, down to runs of one
+// window; each run is a step reached by a 0.1 s ramp and held for the rest
+// of it. (Comparing each window with the running mean instead lets a
+// staircase of small steps drift into one step.)
 func rampStages(counts []int, widthMs float64) []load.Stage {
 	type step struct {
 		sum, windows int
 	}
 	var steps []step
-	for _, c := range counts {
-		if len(steps) > 0 {
-			s := &steps[len(steps)-1]
-			m := float64(s.sum) / float64(s.windows)
-			if math.Abs(float64(c)-m) <= 2*math.Sqrt(math.Max(m, 1)) {
-				s.sum += c
-				s.windows++
-				continue
+	var split func(lo, hi int)
+	split = func(lo, hi int) {
+		total := 0
+		for _, c := range counts[lo:hi] {
+			total += c
+		}
+		best, bestZ := -1, 2.0
+		left := 0
+		for k := lo + 1; k < hi; k++ {
+			left += counts[k-1]
+			n1, n2 := float64(k-lo), float64(hi-k)
+			m1, m2 := float64(left)/n1, float64(total-left)/n2
+			se := math.Sqrt(math.Max(m1, 1)/n1 + math.Max(m2, 1)/n2)
+			if z := math.Abs(m1-m2) / se; z > bestZ {
+				best, bestZ = k, z
 			}
 		}
-		steps = append(steps, step{c, 1})
+		if best < 0 {
+			steps = append(steps, step{total, hi - lo})
+			return
+		}
+		split(lo, best)
+		split(best, hi)
+	}
+	if len(counts) > 0 {
+		split(0, len(counts))
 	}
 	const ramp = 100 * time.Millisecond
 	var out []load.Stage

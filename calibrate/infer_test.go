@@ -240,3 +240,26 @@ func TestIncompleteTracesFlagged(t *testing.T) {
 		t.Errorf("1 s timeout: incomplete = %q", got)
 	}
 }
+
+// TestRampStages: binary segmentation finds a staircase rising through
+// steps each about the counting noise of a window (here the steps of two
+// windows pair up: within the noise of so few requests they are one), and
+// keeps a steady run of windows one step.
+func TestRampStages(t *testing.T) {
+	// Windows of 1 s: 5, 10, 15 ... 40 requests/s for 2 s each, with
+	// Poisson-like noise; then a steady 20/s.
+	stair := []int{4, 6, 11, 9, 14, 16, 21, 19, 26, 24, 31, 29, 33, 37, 41, 39}
+	st := rampStages(stair, 1000)
+	if len(st) < 2*4 || st[0].TargetPerS > 8 || st[len(st)-1].TargetPerS < 35 {
+		t.Errorf("staircase: %d stages %s", len(st), load.FormatStages(st))
+	}
+	for i := 2; i < len(st); i += 2 {
+		if st[i].TargetPerS <= st[i-2].TargetPerS {
+			t.Errorf("staircase: step %d at %g after %g", i/2, st[i].TargetPerS, st[i-2].TargetPerS)
+		}
+	}
+	steady := []int{20, 22, 18, 21, 19, 23, 17, 20, 20, 21}
+	if st := rampStages(steady, 1000); len(st) != 2 || st[0].TargetPerS != 20.1 {
+		t.Errorf("steady: %s", load.FormatStages(st))
+	}
+}
