@@ -188,12 +188,13 @@ func TestWebshopCallGraph(t *testing.T) {
 
 // TestWebshopEmptyCartAndQuirk: a checkout empties the cart, so a checkout
 // right after another one finds it empty and converts the shipping only;
-// adds of different items by one user keep one item (the productId the
-// load does not send).
+// every add writes the same item (the productId the load does not send),
+// whichever the item and the user: adds of two items keep one, and another
+// user's add fills the cart a checkout finds.
 func TestWebshopEmptyCartAndQuirk(t *testing.T) {
 	arr := []fusionsim.Arrival{shopRequest("addcartitem", 2, "3"), shopRequest("addcartitem", 2, "7"), shopRequest("get", 2, ""),
-		shopRequest("checkout", 2, ""), shopRequest("checkout", 2, "")}
-	arr[3].Kind, arr[4].Kind = "checkout1", "checkout2"
+		shopRequest("checkout", 2, ""), shopRequest("checkout", 2, ""), shopRequest("addcartitem", 9, "1"), shopRequest("checkout", 2, "")}
+	arr[3].Kind, arr[4].Kind, arr[6].Kind = "checkout1", "checkout2", "checkout3"
 	byKind := runShop(t, arr)
 	count := func(kind, call string) int {
 		n := 0
@@ -204,11 +205,10 @@ func TestWebshopEmptyCartAndQuirk(t *testing.T) {
 		}
 		return n
 	}
-	if n := count("checkout1", "checkout->currency sync"); n != 2 {
-		t.Errorf("first checkout: %d currency calls, want 2 (one item, shipping)", n)
-	}
-	if n := count("checkout2", "checkout->currency sync"); n != 1 {
-		t.Errorf("second checkout: %d currency calls, want 1 (empty cart, shipping)", n)
+	for kind, want := range map[string]int{"checkout1": 2, "checkout2": 1, "checkout3": 2} {
+		if n := count(kind, "checkout->currency sync"); n != want {
+			t.Errorf("%s: %d currency calls, want %d (one per cart item, one for shipping)", kind, n, want)
+		}
 	}
 }
 
