@@ -96,3 +96,31 @@ func TestRequestArrivals(t *testing.T) {
 		t.Errorf("first at %v, kinds %v", arr[0].At, kinds)
 	}
 }
+
+// TestValidateWebshopRun: the whole webshop run (when ../shared is there)
+// is validated under the application's scenario, closed loop, with as many
+// requests as the real run, and its median root latency and GB-ms per
+// request are within 10 % for at least 14 of its 17 setups (the README's
+// table; make calibration prints it).
+func TestValidateWebshopRun(t *testing.T) {
+	dir := filepath.Join(calibrationDir, webshopRun)
+	if !fileExists(dir) {
+		t.Skipf("no calibration data: %s", dir)
+	}
+	v, err := Validate(context.Background(), dir, ValidateOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	within := 0
+	for _, r := range v.Setups {
+		if r.Load.Kind != LoadScenario || r.Emulated.Requests != r.Real.Requests {
+			t.Errorf("%s: load %s (%s): %d requests emulated, %d real", r.Setup, r.Load.Kind, r.LoadWhy, r.Emulated.Requests, r.Real.Requests)
+		}
+		if r.Within(Tolerance) {
+			within++
+		}
+	}
+	if len(v.Setups) != 17 || within < 14 {
+		t.Errorf("%d of %d setups within %.0f %%, want at least 14 of 17", within, len(v.Setups), 100*Tolerance)
+	}
+}
