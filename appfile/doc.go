@@ -41,8 +41,11 @@
 // of steps (response {}). Tasks are listed in order; App.Edges lists the
 // calls in the order of the file (tasks in order, each task's calls in the
 // order of its steps), which is the order setup enumerations follow.
-// load: may hold a scenario load; it is kept as written (Spec.Load) and not
-// interpreted here.
+// load: may hold a scenario load (package load's format: load.DecodeScenarioIn
+// reads it, its errors name the file's line and field, load.duration_s), the
+// application's default load (Spec.Scenario, workloads.Workload.Scenario):
+// commands send it when no flag names another load. Its requests must go to
+// entry tasks.
 //
 // # Steps
 //
