@@ -56,13 +56,14 @@ fuzz:
 lambda-zip:
 	$(GO) run ./cmd/simulate lambda-zip --out bin/lambda
 
-## calibration: refit the default profile on the platform experiments of ../shared/calibration, then print the validation table (README)
+## calibration: refit the default profile on the platform experiments of ../shared/calibration (the webshop run's setups emulated for the handler's demand per local call), then print the validation table of all five (README), about 2 minutes
 CAL := ../shared/calibration
 PLATFORM_DIRS := $(CAL)/IoT-generateConfigurations-dualcore-I-100x10x11 $(CAL)/split-coldStarts-dualcore-4 \
 	$(CAL)/split-generateConfigurations-dualcore-A-13-x-100-x-10 $(CAL)/splittest-generateConfigurations-twocores-G-12-x-100-x-10
+WEBSHOP_DIR := $(CAL)/webshop-generateConfigurations-fixedcheckout-m-4-x-111-x-3
 calibration:
-	$(GO) run ./cmd/simulate calibrate --quiet --out model/default_profile.json $(PLATFORM_DIRS)
-	$(GO) run ./cmd/simulate validate --quiet --format markdown $(PLATFORM_DIRS)
+	$(GO) run ./cmd/simulate calibrate --quiet --out model/default_profile.json --emulate $(WEBSHOP_DIR) $(PLATFORM_DIRS)
+	$(GO) run ./cmd/simulate validate --quiet --format markdown $(PLATFORM_DIRS) $(WEBSHOP_DIR)
 
 ## transfer: fit each calibration directory's application on its first setup and predict the others (README: the transfer table), from the profile's figures and from the code's; then the code-change scenarios (every directory's setups emulated with changed work figures, fitted and predicted the same way), about 3 min
 .PHONY: transfer

@@ -9,16 +9,18 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/emulator"
+	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // TestBuiltins: every built-in file reads, Get finds Go workloads first
 // and files for the other names, Resolve takes a name or a file.
 func TestBuiltins(t *testing.T) {
-	if got := workloads.FileNames(); !reflect.DeepEqual(got, []string{"iot", "sieve", "split", "splittest"}) {
+	if got := workloads.FileNames(); !reflect.DeepEqual(got, []string{"iot", "sieve", "split", "splittest", "webshop"}) {
 		t.Errorf("built-in files %v", got)
 	}
 	for _, n := range workloads.FileNames() {
@@ -233,5 +235,44 @@ func TestBurnKernel(t *testing.T) {
 		if got := resps[0].Result["sum"]; got != want || want == 0 && execute {
 			t.Errorf("execute %v: sum %v, want %v", execute, got, want)
 		}
+	}
+}
+
+// TestSieveKernel: a work descriptor may stand for the prototype's plain
+// sieve (kernel: {sieve: N}) with figures of its own; with --execute-work
+// the sieve runs and as: gets the number of primes, without it 0, and the
+// modeled time is the descriptor's either way.
+func TestSieveKernel(t *testing.T) {
+	spec, err := Parse("sieve.yaml", []byte("name: s\nentry: A\nwork:\n  s: {vcpu_ms: 18, memory_mb: 30, kernel: {sieve: 500000}}\ntasks:\n  A:\n    steps: [{work: s, as: primes}]\n    response: {primes: $primes}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := spec.Workload()
+	var took []time.Duration
+	for _, execute := range []bool{false, true} {
+		em, err := emulator.New(emulator.Config{App: w.App, Seed: 1, ExecuteWork: execute, Profile: model.Default()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := workloads.Remote(w.App, "r", 1769)
+		if err := em.Deploy(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		resps, err := em.Run(context.Background(), fusionsim.Route{Task: "A", MemoryMB: 1769, Sync: true}, []fusionsim.Arrival{{}})
+		em.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if execute {
+			want = 41538 // primes up to 500,000
+		}
+		if got := resps[0].Result["primes"]; got != want {
+			t.Errorf("execute %v: primes %v, want %v", execute, got, want)
+		}
+		took = append(took, resps[0].Received.Sub(resps[0].Sent))
+	}
+	if took[0] != took[1] {
+		t.Errorf("the modeled time depends on executing the sieve: %v and %v", took[0], took[1])
 	}
 }

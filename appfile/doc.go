@@ -41,8 +41,11 @@
 // of steps (response {}). Tasks are listed in order; App.Edges lists the
 // calls in the order of the file (tasks in order, each task's calls in the
 // order of its steps), which is the order setup enumerations follow.
-// load: may hold a scenario load; it is kept as written (Spec.Load) and not
-// interpreted here.
+// load: may hold a scenario load (package load's format: load.DecodeScenarioIn
+// reads it, its errors name the file's line and field, load.duration_s), the
+// application's default load (Spec.Scenario, workloads.Workload.Scenario):
+// commands send it when no flag names another load. Its requests must go to
+// entry tasks.
 //
 // # Steps
 //
@@ -117,8 +120,11 @@
 // overhead_vcpu_ms (the process's other threads, below a share of threads
 // vCPUs), jitter_scale (a factor on the platform's jitter) and kernel:
 // {burn: K} (each thread runs the prototype's burn(K) loop with
-// --execute-work and in the Lambda handler; without a kernel the handler
-// spins the CPU for the figures). A profile that names the descriptor
+// --execute-work and in the Lambda handler) or {sieve: N} (the prototype's
+// plain sieve of N numbers, once; as: gets the number of primes), with the
+// descriptor's own figures (an application's sieve may be slower than the
+// sieve step's calibrated one); without a kernel the handler spins the CPU
+// for the figures. A profile that names the descriptor
 // (model.Profile.Work) replaces its figures. A figure without its unit
 // (cpu: 10, sleep: 500) is an error that says which name to use, and so is
 // a negative one.

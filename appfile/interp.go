@@ -43,6 +43,7 @@ func (s *Spec) Workload() workloads.Workload {
 		Event:       maps.Clone(s.Event),
 		Tables:      append([]string(nil), s.Tables...),
 		File:        s.File,
+		Scenario:    s.Scenario,
 	}
 }
 
@@ -351,6 +352,16 @@ func (s *strand) exec(st *step) (any, error) {
 		var sum float64
 		if st.work.BurnK != 0 {
 			w.Run = workloads.BurnWorkers(w.Name, st.work.BurnK, max(w.Threads, 1), &sum).Run
+		}
+		if n := st.work.SieveN; n > 0 {
+			var count int
+			sw, err := workloads.SieveWork(workloads.SievePlain, n, &count)
+			if err != nil {
+				return nil, err
+			}
+			w.Run = sw.Run
+			ctx.Spend(w)
+			return count, nil
 		}
 		ctx.Spend(w)
 		return sum, nil

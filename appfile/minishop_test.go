@@ -30,6 +30,9 @@ func TestMinishop(t *testing.T) {
 	if spec.Load == nil || spec.Load.Line != 13 {
 		t.Fatalf("the load: section is not kept with its position: %+v", spec.Load)
 	}
+	if sc := spec.Scenario; sc == nil || strings.Join(sc.Kinds(), ",") != "add,get,checkout" || sc.Iteration[2].Line != 20 || sc.File != "testdata/minishop.yaml" {
+		t.Fatalf("the load: section's scenario: %+v", sc)
+	}
 	w := spec.Workload()
 	if err := w.App.Validate(); err != nil {
 		t.Fatal(err)
@@ -115,7 +118,7 @@ func TestMinishop(t *testing.T) {
 	// An operation no case names is a function error naming the file, line
 	// and field.
 	r = send(front, fusionsim.Event{"operation": "refund"})
-	if r.Err == nil || !strings.Contains(r.Err.Error(), "testdata/minishop.yaml:18: tasks.frontend.steps[0].switch: event.operation is \"refund\", none of the cases get, checkout") {
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "testdata/minishop.yaml:24: tasks.frontend.steps[0].switch: event.operation is \"refund\", none of the cases get, checkout") {
 		t.Errorf("unknown operation: %v", r.Err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
 )
 
 // MaxFileBytes bounds an application file.
@@ -29,6 +30,9 @@ const (
 	maxStepDepth  = 32      // nesting of steps in if, switch, parallel, do
 	maxErrors     = 20      // errors reported at once
 	maxFanOutSize = 100_000 // copies of one fan-out at run time
+	// maxSieveKernel bounds a work descriptor's sieve kernel (its array
+	// holds one byte per number).
+	maxSieveKernel = 1_000_000_000
 )
 
 // ReadFile reads and checks the application file at path.
@@ -72,6 +76,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	sum := sha256.Sum256(data)
 	s.Digest = hex.EncodeToString(sum[:])
 	p.check(s)
+	p.scenario(s)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i], p.errs[j]
@@ -87,6 +92,40 @@ func Parse(file string, data []byte) (*Spec, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// scenario decodes the load: section (package load), its errors as the
+// file's, and checks that its requests go to entry tasks of the file.
+func (p *reader) scenario(s *Spec) {
+	if s.Load == nil {
+		return
+	}
+	sc, err := load.DecodeScenarioIn(s.Load, p.file, "load")
+	if err != nil {
+		var de *load.DecodeError
+		if errors.As(err, &de) {
+			p.errorAt(Pos{de.Line, de.Column}, de.Field, "%s", de.Msg)
+		} else {
+			p.errorf(s.Load, "load", "%v", err)
+		}
+		return
+	}
+	for _, part := range []struct {
+		name string
+		rs   []load.Request
+	}{{"setup", sc.Setup}, {"iteration", sc.Iteration}} {
+		for i, r := range part.rs {
+			if len(s.Entries) == 0 || contains(s.Entries, r.Entry) {
+				continue
+			}
+			what := "not an entry task"
+			if s.Task(r.Entry) == nil {
+				what = "not a task"
+			}
+			p.errorAt(Pos{Line: r.Line}, fmt.Sprintf("load.%s[%d].entry", part.name, i), "%s is %s of the application (entry: %s): a request goes to an entry task's route; add it to entry:", r.Entry, what, strings.Join(s.Entries, ", "))
+		}
+	}
+	s.Scenario = sc
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -649,15 +688,24 @@ func (p *reader) workDef(n *yaml.Node, field, name string, inline bool) *WorkDef
 				d.JitterScale = &v
 			}
 		case "kernel":
-			kp, ok := p.mapping(kv.v, f, []string{"burn"})
+			kp, ok := p.mapping(kv.v, f, []string{"burn", "sieve"})
 			if ok && len(kp) == 1 {
-				k, ok := p.figure(kp[0].v, f+".burn", "burn(k) runs k^7 iterations per thread")
-				if ok && k == 0 {
-					p.errorf(kp[0].v, f+".burn", "burn(0) runs no iteration: leave the kernel out")
+				switch kp[0].key {
+				case "burn":
+					k, ok := p.figure(kp[0].v, f+".burn", "burn(k) runs k^7 iterations per thread")
+					if ok && k == 0 {
+						p.errorf(kp[0].v, f+".burn", "burn(0) runs no iteration: leave the kernel out")
+					}
+					d.BurnK = k
+				case "sieve":
+					n, ok := p.wholeNumber(kp[0].v, f+".sieve", 1)
+					if ok && n > maxSieveKernel {
+						p.errorf(kp[0].v, f+".sieve", "%d numbers: at most %d", n, maxSieveKernel)
+					}
+					d.SieveN = n
 				}
-				d.BurnK = k
 			} else if ok {
-				p.errorf(kv.v, f, "name one kernel: {burn: K}")
+				p.errorf(kv.v, f, "name one kernel: {burn: K} or {sieve: N}")
 			}
 		}
 	}

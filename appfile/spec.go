@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
 )
 
 // Spec is a parsed and checked application file.
@@ -35,9 +36,10 @@ type Spec struct {
 	// order of the file.
 	Work []*WorkDef
 	// Load is the file's load: section as it was written (nil when there is
-	// none). It is kept, not interpreted: a scenario load reads it (package
-	// load), with its line numbers.
-	Load *yaml.Node
+	// none), with its line numbers; Scenario is what it says (package load:
+	// load.DecodeScenarioIn), the application's default load.
+	Load     *yaml.Node
+	Scenario *load.Scenario
 
 	edges []fusionsim.Edge
 }
@@ -75,6 +77,11 @@ type WorkDef struct {
 	// BurnK is the kernel: each thread runs the prototype's burn(k) loop
 	// (0: no kernel; the AWS handler then spins the CPU for the figures).
 	BurnK float64
+	// SieveN is the kernel when it is the prototype's plain sieve of SieveN
+	// numbers (0: none): the figures stay the descriptor's, the sieve runs
+	// with --execute-work and in the Lambda handler, and as: gets the
+	// number of primes (0 unless it really ran).
+	SieveN int
 
 	pos Pos
 	ref bool // a step's reference to a descriptor of the work: section
@@ -118,6 +125,9 @@ func (d *WorkDef) summary() string {
 	}
 	if d.BurnK != 0 {
 		parts = append(parts, "burn("+num(d.BurnK)+")")
+	}
+	if d.SieveN != 0 {
+		parts = append(parts, fmt.Sprintf("sieve(%d)", d.SieveN))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -225,7 +235,7 @@ var ErrInvalid = errors.New("invalid application file")
 type Error struct {
 	File   string
 	Line   int // 0 when the error is about the whole file
-	Column int
+	Column int // 0 when unknown
 	// Field is the path of the bad field, e.g. tasks.CA.steps[1].call.
 	Field string
 	Msg   string
@@ -235,7 +245,10 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
 	}
 	b.WriteString(": ")
 	if e.Field != "" {

@@ -229,7 +229,7 @@ type appFitter struct {
 	w        workloads.Workload
 	setup    *fusionsim.Setup
 	entry    fusionsim.Route
-	spec     load.Spec
+	arrivals []fusionsim.Arrival
 	base     model.Profile
 	seed     uint64
 	group    bool
@@ -261,18 +261,21 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 	if prof.Name == "" && prof.CPU.MBPerVCPU == 0 {
 		prof = model.Default()
 	}
-	spec, why, err := loadFor(recs, opt.Load, &w)
-	if err != nil {
-		return nil, err
-	}
 	seed := SetupSeed(opt.Seed, setup.Name())
-	spec.Seed = seed
 	emulated, entry, notes, err := WithTracedMemory(w.App, setup, recs)
 	if err != nil {
 		return nil, err
 	}
+	events, err := RequestEvents(ctx, w, prof, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	spec, arrivals, why, err := SetupLoad(w, emulated, recs, opt.Load, events, seed)
+	if err != nil {
+		return nil, err
+	}
 	f := &appFitter{
-		ctx: ctx, w: w, setup: emulated, entry: entry, spec: spec, base: prof, seed: seed,
+		ctx: ctx, w: w, setup: emulated, entry: entry, arrivals: arrivals, base: prof, seed: seed,
 		real: observe(recs), params: map[string]model.WorkParams{}, progess: opt.Progress, fromCode: opt.FromCode,
 		fit: &AppFit{Workload: w.Name(), Setup: setup.Name(), Load: spec, LoadWhy: why},
 	}
@@ -412,7 +415,7 @@ func (f *appFitter) discover() error {
 	}
 	spied := f.w
 	spied.App = spyApp(f.w.App, note)
-	if _, err := Emulate(f.ctx, spied, f.setup, f.entry, f.spec, f.profile(nil), f.seed, f.group); err != nil {
+	if _, err := EmulateArrivals(f.ctx, spied, f.setup, f.entry, f.arrivals, f.profile(nil), f.seed, f.group); err != nil {
 		return err
 	}
 	f.fit.Emulations++
@@ -491,7 +494,7 @@ func (f *appFitter) emulate(params map[string]model.WorkParams) (map[string]obs,
 	if err := f.ctx.Err(); err != nil {
 		return nil, err
 	}
-	recs, err := Emulate(f.ctx, f.w, f.setup, f.entry, f.spec, f.profile(params), f.seed, f.group)
+	recs, err := EmulateArrivals(f.ctx, f.w, f.setup, f.entry, f.arrivals, f.profile(params), f.seed, f.group)
 	if err != nil {
 		return nil, err
 	}

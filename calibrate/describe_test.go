@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/trace"
-	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // The webshop fixture in testdata/webshop is derived from the webshop run
@@ -114,7 +114,11 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // cart holds at most one item; every function ran at the size the rule
 // urls give it.
 func TestDescribeWebshop(t *testing.T) {
-	app := workloads.Webshop().App
+	w, err := appfile.Get("webshop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := w.App
 	var edges []string
 	for _, e := range app.Edges {
 		edges = append(edges, e.String())

@@ -40,6 +40,14 @@
 //     handler.afterHandler (billed - internal), handler.timerLatencyMs (E's
 //     500 ms sleep), memory footprints (Max Memory Used), the client's
 //     jitter (gaps between root starts).
+//   - cpu.ioVariationCPUMs: the spread of split A's lone ack and IoT's put
+//     at 128 MB beyond their spread at one vCPU, as a normal variation of
+//     each I/O operation's demand (Monte Carlo of the quartiles).
+//   - handler.localCallCPUMs, by emulation (FitLocalCalls): the demand per
+//     local call that makes the median log ratio, emulated over real, of
+//     the warm root medians of the kinds of request with 3 local calls or
+//     more zero, where it shows; the directories given with --emulate (the
+//     webshop run) take part in this fit only.
 //
 // Figures the traces say nothing about (prices, limits, keep-alive, the
 // client's mean latency) are kept from the base profile. Fit.Params lists
@@ -51,10 +59,11 @@
 // For a directory in the prototype's layout, the workload is inferred from
 // the task names (InferWorkload), the load from the root invocations
 // (InferLoad: the cold-start protocol, a ramp, a Poisson process, a
-// constant rate, or, for roots in several functions, a replay of the
-// requests; LoadFor with what flags give instead), the memory sizes from
-// the REPORT lines where the configuration says otherwise
-// (WithTracedMemory), and each setup
+// constant rate, or, for requests of several kinds, a replay of the real
+// requests with each kind's body; the application's scenario, closed loop,
+// for traces of its kinds of request, LoadScenario; LoadFor with what flags
+// give instead), the memory sizes from the REPORT lines where the
+// configuration says otherwise (WithTracedMemory), and each setup
 // of the configuration metadata with traces is run in its own emulator
 // (seeded from the seed and the setup name) through the experiment runner:
 // logs, extracted traces, summary. Where the real traces show the

@@ -1,6 +1,7 @@
 package calibrate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,34 +80,96 @@ func (f *fitter) skip(field string, err error) {
 
 // FitDirs reads directories of real traces in the prototype's layout and
 // fits a profile on all of them (FitProfile), named "calibrated" with the
-// directories in its description.
-func FitDirs(dirs []string, base model.Profile) (*Fit, error) {
+// directories in its description. The directories of emulated take part
+// only in the figures fitted by emulating their setups (FitLocalCalls),
+// not in the closed-form fits, whose observations are selected for the
+// calibration workloads (IoT, split, splittest).
+func FitDirs(dirs []string, base model.Profile, emulated ...string) (*Fit, error) {
 	m := make(map[string]*trace.Dir, len(dirs))
-	var names []string
-	for _, d := range dirs {
+	all := make(map[string]*trace.Dir, len(dirs)+len(emulated))
+	var names, emulatedNames []string
+	for i, d := range append(slices.Clone(dirs), emulated...) {
 		td, err := trace.ReadDir(d)
 		if err != nil {
 			return nil, err
 		}
 		key := shortDir(d)
-		if _, dup := m[key]; dup {
+		if _, dup := all[key]; dup {
 			return nil, fmt.Errorf("%s: directory %s given twice", d, key)
 		}
-		m[key] = td
-		names = append(names, key)
+		all[key] = td
+		if i < len(dirs) {
+			m[key] = td
+			names = append(names, key)
+		} else {
+			emulatedNames = append(emulatedNames, key)
+		}
 	}
 	ds, err := NewDataset(m)
 	if err != nil {
 		return nil, err
 	}
+	ft, err := fitClosedForm(ds, base)
+	if err != nil {
+		return nil, err
+	}
+	// The handler's demand per local call is fitted by emulating setups
+	// (FitLocalCalls), with every other figure fitted; the closed-form fits
+	// are then made again with it, until it no longer changes (at most
+	// three times).
+	var local *Param
+	for range 3 {
+		p, err := FitLocalCalls(context.Background(), all, ft.Profile)
+		if errors.Is(err, ErrNoData) {
+			ft.Skipped = append(ft.Skipped, fmt.Sprintf("local calls: %v", err))
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fitting local calls: %w", err)
+		}
+		local = &p
+		if p.Value == base.Handler.LocalCallCPUMs {
+			break
+		}
+		base.Handler.LocalCallCPUMs = p.Value
+		if ft, err = fitClosedForm(ds, base); err != nil {
+			return nil, err
+		}
+	}
+	if local != nil {
+		ft.Profile.Handler.LocalCallCPUMs = local.Value
+		ft.Params = append(ft.Params, *local)
+	}
+	slices.Sort(names)
+	slices.Sort(emulatedNames)
+	ft.Profile.Name = "calibrated"
+	ft.Profile.Description = "Fitted by simulate calibrate on the real AWS Lambda traces of the Fusionize++ prototype (" +
+		strings.Join(names, ", ") + ")"
+	if len(emulatedNames) > 0 {
+		ft.Profile.Description += ", the handler's demand per local call by emulating the setups of " + strings.Join(emulatedNames, ", ") + " too"
+	}
+	ft.Profile.Description += "; the README's calibration section says how each figure was fitted."
+	return ft, nil
+}
+
+// fitClosedForm is FitProfile until the variation of the I/O operations'
+// CPU demand (cpu.ioVariationCPUMs), fitted after the demands, which the
+// entry's operations fit with it (fitEntryOps), no longer changes: fit
+// again from the base with the variation found (at most three times).
+func fitClosedForm(ds *Dataset, base model.Profile) (*Fit, error) {
 	ft, err := FitProfile(ds, base)
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(names)
-	ft.Profile.Name = "calibrated"
-	ft.Profile.Description = "Fitted by simulate calibrate on the real AWS Lambda traces of the Fusionize++ prototype (" +
-		strings.Join(names, ", ") + "); the README's calibration section says how each figure was fitted."
+	for range 3 {
+		if ft.Profile.CPU.IOVariationCPUMs == base.CPU.IOVariationCPUMs {
+			break
+		}
+		base.CPU.IOVariationCPUMs = ft.Profile.CPU.IOVariationCPUMs
+		if ft, err = FitProfile(ds, base); err != nil {
+			return nil, err
+		}
+	}
 	return ft, nil
 }
 
@@ -126,6 +189,7 @@ func FitProfile(ds *Dataset, base model.Profile) (*Fit, error) {
 		{"first event", f.fitFirstEvent},
 		{"burn work", f.fitBurn},
 		{"async calls", f.fitAsync},
+		{"I/O operations' CPU variation", f.fitIOVariation},
 		{"first connection", f.fitFirstConnection},
 		{"sync calls", f.fitSync},
 		{"storage", f.fitStorage},

@@ -16,7 +16,9 @@ import (
 type entryObs struct {
 	// ack is the last ack of the three of an invocation, ind every ack.
 	put, ack, ind, total Samples
-	pairs                [][2]float64 // pairs of acks of one invocation, at one vCPU or more
+	// locals are the local calls of each invocation (CW's and SE's).
+	locals []float64
+	pairs  [][2]float64 // pairs of acks of one invocation, at one vCPU or more
 }
 
 // iotEntry reports whether r is IoT's I running SE locally and making
@@ -56,6 +58,7 @@ func (f *fitter) entryObservations() entryObs {
 			o.ind.Add(inv.MemoryMB, a)
 		}
 		o.total.Add(inv.MemoryMB, float64(inv.InternalDuration))
+		o.locals = append(o.locals, float64(len(LocalCalls(inv.Record))))
 		if f.p.CPU.Share(inv.MemoryMB) >= 1 {
 			o.pairs = append(o.pairs, [2]float64{acks[0], acks[1]}, [2]float64{acks[0], acks[2]}, [2]float64{acks[1], acks[2]})
 		}
@@ -97,11 +100,14 @@ type opsFit struct {
 //
 // For each period of a grid (0 to 40 ms by 0.5), the put's latency and CPU
 // demand follow from its median time at one vCPU or more (latency +
-// demand) and at the smallest size (latency + CPU time with a full quota);
+// demand) and at the smallest size (latency + CPU time with a full quota,
+// less what the local calls before it spent: handler.localCallCPUMs);
 // the acks' from the median of an invocation's last ack (the one the entry
 // waits for) at one vCPU or more and at the smallest size (latency + CPU
 // time of the three concurrent calls, with the quota left after the put and
-// refilled during its latency). The period is the one whose put + last ack
+// refilled during its latency; the median over the I/O operations' CPU
+// variation, cpu.ioVariationCPUMs of the base profile, when it has one).
+// The period is the one whose put + last ack
 // + the entry's remaining time (measured at one vCPU or more) best predicts
 // the entry's median time at the sizes in between (least squares of the
 // relative error); the quota makes short work there as fast as at one
@@ -136,28 +142,40 @@ func (f *fitter) fitEntryOps() error {
 		return Median(v)
 	}
 	putH, ackH, totH := medAt(o.put, high), medAt(o.ack, high), medAt(o.total, high)
+	jitter := newIOVariationDraws(f.p.CPU.IOVariationCPUMs, 3)
 	putL, ackL := Median(o.put[low]), Median(o.ack[low])
+	// The handler's demand per local call (handler.localCallCPUMs, fitted
+	// by emulation when the base has it): the entry's local calls before
+	// the put (CW's) spend it from the quota, and the put's own call (SE's)
+	// holds it in its time.
+	lc := f.p.Handler.LocalCallCPUMs
+	before := math.Max(0, Median(o.locals)-1) * lc
 	fitFor := func(period float64) opsFit {
 		c := cpu
 		c.BurstPeriodMs = period
 		r := opsFit{period: period, predicted: map[int]float64{}, entries: map[int]float64{}}
-		// Put: L + w = putH; L + T(w, low, full) = putL.
-		if d := putL - putH; d > 0 {
-			r.putCPU = solve(func(w float64) float64 { return CPUTime(c, w, low, 1, c.Burst(low)) - w }, d, 0, putH)
+		// Put: the recorded call holds the local call's own demand and the
+		// put's (d = lc + w) after the other local calls spent theirs:
+		// L + d = putH; L + T(d, low, full - before) = putL.
+		quotaAtPut := func(mb int) float64 { return math.Max(0, c.Burst(mb)-before) }
+		d := lc
+		if diff := putL - putH; diff > 0 {
+			d = solve(func(w float64) float64 { return CPUTime(c, w, low, 1, quotaAtPut(low)) - w }, diff, lc, putH)
 		}
-		r.putLat = putH - r.putCPU
+		r.putCPU = math.Max(0, d-lc)
+		r.putLat = putH - d
 		quotaAfterPut := func(mb int) float64 {
 			q := c.Burst(mb)
-			left := math.Max(0, q-r.putCPU)
+			left := math.Max(0, quotaAtPut(mb)-d)
 			return math.Min(q, left+c.Share(mb)*r.putLat)
 		}
-		ackT := func(w float64, mb int) float64 { return concurrentTime(c, w, 3, mb, quotaAfterPut(mb)) }
+		ackT := func(w float64, mb int) float64 { return jitter.concurrentTime(c, w, 3, mb, quotaAfterPut(mb)) }
 		hi := high[0]
 		if d := ackL - ackH; d > 0 {
 			r.ackCPU = solve(func(w float64) float64 { return ackT(w, low) - ackT(w, hi) }, d, 0, ackH)
 		}
 		r.ackLat = ackH - ackT(r.ackCPU, hi)
-		putT := func(mb int) float64 { return r.putLat + CPUTime(c, r.putCPU, mb, 1, c.Burst(mb)) }
+		putT := func(mb int) float64 { return r.putLat + CPUTime(c, d, mb, 1, quotaAtPut(mb)) }
 		r.rest = totH - putH - ackH
 		for _, mb := range mid {
 			pred := putT(mb) + r.ackLat + ackT(r.ackCPU, mb) + r.rest
@@ -190,7 +208,7 @@ func (f *fitter) fitEntryOps() error {
 	c := cpu
 	c.BurstPeriodMs = best.period
 	hi := highSamples(cpu, o.ind)
-	hiCPU := concurrentTime(c, best.ackCPU, 3, high[0], c.Burst(high[0]))
+	hiCPU := jitter.concurrentTime(c, best.ackCPU, 3, high[0], c.Burst(high[0]))
 	f.p.Remote.AsyncAck = model.Cost{LatencyMs: empirical(hi, hiCPU), CPUMs: round(best.ackCPU, 3)}
 	f.note(Param{Field: "remote.asyncAck.cpuMs", Value: round(best.ackCPU, 3), N: o.ack.Count(), ByMemory: roundAll(o.ack.Medians(), 1),
 		Method: "the entry's three concurrent async calls: median of the last ack of an invocation at the smallest size and at 1769 MB or more, each = latency + CPU time of the three calls' demand with the quota left after the put (by memory: that median)"})
@@ -290,4 +308,47 @@ func fmtSizes(m map[int]float64) string {
 		s += fmt.Sprintf("%d:%g", k, round(m[k], 1))
 	}
 	return s
+}
+
+// ioVariationDraws are fixed draws of the I/O variation of k concurrent
+// operations, to take the median CPU time of their varied demands.
+type ioVariationDraws struct {
+	k, n int
+	sd   float64
+	zs   []float64 // n draws of k standard normals
+	buf  []float64
+}
+
+// newIOVariationDraws draws 1000 sets of k standard normals (seeded: the
+// fit is deterministic); none when sd is 0 (no variation).
+func newIOVariationDraws(sd float64, k int) *ioVariationDraws {
+	j := &ioVariationDraws{k: k, sd: sd}
+	if sd == 0 {
+		return j
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	j.n = 1000
+	j.zs = make([]float64, j.n*k)
+	for i := range j.zs {
+		j.zs[i] = r.NormFloat64()
+	}
+	j.buf = make([]float64, j.n)
+	return j
+}
+
+// concurrentTime is the median over the draws of concurrentTime with each
+// draw's varied demands (the plain one without draws).
+func (j *ioVariationDraws) concurrentTime(cpu model.CPU, w float64, k, mb int, q float64) float64 {
+	if j.n == 0 {
+		return concurrentTime(cpu, w, k, mb, q)
+	}
+	for i := range j.n {
+		total := 0.0
+		for _, z := range j.zs[i*j.k : (i+1)*j.k] {
+			total += math.Max(0, w+j.sd*z)
+		}
+		j.buf[i] = concurrentTime(cpu, total/float64(j.k), k, mb, q)
+	}
+	slices.Sort(j.buf)
+	return quantileLin(j.buf, 0.5)
 }

@@ -275,8 +275,11 @@ func TestIncompleteTracesFlagged(t *testing.T) {
 
 // twoEntryApp is an application reached through two entry tasks (as the
 // prototype's webshop: addcartitem and frontend): front, whose "checkout"
-// requests also call pay, and cart, which stores asynchronously.
-func twoEntryApp(withEvents bool) workloads.Workload {
+// requests call pay before they store, and cart, which stores
+// asynchronously. With a scenario, its kinds of request have their
+// bodies (RequestEvents); the scenario is shorter than the runs below, so
+// that they are replayed, not run as the scenario.
+func twoEntryApp(withScenario bool) workloads.Workload {
 	spend := func(ms float64) func(fusionsim.Context, fusionsim.Event) (fusionsim.Event, error) {
 		return func(ctx fusionsim.Context, _ fusionsim.Event) (fusionsim.Event, error) {
 			ctx.Spend(fusionsim.Work{Name: "w" + strconv.Itoa(int(ms)), CPUMs: ms, Threads: 1})
@@ -284,16 +287,15 @@ func twoEntryApp(withEvents bool) workloads.Workload {
 		}
 	}
 	app := &fusionsim.App{
-		Name: "twoentries", Entry: "front",
+		Name: "twoentries", Entry: "front", Entries: []string{"front", "cart"},
 		Tasks: map[string]fusionsim.Task{
 			"front": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
-				if _, err := ctx.Call("store", in, true); err != nil {
-					return nil, err
-				}
 				if in["op"] == "checkout" {
-					return ctx.Call("pay", in, true)
+					if _, err := ctx.Call("pay", in, true); err != nil {
+						return nil, err
+					}
 				}
-				return fusionsim.Event{}, nil
+				return ctx.Call("store", in, true)
 			},
 			"cart": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
 				return ctx.Call("store", in, false)
@@ -301,28 +303,38 @@ func twoEntryApp(withEvents bool) workloads.Workload {
 			"store": spend(3),
 			"pay":   spend(40),
 		},
-		Edges: []fusionsim.Edge{{Caller: "front", Called: "store", Sync: true}, {Caller: "front", Called: "pay", Sync: true}, {Caller: "cart", Called: "store", Sync: false}},
+		Edges: []fusionsim.Edge{{Caller: "front", Called: "pay", Sync: true}, {Caller: "front", Called: "store", Sync: true}, {Caller: "cart", Called: "store", Sync: false}},
 	}
 	w := workloads.Workload{App: app}
-	if withEvents {
-		w.RequestEvent = func(entry string, calls []fusionsim.Call) fusionsim.Event {
-			for _, c := range calls {
-				if entry == "front" && c.Called == "pay" {
-					return fusionsim.Event{"op": "checkout"}
-				}
-			}
-			return fusionsim.Event{}
+	if withScenario {
+		sc, err := load.ReadScenario(strings.NewReader(twoEntryScenario), "two.yaml")
+		if err != nil {
+			panic(err)
 		}
+		w.Scenario = sc
 	}
 	return w
 }
+
+const twoEntryScenario = `
+name: two
+executor: constant-arrival-rate
+rate_per_s: 1
+duration_s: 10
+max_vus: 5
+iteration:
+  - {kind: cart, entry: cart}
+  - {kind: get, entry: front, body: {op: get}}
+  - {kind: checkout, entry: front, body: {op: checkout}}
+`
 
 // TestReplayOfSeveralEntries: traces whose requests went to two entry
 // functions (a scenario: each iteration adds to the cart, then gets and
 // checks out at the front) are replayed request by request, each to its
 // root's function at the size it ran at (cart at 256 MB), with the body
-// the workload's RequestEvent reads off the root's calls; the validation
-// says so, and a fit on the remote setup predicts the fused one.
+// of its kind (its entry and first call: the scenario's requests show
+// which is which); the validation says so, and a fit on the remote setup
+// predicts the fused one.
 func TestReplayOfSeveralEntries(t *testing.T) {
 	w := twoEntryApp(true)
 	var arr []fusionsim.Arrival
@@ -352,7 +364,7 @@ func TestReplayOfSeveralEntries(t *testing.T) {
 		if r.Load.Kind != load.KindReplay || len(r.Load.Replayed) != 180 {
 			t.Errorf("%s: load %s, want a replay of 180 requests", r.Setup, r.Load)
 		}
-		for _, want := range []string{"roots in 2 entry functions: cart 60, front 120", "the workload's RequestEvent"} {
+		for _, want := range []string{"roots in 2 entry functions: cart 60, front 120", "each request with the body of its kind"} {
 			if !strings.Contains(r.LoadWhy, want) {
 				t.Errorf("%s: reason %q lacks %q", r.Setup, r.LoadWhy, want)
 			}
@@ -367,14 +379,37 @@ func TestReplayOfSeveralEntries(t *testing.T) {
 			t.Errorf("%s (%s): median %.1f ms predicted %.1f, GB-ms %.1f predicted %.1f", r.Setup, r.Memory, r.Real.MedianMs, r.Emulated.MedianMs, r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest)
 		}
 	}
-	// Without RequestEvent every request gets the default body, and the
+	// Without a scenario every request gets the default body, and the
 	// reason says so.
 	plain := twoEntryApp(false)
 	v, err = ValidateDir(context.Background(), "two", d, ValidateOptions{Seed: 1, App: &plain, Setups: []string{"1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if why := v.Setups[0].LoadWhy; !strings.Contains(why, "every request gets twoentries's default body") {
+	if why := v.Setups[0].LoadWhy; !strings.Contains(why, "every request with the default body") {
 		t.Errorf("reason %q", why)
+	}
+}
+
+// TestRampStages: binary segmentation finds a staircase rising through
+// steps each about the counting noise of a window (here the steps of two
+// windows pair up: within the noise of so few requests they are one), and
+// keeps a steady run of windows one step.
+func TestRampStages(t *testing.T) {
+	// Windows of 1 s: 5, 10, 15 ... 40 requests/s for 2 s each, with
+	// Poisson-like noise; then a steady 20/s.
+	stair := []int{4, 6, 11, 9, 14, 16, 21, 19, 26, 24, 31, 29, 33, 37, 41, 39}
+	st := rampStages(stair, 1000)
+	if len(st) < 2*4 || st[0].TargetPerS > 8 || st[len(st)-1].TargetPerS < 35 {
+		t.Errorf("staircase: %d stages %s", len(st), load.FormatStages(st))
+	}
+	for i := 2; i < len(st); i += 2 {
+		if st[i].TargetPerS <= st[i-2].TargetPerS {
+			t.Errorf("staircase: step %d at %g after %g", i/2, st[i].TargetPerS, st[i-2].TargetPerS)
+		}
+	}
+	steady := []int{20, 22, 18, 21, 19, 23, 17, 20, 20, 21}
+	if st := rampStages(steady, 1000); len(st) != 2 || st[0].TargetPerS != 20.1 {
+		t.Errorf("steady: %s", load.FormatStages(st))
 	}
 }

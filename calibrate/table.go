@@ -147,6 +147,8 @@ func loadString(r *SetupResult) string {
 		return fmt.Sprintf("poisson %.3g/s %v", s.RatePerS, s.Duration.Round(time.Second))
 	case "bursty":
 		return fmt.Sprintf("bursty %d stages", len(s.Stages))
+	case LoadScenario:
+		return fmt.Sprintf("scenario x%d", s.Requests)
 	}
 	return s.String()
 }

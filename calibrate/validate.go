@@ -193,6 +193,11 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		v.Fit = ft
 		prof = ft.Profile
 	}
+	// The bodies of the kinds of request of the application's scenario.
+	events, err := RequestEvents(ctx, w, prof, opt.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	v.Setups = make([]SetupResult, len(names))
 	par := opt.Parallel
 	if par <= 0 {
@@ -213,7 +218,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 			if setup.Name() != n {
 				setup = setup.Clone(fusionsim.NewTraceName(n))
 			}
-			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt)
+			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt, events)
 			v.Setups[i].Fit = v.Fit != nil && v.Fit.Setup == n
 			if opt.Progress != nil {
 				mu.Lock()
@@ -255,20 +260,19 @@ func SetupSeed(seed uint64, setup string) uint64 {
 	return h.Sum64()
 }
 
-func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions) (SetupResult, error) {
+func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions, events map[string]fusionsim.Event) (SetupResult, error) {
 	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	spec, why, err := loadFor(real, opt.Load, &w)
-	if err != nil {
-		return res, err
-	}
 	seed := SetupSeed(opt.Seed, setup.Name())
-	spec.Seed = seed
-	res.Load, res.LoadWhy = spec, why
 	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
 	if err != nil {
 		return res, err
 	}
 	res.Notes = notes
+	spec, arrivals, why, err := SetupLoad(w, emulated, real, opt.Load, events, seed)
+	if err != nil {
+		return res, err
+	}
+	res.Load, res.LoadWhy = spec, why
 	timeout := opt.Timeout
 	if timeout <= 0 {
 		timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
@@ -280,7 +284,7 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 	case GroupingAuto:
 		res.Grouped = res.RealGrouped
 	}
-	recs, err := Emulate(ctx, w, emulated, entry, spec, prof, seed, res.Grouped)
+	recs, err := EmulateArrivals(ctx, w, emulated, entry, arrivals, prof, seed, res.Grouped)
 	if err != nil {
 		return res, err
 	}

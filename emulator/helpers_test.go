@@ -22,6 +22,7 @@ func testProfile() model.Profile {
 	p.Name = "test"
 	p.CPU.BurstPeriodMs = 0         // pure processor sharing (burst_test.go sets it)
 	p.CPU.WorkJitter = model.Dist{} // exact demands
+	p.CPU.IOVariationCPUMs = 0
 	p.ColdStart = model.ColdStart{
 		Runtime:       "test",
 		RuntimeInitMs: map[string]model.Dist{"test": model.Const(100)},

@@ -44,6 +44,7 @@ func (t *taskCtx) Call(task string, in fusionsim.Event, sync bool) (fusionsim.Ev
 		if ri.local {
 			em := t.inv.em
 			t0 := em.k.now
+			t.localCallCPU()
 			res, err := t.runLocal(task, in)
 			em.logCall(t.inv, fusionsim.Call{Local: true, Sync: true, Caller: t.inv.fn.id.Task, Called: task, Time: em.msBetween(t0, em.k.now)})
 			return res, err
@@ -202,11 +203,22 @@ func (inv *invocation) newLocalCall() *localCall {
 	return lc
 }
 
+// localCallCPU spends the handler's demand of a local call
+// (Handler.LocalCallCPUMs) on the caller's coroutine.
+func (t *taskCtx) localCallCPU() {
+	em := t.inv.em
+	if c := em.profile.Handler.LocalCallCPUMs; c > 0 {
+		em.cpuWait(t.inv, c, 1, false)
+	}
+}
+
 func (t *taskCtx) startLocal(task string, in fusionsim.Event, sync bool) fusionsim.Future {
 	em, inv := t.inv.em, t.inv
+	t0 := em.k.now
+	t.localCallCPU()
 	lc := inv.newLocalCall()
 	lc.child, lc.in, lc.call, lc.sync = inv.newCtx(task, t.depth+1), in, true, sync
-	lc.t0, lc.entry = em.k.now, inv.fn.id.Task
+	lc.t0, lc.entry = t0, inv.fn.id.Task
 	t.concurrently(lc)
 	return &lc.future
 }
@@ -321,8 +333,19 @@ func (t *taskCtx) startRemote(fn *function, task string, in fusionsim.Event, syn
 		rc.firstConn = true
 		cpu += fc.CPUMs
 	}
-	env.cpu.runThen(cpu, 1, rc, rcSend)
+	env.cpu.runThen(em.ioCPU(cpu), 1, rc, rcSend)
 	return &rc.future
+}
+
+// ioCPU is the CPU demand of one I/O operation (a remote call's sending or
+// reading, a storage operation) of nominal demand cpuMs: varied by the
+// profile's cpu.ioVariationCPUMs (a normal draw, none when 0).
+func (em *Emulator) ioCPU(cpuMs float64) float64 {
+	sd := em.profile.CPU.IOVariationCPUMs
+	if cpuMs <= 0 || sd == 0 {
+		return cpuMs
+	}
+	return max(0, cpuMs+sd*em.rng.NormFloat64())
 }
 
 // remoteCall is a remote call in flight, advanced by the kernel step by step
@@ -361,7 +384,7 @@ func (rc *remoteCall) connected() {
 	env.connected, env.connecting = true, false
 	for _, w := range env.waiting {
 		if !w.inv.dead && !w.inv.ended {
-			env.cpu.runThen(w.cpu, 1, w, rcSend)
+			env.cpu.runThen(rc.inv.em.ioCPU(w.cpu), 1, w, rcSend)
 		}
 	}
 	clear(env.waiting)
@@ -430,7 +453,7 @@ func (rc *remoteCall) fire(em *Emulator, step uint64) {
 			rc.complete(em)
 			return
 		}
-		inv.env.cpu.runThen(remote.SyncResponse.CPUMs, 1, rc, rcComplete)
+		inv.env.cpu.runThen(em.ioCPU(remote.SyncResponse.CPUMs), 1, rc, rcComplete)
 	case rcAck:
 		rc.connected()
 		rc.complete(em)
@@ -539,7 +562,7 @@ func (t *taskCtx) Sleep(d time.Duration) {
 func (t *taskCtx) spendCost(c *model.Cost) {
 	em := t.inv.em
 	if c.CPUMs > 0 {
-		em.cpuWait(t.inv, c.CPUMs, 1, false)
+		em.cpuWait(t.inv, em.ioCPU(c.CPUMs), 1, false)
 	}
 	if !c.LatencyMs.IsZero() {
 		em.awaitPoint()

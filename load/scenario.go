@@ -388,7 +388,7 @@ func (s *Scenario) String() string {
 	}
 	b.WriteString(": ")
 	if s.Executor == ExecutorConstant {
-		fmt.Fprintf(&b, "%s iterations/s for %v", strconv.FormatFloat(s.RatePerS, 'g', -1, 64), s.Duration)
+		fmt.Fprintf(&b, "%s iterations/s for %v", strconv.FormatFloat(s.RatePerS, 'g', -1, 64), s.Duration.Round(time.Millisecond))
 	} else {
 		fmt.Fprintf(&b, "ramping from %s iterations/s: %s", strconv.FormatFloat(s.StartRatePerS, 'g', -1, 64), FormatStages(s.Stages))
 	}

@@ -301,6 +301,20 @@ load:
 	if _, err := DecodeScenario(node, "myapp.yaml"); err == nil || !strings.Contains(err.Error(), "myapp.yaml:5: rate_per_s: 0 must be") {
 		t.Errorf("bad rate in the app file: %v", err)
 	}
+	// As a field of the application file: the errors name it, with the
+	// line and column of the bad value.
+	_, err = DecodeScenarioIn(node, "myapp.yaml", "load")
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Line != 5 || de.Column != 15 || de.Field != "load.rate_per_s" || !errors.Is(err, ErrBadLoad) ||
+		!strings.Contains(err.Error(), "myapp.yaml:5: load.rate_per_s: 0 must be") {
+		t.Errorf("bad rate in the app file's load: %#v %v", de, err)
+	}
+	node.Content[3].Value = "2"
+	node.Content[9].Content[1].Content[3].Value = "-1" // iteration[1].pause_s
+	if _, err := DecodeScenarioIn(node, "myapp.yaml", "load"); !errors.As(err, &de) || de.Line != 12 || de.Field != "load.iteration[1].pause_s" {
+		t.Errorf("bad pause in the app file's load: %v", err)
+	}
+	node.Content[9].Content[1].Content[3].Value = "0.25"
 	js, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)

@@ -92,10 +92,18 @@ func ReadScenario(r io.Reader, file string) (*Scenario, error) {
 // holding one): a load file, or the load: section of an application file
 // (whose reader hands over the node with its line numbers). file names the
 // file in errors, which have the form "<file>:<line>: <field>: <problem>"
-// and wrap ErrBadLoad. The scenario is validated (Validate); its entry
-// tasks are checked against an application by CheckApp.
+// and wrap ErrBadLoad (a *DecodeError where a line is known). The scenario
+// is validated (Validate); its entry tasks are checked against an
+// application by CheckApp.
 func DecodeScenario(node *yaml.Node, file string) (*Scenario, error) {
-	d := &decoder{file: file}
+	return DecodeScenarioIn(node, file, "")
+}
+
+// DecodeScenarioIn is DecodeScenario for a scenario that is a field of a
+// larger document (an application file's load:): errors name its fields
+// under field ("load.duration_s").
+func DecodeScenarioIn(node *yaml.Node, file, field string) (*Scenario, error) {
+	d := &decoder{file: file, prefix: field}
 	s, err := d.scenario(node)
 	if err != nil {
 		return nil, err
@@ -103,17 +111,33 @@ func DecodeScenario(node *yaml.Node, file string) (*Scenario, error) {
 	return s, nil
 }
 
+// DecodeError is an error of a scenario's YAML: the file, the line and
+// column of the bad value (0 when unknown), the field and what is wrong.
+type DecodeError struct {
+	File         string
+	Line, Column int
+	Field, Msg   string
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("%v: %s:%d: %s: %s", ErrBadLoad, e.File, e.Line, e.Field, e.Msg)
+}
+
+// Unwrap makes errors.Is(err, ErrBadLoad) true.
+func (e *DecodeError) Unwrap() error { return ErrBadLoad }
+
 type decoder struct {
-	file  string
-	nodes int // nodes visited, aliases expanded
+	file   string
+	prefix string // the scenario's field in a larger document, "" for a load file
+	nodes  int    // nodes visited, aliases expanded
 }
 
 func (d *decoder) errf(n *yaml.Node, field, format string, args ...any) error {
-	line := 0
+	e := &DecodeError{File: d.file, Field: join(d.prefix, field), Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
-		line = n.Line
+		e.Line, e.Column = n.Line, n.Column
 	}
-	return fmt.Errorf("%w: %s:%d: %s: %s", ErrBadLoad, d.file, line, field, fmt.Sprintf(format, args...))
+	return e
 }
 
 // resolve follows aliases and counts the node.
@@ -360,7 +384,7 @@ func (d *decoder) scenario(n *yaml.Node) (*Scenario, error) {
 		// Name the line of the field Validate names.
 		var fe *fieldError
 		if errors.As(err, &fe) && fe.line > 0 {
-			return nil, fmt.Errorf("%w: %s:%d: %s: %s", ErrBadLoad, d.file, fe.line, fe.field, fe.msg)
+			return nil, &DecodeError{File: d.file, Line: fe.line, Field: join(d.prefix, fe.field), Msg: fe.msg}
 		}
 		if errors.As(err, &fe) {
 			top, _, _ := strings.Cut(fe.field, ".")

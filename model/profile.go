@@ -121,6 +121,12 @@ type Handler struct {
 	// AfterHandler: from the entry task's return to the end of the invocation;
 	// billed, not part of the task's time (time-base).
 	AfterHandler Cost `json:"afterHandler"`
+	// LocalCallCPUMs is the CPU demand, in vCPU-ms, of the fusion handler's
+	// wrapper around each local call (sync or async): the callee's event
+	// copied, its promise and call record. It runs on the caller's
+	// coroutine when the call starts, before the callee, and is part of the
+	// call's recorded time.
+	LocalCallCPUMs float64 `json:"localCallCPUMs,omitempty"`
 	// RuntimeMemoryMB is the resident memory of a fresh environment, MB.
 	RuntimeMemoryMB float64 `json:"runtimeMemoryMB"`
 	// InvocationMemoryMB is the resident memory one invocation adds while it
@@ -254,6 +260,7 @@ func (p Profile) Validate() error {
 		"coldStart.packageMB": c.PackageMB, "coldStart.initMsPerPackageMB": c.InitMsPerPackageMB,
 		"coldStart.initCPUMs": c.InitCPUMs, "coldStart.initMinVCPU": c.InitMinVCPU,
 		"handler.runtimeMemoryMB": p.Handler.RuntimeMemoryMB, "handler.invocationMemoryMB": p.Handler.InvocationMemoryMB,
+		"handler.localCallCPUMs": p.Handler.LocalCallCPUMs,
 	} {
 		if err := nonNegative(name, v); err != nil {
 			return err

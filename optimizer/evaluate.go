@@ -53,6 +53,10 @@ type EmulatorEvaluator struct {
 	// Arrivals is the load sent to the entry route of each setup
 	// (EntryRoute).
 	Arrivals []fusionsim.Arrival
+	// Load, when set, makes each setup's load instead (a scenario's
+	// requests go to their entry tasks' routes, at the memory sizes the
+	// setup gives them).
+	Load func(*fusionsim.Setup) ([]fusionsim.Arrival, error)
 }
 
 // Evaluate implements Evaluator.
@@ -66,9 +70,13 @@ func (e *EmulatorEvaluator) Evaluate(ctx context.Context, setup *fusionsim.Setup
 		return Metrics{}, err
 	}
 	defer em.Close()
+	load := func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return e.Arrivals, nil }
+	if e.Load != nil {
+		load = e.Load
+	}
 	res, err := experiment.Run(ctx, experiment.Config{
 		Platform: em, App: e.App, Planner: experiment.Fixed{setup},
-		Load:    func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return e.Arrivals, nil },
+		Load:    load,
 		Entry:   EntryRoute(setup, e.App.Entry),
 		Pricing: prof.Pricing,
 		Lean:    true,

@@ -20,9 +20,9 @@ var (
 	SplitMemorySizesMB = []int{128, 768, 1024, 1536, 1650, 2048, 3000, 4096, 6144}
 	// SweepMemorySizesMB: the single-task sweep (splittest).
 	SweepMemorySizesMB = []int{128, 768, 1024, 1536, 1650, 2048, 3100, 3300, 4096, 6144, 8192, 10240}
-	// WebshopMemorySizesMB: the webshop run (setups 1676389085 at 1536 MB
-	// and 1676389591 at 1650 MB, then the cheapest size of each function).
-	WebshopMemorySizesMB = []int{128, 1536, 1650}
+	// The webshop run's list (setups 1676389085 at 1536 MB and 1676389591
+	// at 1650 MB, then the cheapest size of each function) is its
+	// application file's memory_sizes_mb (workloads/webshop.yaml).
 )
 
 // The prototype's price for the memory choice: 0.0000166667 $ per GB-second,

@@ -12,15 +12,25 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/trace"
 )
 
-// runSizes are the memory size lists of the published runs.
+// runSizes are the memory size lists of the published runs: the webshop's
+// is its application file's (memory_sizes_mb of workloads/webshop.yaml).
 var runSizes = map[string][]int{
 	publishedRuns[0]: IoTMemorySizesMB,
 	publishedRuns[1]: SplitMemorySizesMB,
 	publishedRuns[2]: SweepMemorySizesMB,
-	publishedRuns[3]: WebshopMemorySizesMB,
+	publishedRuns[3]: webshopMemorySizes(),
+}
+
+func webshopMemorySizes() []int {
+	w, err := appfile.Get("webshop")
+	if err != nil {
+		panic(err)
+	}
+	return w.MemorySizes
 }
 
 // at is a clock stopped at the Unix time of a setup name.

@@ -8,14 +8,17 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
 )
 
+// workload returns the workload called name: Go code or a built-in
+// application file (the webshop).
 func workload(t testing.TB, name string) workloads.Workload {
 	t.Helper()
-	w, err := workloads.Get(name)
+	w, err := appfile.Get(name)
 	if err != nil {
 		t.Fatal(err)
 	}

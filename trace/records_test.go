@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/trace"
@@ -20,7 +21,7 @@ import (
 // A short timeout makes some invocations time out, so that the runtime's
 // own lines are covered too.
 func TestRecordsEqualText(t *testing.T) {
-	for _, w := range workloads.All() {
+	for _, w := range appfile.All() { // the Go workloads and the built-in files that have no Go code (webshop)
 		for _, timeout := range []time.Duration{0, 150 * time.Millisecond} {
 			t.Run(w.Name()+"/timeout="+timeout.String(), func(t *testing.T) {
 				text := emulator.NewMemorySink()

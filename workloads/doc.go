@@ -15,12 +15,14 @@
 //     calibration data).
 //   - sieve: one task computing primes with a plain or a bit-packed sieve of
 //     Eratosthenes, for memory sweeps.
-//   - webshop: an online shop, entries frontend (operations get and
-//     checkout) and addcartitem, 17 tasks, with a cart table; its figures
-//     are read off the real traces (webshop-notes.md), and WebshopIteration
-//     makes the three requests of its load.
 //
-// Get finds a workload by name; All lists them.
+// Get finds a workload by name; All lists them. The built-in application
+// files (File, FileNames: workloads/<name>.yaml, embedded) are these
+// applications written as files (package appfile runs each against its Go
+// code), and applications that exist only as a file: webshop, an online
+// shop with entries frontend (operations get and checkout) and addcartitem,
+// 17 tasks, a cart table and the prototype's scenario load, its figures
+// read off the real traces (webshop-notes.md).
 //
 // # CPU work
 //

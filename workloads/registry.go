@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
 )
 
 // Workload is an application with what a runner and a listing need to know
@@ -17,17 +18,13 @@ type Workload struct {
 	App *fusionsim.App
 	// Tasks documents each task: its name in the prototype and behaviour.
 	Tasks []TaskDoc
-	// MemorySizes is the default memory sweep of a one-function workload (nil
-	// for the others), in MB.
+	// MemorySizes are the application's memory sizes, in MB: the default
+	// memory sweep of a one-function workload, the deployment list of the
+	// Fusionize++ loop of the others (nil: the one of its published run,
+	// IoT's or split's).
 	MemorySizes []int
 	// Event is the default request body (nil sends {}).
 	Event fusionsim.Event
-	// RequestEvent, when set, is the body of a request to the entry task
-	// entry whose root invocation made calls (as its trace record lists
-	// them): how a replay of real traces tells an application's kinds of
-	// request apart (a webshop's frontend "get" from its "checkout"). nil
-	// sends Event to every entry.
-	RequestEvent func(entry string, calls []fusionsim.Call) fusionsim.Event
 	// Tables are the storage tables the tasks use (DynamoDB tables on
 	// AWS); nil for the Go workloads, which use the prototype's two
 	// (SensorDataTable, UseCaseTable).
@@ -35,6 +32,10 @@ type Workload struct {
 	// File is the application file the workload was read from (package
 	// appfile); "" for Go code.
 	File string
+	// Scenario is the application's default load (an application file's
+	// load: section), nil for none: runs without a load flag send it.
+	// Shared by every copy of the workload: copy it before changing it.
+	Scenario *load.Scenario
 }
 
 // TaskDoc documents one task.
@@ -58,7 +59,6 @@ var registry = map[string]func() Workload{
 	"split":     Split,
 	"splittest": SplitTest,
 	"sieve":     Sieve,
-	"webshop":   Webshop,
 }
 
 // Names lists the workload names, sorted.

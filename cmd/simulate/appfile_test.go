@@ -59,6 +59,26 @@ func TestAppFileRunsLikeTheWorkload(t *testing.T) {
 	}
 }
 
+// TestWebshopRuns: "simulate --workload webshop" and "--app
+// workloads/webshop.yaml" run the same file: the Fusionize++ loop under
+// the file's scenario (here for 10 s per iteration and three iterations),
+// the same results but the manifest, and per-kind summaries.
+func TestWebshopRuns(t *testing.T) {
+	base := t.TempDir()
+	common := []string{"--duration", "10s", "--max-iterations", "3", "--seed", "2", "--logs", "none"}
+	out := mustSimulate(t, append([]string{"--workload", "webshop", "--out", filepath.Join(base, "name")}, common...)...)
+	mustSimulate(t, append([]string{"--app", "../../workloads/webshop.yaml", "--out", filepath.Join(base, "file"), "--quiet"}, common...)...)
+	sameFiles(t, filepath.Join(base, "name"), filepath.Join(base, "file"), "manifest.json")
+	for _, want := range []string{"by kind of request (summary-kinds.csv)", `webshop: scenario "webshop" (workloads/webshop.yaml): 3 iterations/s for 10s`, "3 setups", "addcartitem", "checkout"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if rows := readSummary(t, filepath.Join(base, "name")); len(rows) != 3 {
+		t.Errorf("%d setups", len(rows))
+	}
+}
+
 // TestAppFileCommands: --app works where --workload does, and the errors
 // of a bad file reach the command line with file, line and field.
 func TestAppFileCommands(t *testing.T) {
@@ -67,7 +87,7 @@ func TestAppFileCommands(t *testing.T) {
 	for _, want := range []string{
 		"minishop: webshop-like test application",
 		"entries frontend, addcartitem (default frontend), 9 tasks, 11 calls",
-		"the file carries a load (load:, line 13)",
+		`default load (load:, line 13), sent when no load flag is given: 3 iterations/s for 5s (constant-arrival-rate), at most 10 virtual users (10 pre-allocated); iteration: add (addcartitem), get (frontend), checkout (frontend)`,
 		"-> getcart (sync), currency (sync), email (async), emptycart (async)",
 		"call currency (sync) event {product: products.items[index], currency: event.currency} [fan-out: len(products.items) copies]",
 		"delete Cart key event.userId [fan-out: len(items) copies]",
@@ -106,6 +126,33 @@ func TestAppFileCommands(t *testing.T) {
 	Run(context.Background(), []string{"run", "-h"}, &bytes.Buffer{}, &stderr)
 	if !strings.Contains(stderr.String(), "-app FILE") {
 		t.Errorf("run -h does not document --app")
+	}
+
+	// The file's load is the default load: its kinds of request are
+	// summarized; a flag that names another load replaces it, and flags
+	// that only a constant load takes say so.
+	dir := filepath.Join(t.TempDir(), "shop")
+	out = mustSimulate(t, "--app", shop, "--optimizer", "none", "--logs", "none", "--out", dir)
+	if !strings.Contains(out, "by kind of request") || !strings.Contains(out, `minishop: scenario (testdata/minishop.yaml): 3 iterations/s for 5s`) && !strings.Contains(out, "minishop.yaml): 3 iterations/s for 5s") {
+		t.Errorf("the file's scenario is not the default load:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "summary-kinds.csv")); err != nil {
+		t.Error(err)
+	}
+	out = mustSimulate(t, "--app", shop, "--optimizer", "none", "--logs", "none", "--out", dir, "--rps", "1", "--duration", "2s")
+	if !strings.Contains(out, "1 iterations/s for 2s") {
+		t.Errorf("--rps and --duration do not override the file's scenario:\n%s", out)
+	}
+	out = mustSimulate(t, "--app", shop, "--optimizer", "none", "--logs", "none", "--out", dir, "--load", "constant", "--requests", "5")
+	if strings.Contains(out, "by kind of request") {
+		t.Errorf("--load constant still sends the scenario:\n%s", out)
+	}
+	if _, err := simulate(t, "--app", shop, "--requests", "5"); err == nil || !strings.Contains(err.Error(), "--requests does not apply to minishop's scenario, its default load") {
+		t.Errorf("--requests with the default scenario: %v", err)
+	}
+	out = mustSimulate(t, "compare", "--app", shop, "--optimizers", "fusionize", "--memory-sizes", "128,1024", "--duration", "2s", "--sweep-requests", "9", "--quiet")
+	if !strings.Contains(out, "Closed loops: 18 requests of") || !strings.Contains(out, "Figures of every row: 9 requests of") {
+		t.Errorf("compare --app does not send the file's scenario:\n%s", out)
 	}
 
 	// compare on a small file: every optimizer runs.

@@ -36,6 +36,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	wl.define(fs, " (--fit-on only; default: inferred from the task names of the traces; or --app FILE)")
 	seed := fs.Uint64("seed", 1, "--fit-on: seed of the fit's emulations")
 	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
+	var emulated stringList
+	fs.Var(&emulated, "emulate", "a `DIR` of an application's real traces whose setups are emulated to fit the figures the closed-form fits cannot show (the handler's demand per local call), and which takes no part in the closed-form fits; repeatable")
 	fs.Usage = func() {
 		o := fs.Output()
 		fmt.Fprintln(o, "Usage: simulate calibrate --traces DIR [--traces DIR | DIR ...] --out profile.json")
@@ -100,7 +102,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if wl.given() {
 		return usageError("%s applies to --fit-on only (the platform fit reads every workload's traces)", wl.label())
 	}
-	ft, err := calibrate.FitDirs(dirs, prof)
+	ft, err := calibrate.FitDirs(dirs, prof, emulated...)
 	if err != nil {
 		return err
 	}

@@ -174,20 +174,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		}
 	}
 
-	loopArrivals, err := load.Constant(*rps, *duration)
-	if err != nil {
-		return usageError("--rps %v --duration %v: %v", *rps, *duration, err)
+	var loads compareLoads
+	if w.Scenario != nil {
+		loads, err = scenarioLoads(w, *seed, *rps, *duration, isSet(fs, "rps"), isSet(fs, "duration"), *sweepRequests)
+	} else {
+		loads, err = constantLoads(w, *rps, *duration, *sweepRequests)
 	}
-	load.WithEvent(loopArrivals, w.Event)
-	sweepArrivals, err := load.Constant(*rps, time.Duration(float64(*sweepRequests)/(*rps)*float64(time.Second)))
 	if err != nil {
-		return usageError("--sweep-requests %d: %v", *sweepRequests, err)
+		return err
 	}
-	sweepArrivals = sweepArrivals[:min(len(sweepArrivals), *sweepRequests)]
-	load.WithEvent(sweepArrivals, w.Event)
-	eval := &optimizer.EmulatorEvaluator{App: w.App, Profile: prof, Arrivals: sweepArrivals}
+	sweepArrivals := loads.sweep
+	eval := &optimizer.EmulatorEvaluator{App: w.App, Profile: prof, Arrivals: sweepArrivals, Load: loads.sweepFor}
 	// Finished work is kept, and taken up again by the same command.
-	state, err := openCompareState(*out, w.Name(), compareIdentity(appIdentity([]any{w.Name(), names, *seed, *rps, *duration, sizes, *budget, *maxIter, len(sweepArrivals), *perFunction, prof}, spec)))
+	state, err := openCompareState(*out, w.Name(), compareIdentity(appIdentity([]any{w.Name(), names, *seed, *rps, *duration, sizes, *budget, *maxIter, loads.sweepRequests, *perFunction, prof}, spec)))
 	if err != nil {
 		return err
 	}
@@ -214,14 +213,14 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 			return row, final, nil
 		}
 		start := time.Now()
-		row, final, err := closedLoop(ctx, w, prof, n, sizes, b, *seed, *maxIter, loopArrivals, bar)
+		row, final, err := closedLoop(ctx, w, prof, n, sizes, b, *seed, *maxIter, loads.loopFor, bar)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", n, err)
 		}
 		row.Seconds = time.Since(start).Seconds()
 		return row, final, state.saveLoop(n, row, final)
 	}
-	note("%s: closed loops at %v requests/s for %v per iteration; exhaustive sweep at %d requests per setup\n", w.Name(), *rps, *duration, len(sweepArrivals))
+	note("%s: closed loops under %s per iteration; exhaustive sweep at %d requests per setup\n", w.Name(), loads.loopWhat, loads.sweepRequests)
 	// The exhaustive sweep starts first and runs in the background, on every
 	// CPU, while the closed loops (one goroutine each) go on.
 	var (
@@ -246,8 +245,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		if kept > 0 {
 			note("exhaustive: resuming: %d of %d setups kept from an earlier run\n", kept, len(setups))
 		}
-		note("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %d requests each at %v/s, figures from the traces\n",
-			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), len(sweepArrivals), *rps)
+		note("exhaustive: %d setups (%d rule setups from %d local/remote assignments of %d call edges, x %d memory sizes%s), %s each, figures from the traces\n",
+			len(setups), rules, assignments, len(w.App.Edges), len(sizes), perFunctionNote(*perFunction), loads.sweepWhat)
 		mu.Lock()
 		bar.Begin("exhaustive", len(setups))
 		mu.Unlock()
@@ -332,7 +331,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 				bestIdx = i
 			}
 		}
-		row := &compareRow{Optimizer: "exhaustive", Iterations: len(sweep.Points), Requests: len(sweep.Points) * len(sweepArrivals),
+		row := &compareRow{Optimizer: "exhaustive", Iterations: len(sweep.Points), Requests: len(sweep.Points) * loads.sweepRequests,
 			Reason: fmt.Sprintf("Pareto front of %d setups; the front's lowest median root billed duration", len(sweep.Front)), Seconds: sweepTime.Seconds()}
 		if bestIdx >= 0 {
 			row.Final, row.Metrics = sweep.Front[bestIdx].Label, sweep.Front[bestIdx].Metrics
@@ -372,7 +371,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 			}
 		}
 	}
-	printComparison(stdout, w, sorted, sweep, len(loopArrivals), len(sweepArrivals), *rps)
+	printComparison(stdout, w, sorted, sweep, loads)
 	if *out != "" {
 		if err := writeComparison(*out, sorted, sweep); err != nil {
 			return fmt.Errorf("--out %q: %w", *out, err)
@@ -429,8 +428,6 @@ func defaultMemorySizes(w workloads.Workload) []int {
 		return w.MemorySizes
 	case w.Name() == "split":
 		return optimizer.SplitMemorySizesMB
-	case w.Name() == "webshop":
-		return optimizer.WebshopMemorySizesMB
 	}
 	return optimizer.IoTMemorySizesMB
 }
@@ -449,7 +446,7 @@ func (p *recordingPlanner) Next(ctx context.Context, h []experiment.Iteration) (
 }
 
 // closedLoop runs one optimizer in the closed loop on a fresh emulator.
-func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, name string, sizes []int, budget int, seed uint64, maxIter int, arrivals []fusionsim.Arrival, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
+func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, name string, sizes []int, budget int, seed uint64, maxIter int, loadFn experiment.LoadFunc, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
 	// No text log: experiment.Run reads the emulator's records directly.
 	em, err := emulator.New(emulator.Config{App: w.App, Profile: prof, Seed: seed, Progress: bar.Update})
 	if err != nil {
@@ -463,7 +460,7 @@ func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, n
 	pl := &recordingPlanner{Planner: optimizer.Planner{Optimizer: opt, MaxIterations: maxIter}}
 	res, err := experiment.Run(ctx, experiment.Config{
 		Platform: em, App: w.App, Planner: pl,
-		Load:          func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return arrivals, nil },
+		Load:          loadFn,
 		Pricing:       prof.Pricing,
 		Trace:         trace.Options{},
 		Progress:      bar,
@@ -491,7 +488,7 @@ func closedLoop(ctx context.Context, w workloads.Workload, prof model.Profile, n
 	return row, final, nil
 }
 
-func printComparison(out io.Writer, w workloads.Workload, rows []*compareRow, sweep *optimizer.SweepResult, loopRequests, sweepRequests int, rps float64) {
+func printComparison(out io.Writer, w workloads.Workload, rows []*compareRow, sweep *optimizer.SweepResult, loads compareLoads) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "optimizer\tfinal setup\tmedian_ms\tp95_ms\tusd_per_million\titerations\trequests\tslower_pct\tcostlier_pct\tnearest optimal setup")
 	for _, r := range rows {
@@ -507,9 +504,9 @@ func printComparison(out io.Writer, w workloads.Workload, rows []*compareRow, sw
 			num(r.Metrics.CostPerRequestUSD*1e6, 2), r.Iterations, r.Requests, slower, costlier, nearest)
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "\n%s. Latency: root internalDuration (the published figure). Figures of every row: %d requests at %v/s\n", w.Name(), sweepRequests, rps)
+	fmt.Fprintf(out, "\n%s. Latency: root internalDuration (the published figure). Figures of every row: %s\n", w.Name(), loads.sweepWhat)
 	fmt.Fprintf(out, "per setup on a fresh emulator, from its traces as in a single run, seeds derived from --seed\n")
-	fmt.Fprintf(out, "and the setup. Closed loops: %d requests per iteration, traces from the logs.\n", loopRequests)
+	fmt.Fprintf(out, "and the setup. Closed loops: %s per iteration, traces from the logs.\n", loads.loopWhat)
 	for _, r := range rows {
 		fmt.Fprintf(out, "  %s: %s\n", r.Optimizer, r.Reason)
 	}
@@ -582,4 +579,96 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// compareLoads are the loads of a comparison: of the closed loops' every
+// iteration, and of every setup the exhaustive sweep and the final
+// evaluations measure.
+type compareLoads struct {
+	loop, sweep         []fusionsim.Arrival // the same for every setup (nil with a scenario)
+	loopFor             experiment.LoadFunc
+	sweepFor            func(*fusionsim.Setup) ([]fusionsim.Arrival, error) // nil: sweep
+	sweepRequests       int
+	loopWhat, sweepWhat string
+}
+
+// constantLoads: --rps for --duration per iteration, --sweep-requests at
+// --rps per setup, to the entry route with the workload's request body.
+func constantLoads(w workloads.Workload, rps float64, duration time.Duration, sweepRequests int) (compareLoads, error) {
+	loop, err := load.Constant(rps, duration)
+	if err != nil {
+		return compareLoads{}, usageError("--rps %v --duration %v: %v", rps, duration, err)
+	}
+	load.WithEvent(loop, w.Event)
+	sweep, err := load.Constant(rps, time.Duration(float64(sweepRequests)/rps*float64(time.Second)))
+	if err != nil {
+		return compareLoads{}, usageError("--sweep-requests %d: %v", sweepRequests, err)
+	}
+	sweep = sweep[:min(len(sweep), sweepRequests)]
+	load.WithEvent(sweep, w.Event)
+	return compareLoads{
+		loop: loop, sweep: sweep, sweepRequests: len(sweep),
+		loopFor:   func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return loop, nil },
+		loopWhat:  fmt.Sprintf("%d requests at %v/s", len(loop), rps),
+		sweepWhat: fmt.Sprintf("%d requests at %v/s", len(sweep), rps),
+	}, nil
+}
+
+// scenarioLoads: the workload's scenario (its default load) in every
+// closed-loop iteration, --rps and --duration overriding its rate and
+// duration when given (a constant-arrival-rate scenario); in the sweep, the
+// same scenario cut to the iterations that send about --sweep-requests
+// requests (a ramping one as it is). Each setup's requests go to their
+// entry tasks' routes at its memory sizes.
+func scenarioLoads(w workloads.Workload, seed uint64, rps float64, duration time.Duration, setRPS, setDuration bool, sweepRequests int) (compareLoads, error) {
+	loop := *w.Scenario
+	if (setRPS || setDuration) && loop.Executor != load.ExecutorConstant {
+		return compareLoads{}, usageError("--rps and --duration do not apply to %s's %s scenario", w.Name(), loop.Executor)
+	}
+	if setRPS {
+		loop.RatePerS = rps
+	}
+	if setDuration {
+		loop.Duration = duration
+	}
+	if err := loop.Validate(); err != nil {
+		return compareLoads{}, usageError("%s's scenario with --rps and --duration: %v", w.Name(), err)
+	}
+	sweep := loop
+	if sweep.Executor == load.ExecutorConstant {
+		perIter := 0
+		for _, r := range sweep.Iteration {
+			perIter += r.Repeat
+		}
+		iters := max(1, (sweepRequests+perIter-1)/perIter)
+		sweep.Duration = time.Duration(math.Ceil((float64(iters) - 0.5) / sweep.RatePerS * float64(time.Second)))
+	}
+	for _, sc := range []*load.Scenario{&loop, &sweep} {
+		if _, err := sc.Starts(); err != nil {
+			return compareLoads{}, usageError("%s's scenario: %v", w.Name(), err)
+		}
+	}
+	of := func(sc *load.Scenario) func(*fusionsim.Setup) ([]fusionsim.Arrival, error) {
+		return func(setup *fusionsim.Setup) ([]fusionsim.Arrival, error) {
+			return sc.Arrivals(seed, func(task string, sync bool) (fusionsim.Route, error) { return workloads.TaskRoute(setup, task, sync) })
+		}
+	}
+	count := func(sc *load.Scenario) int {
+		st, _ := sc.Starts()
+		n := 0
+		for _, r := range sc.Setup {
+			n += r.Repeat
+		}
+		for _, r := range sc.Iteration {
+			n += r.Repeat * len(st)
+		}
+		return n
+	}
+	describe := func(sc *load.Scenario) string {
+		return fmt.Sprintf("%d requests of %s", count(sc), strings.TrimPrefix(sc.String(), "scenario "))
+	}
+	return compareLoads{
+		loopFor: of(&loop), sweepFor: of(&sweep), sweepRequests: count(&sweep),
+		loopWhat: describe(&loop), sweepWhat: describe(&sweep),
+	}, nil
 }

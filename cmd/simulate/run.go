@@ -77,13 +77,13 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.Var(&f.setups, "setup", "a `SETUP` to run instead of the default, repeatable: a configuration metadata file (configurationMetadata.json, gzip accepted: all its setups), \"remote\", \"local\", or groups \"[NAME=]I+CW+SE:128,CT:1024,...\" (first task of a group is its entry, :MB its memory; IC2E partitions \"A.B.D.E,C,F,G\" too)")
 	fs.StringVar(&f.setupNames, "setup-name", "", "comma-separated `NAMES`: the setups of the --setup files to run (default all, in creation order), or the name of the one generated setup")
 	fs.StringVar(&f.load, "load", load.KindConstant, "the `KIND` of load: "+strings.Join(append(slices.Clone(load.Kinds), load.KindScenario), ", ")+" (scenario: --load-file)")
-	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s; with --load-file, the iterations started per second of a constant-arrival-rate scenario (its rate_per_s)")
-	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time on the emulator, wall time with --backend aws); with --load-file, of a constant-arrival-rate scenario (its duration_s)")
+	fs.Float64Var(&f.rps, "rps", 10, "arrival rate of constant and poisson loads, requests/s; with --load-file or an application's own scenario, the iterations started per second of a constant-arrival-rate scenario (its rate_per_s)")
+	fs.DurationVar(&f.duration, "duration", 100*time.Second, "length of constant and poisson loads (virtual time on the emulator, wall time with --backend aws); with --load-file or an application's own scenario, of a constant-arrival-rate scenario (its duration_s)")
 	fs.StringVar(&f.loadFile, "load-file", "", "a scenario load `FILE` (YAML or JSON; see \"Scenario loads\" in the README): iterations of requests, each to its own entry task with its own templated body, sent one after the other by a virtual user, started at a constant or ramping arrival rate with at most max_vus users (an iteration that finds none free is dropped and counted), after a setup phase; implies --load scenario. --rps and --duration (constant-arrival-rate), --stages and --start-rps (ramping-arrival-rate, iterations/s) and --max-vus override the file's figures; per-kind figures go to summary-kinds.csv")
-	fs.IntVar(&f.maxVUs, "max-vus", 0, "with --load-file: at most `N` virtual users (overrides the scenario's max_vus; pre_allocated_vus, when the file gives one, is lowered to N when above; otherwise it is N too)")
+	fs.IntVar(&f.maxVUs, "max-vus", 0, "with --load-file or an application's own scenario: at most `N` virtual users (overrides the scenario's max_vus; pre_allocated_vus, when the file gives one, is lowered to N when above; otherwise it is N too)")
 	fs.IntVar(&f.requests, "requests", 0, "coldstart: number of sequential requests (default 200); constant: send this many requests at --rps instead of --duration")
-	fs.StringVar(&f.stages, "stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps); with --load-file, the stages of a ramping-arrival-rate scenario in iterations/s")
-	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s; with --load-file, a ramping-arrival-rate scenario's start_rate_per_s")
+	fs.StringVar(&f.stages, "stages", "", "bursty: `STAGES` \"target:duration,...\" in requests/s, each a linear ramp from the previous target (k6 ramping-arrival-rate), or a preset: bursty (default: 5 to 40 requests/s in steps of 5, 2 s each, 0.1 s ramps); with --load-file or an application's own scenario, the stages of a ramping-arrival-rate scenario in iterations/s")
+	fs.Float64Var(&f.startRPS, "start-rps", 0, "bursty: the rate before the first stage, requests/s; with --load-file or an application's own scenario, a ramping-arrival-rate scenario's start_rate_per_s")
 	fs.StringVar(&f.replay, "replay", "", "replay: CSV `FILE` of arrival times, one per line (first field): seconds or a duration from the start (0.25, 250ms), or absolute RFC 3339 / epoch-millisecond times; implies --load replay")
 	fs.DurationVar(&f.pause, "pause", 0, "coldstart: pause between a request's end and the next request (virtual time on the emulator, wall time with --backend aws)")
 	fs.StringVar(&f.entry, "entry", "", "the `FUNCTION` clients call, e.g. I-128 (always its sync route, SYNC-I-128); default: the setup's entry task at the memory size its rules give")
@@ -126,9 +126,13 @@ func runUsage(fs *flag.FlagSet) func() {
 		fmt.Fprintln(w, "Scenario loads (--load-file, k6 style): iterations of requests to their own entry")
 		fmt.Fprintln(w, "tasks, sent one after the other by virtual users; the output and summary-kinds.csv")
 		fmt.Fprintln(w, "add the figures of each kind of request, and dropped iterations (no free user).")
+		fmt.Fprintln(w, "An application whose file carries a load: section (the webshop) sends that scenario")
+		fmt.Fprintln(w, "when no --load, --load-file or --replay is given; --rps, --duration, --stages,")
+		fmt.Fprintln(w, "--start-rps and --max-vus override its figures.")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Examples:")
 		fmt.Fprintln(w, "  simulate --workload iot")
+		fmt.Fprintln(w, "  simulate --workload webshop                # Fusionize++ under the webshop's own scenario")
 		fmt.Fprintln(w, "  simulate --app myapp.yaml                  # an application file (README: Application files)")
 		fmt.Fprintln(w, "  simulate --workload split --setup configurationMetadata.json.gz --load coldstart --requests 200")
 		fmt.Fprintln(w, "  simulate --workload sieve --memory-sizes 128,256,512,1024,1769,3538")
@@ -213,16 +217,20 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	}
 	p.workload, p.appFile = w, f.app.file
 
-	// The load.
+	// The load. An application with a scenario (an application file's
+	// load: section) sends it unless a flag names another load.
 	kind := f.load
-	if set["replay"] && !set["load"] {
-		kind = load.KindReplay
-	}
-	if set["stages"] && !set["load"] {
-		kind = load.KindBursty
-	}
-	if set["load-file"] && !set["load"] {
+	appScenario := w.Scenario != nil && !set["load"] && !set["load-file"] && !set["replay"]
+	switch {
+	case appScenario:
 		kind = load.KindScenario
+	case set["load"]:
+	case set["replay"]:
+		kind = load.KindReplay
+	case set["load-file"]:
+		kind = load.KindScenario
+	case set["stages"]:
+		kind = load.KindBursty
 	}
 	allowed, ok := loadFlags[kind]
 	if !ok {
@@ -231,6 +239,9 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	for name := range loadFlags {
 		for _, fl := range loadFlags[name] {
 			if set[fl] && !slices.Contains(allowed, fl) {
+				if appScenario {
+					return nil, usageError("--%s does not apply to %s's scenario, its default load (it takes %s); give --load with another kind", fl, w.Name(), dashed(allowed[1:]))
+				}
 				return nil, usageError("--%s does not apply to --load %s (it uses %s)", fl, kind, dashed(allowed))
 			}
 		}
@@ -291,7 +302,11 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 		p.scenario = sc
 	}
 	if p.scenario != nil && (f.event != "" || f.entry != "") {
-		return nil, usageError("--event and --entry do not apply to --load-file: each request of a scenario has its own entry task and body")
+		what := "--load-file"
+		if f.loadFile == "" {
+			what = "the scenario (" + w.Name() + "'s default load; give --load with another kind)"
+		}
+		return nil, usageError("--event and --entry do not apply to %s: each request of a scenario has its own entry task and body", what)
 	}
 	if f.event != "" {
 		var ev fusionsim.Event
@@ -399,16 +414,24 @@ func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	return p, nil
 }
 
-// scenarioOf reads --load-file, checks its entry tasks against the workload
-// and applies the flags that override its figures.
+// scenarioOf reads --load-file (or takes the workload's own scenario, a
+// copy), checks its entry tasks against the workload and applies the flags
+// that override its figures.
 func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.Scenario, error) {
-	if f.loadFile == "" {
-		return nil, usageError("--load scenario needs --load-file FILE")
+	var sc *load.Scenario
+	switch {
+	case f.loadFile != "":
+		var err error
+		if sc, err = load.ReadScenarioFile(f.loadFile); err != nil {
+			return nil, usageError("--load-file %q: %v", f.loadFile, err)
+		}
+	case w.Scenario != nil:
+		c := *w.Scenario
+		sc = &c
+	default:
+		return nil, usageError("--load scenario needs --load-file FILE (%s has no scenario of its own)", w.Name())
 	}
-	sc, err := load.ReadScenarioFile(f.loadFile)
-	if err != nil {
-		return nil, usageError("--load-file %q: %v", f.loadFile, err)
-	}
+	source := sc.File
 	if err := sc.CheckApp(w.App); err != nil {
 		return nil, usageError("--load-file %q: %v", f.loadFile, err)
 	}
@@ -418,7 +441,7 @@ func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.S
 	}
 	for _, fl := range other {
 		if set[fl] {
-			return nil, usageError("--%s does not apply to the %s scenario of %s (it takes %s)", fl, sc.Executor, f.loadFile, dashed(takes))
+			return nil, usageError("--%s does not apply to the %s scenario of %s (it takes %s)", fl, sc.Executor, source, dashed(takes))
 		}
 	}
 	if set["rps"] {
@@ -445,7 +468,7 @@ func scenarioOf(f *runFlags, set map[string]bool, w workloads.Workload) (*load.S
 		sc.PreAllocatedVUs = min(sc.PreAllocatedVUs, f.maxVUs) // < 0 (the default) follows max_vus
 	}
 	if err := sc.Validate(); err != nil {
-		return nil, usageError("--load-file %q with the flags that override it: %v", f.loadFile, err)
+		return nil, usageError("the scenario of %s with the flags that override it: %v", source, err)
 	}
 	return sc, nil
 }

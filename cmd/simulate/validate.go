@@ -68,11 +68,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(o, "forced cold before each request); an open loop whose rate changes beyond the")
 		fmt.Fprintln(o, "counting noise is a ramp (bursty, with the stages read off the rate); random gaps")
 		fmt.Fprintln(o, "at a steady rate a Poisson process (poisson); evenly spaced starts a constant rate")
-		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. Roots in several")
-		fmt.Fprintln(o, "functions are requests of several kinds (a scenario, as the webshop's): they are")
-		fmt.Fprintln(o, "replayed (replay), each when and where its root ran, with the body the workload")
-		fmt.Fprintln(o, "gives that kind of request. --load, --stages, --rps, --requests and --pause")
-		fmt.Fprintln(o, "override what they name (--load replay replays any traces' requests).")
+		fmt.Fprintln(o, "(constant); each with as many requests as root invocations. Traces whose kinds of")
+		fmt.Fprintln(o, "request (entry task and first call, e.g. the webshop's addcartitem, frontend get and")
+		fmt.Fprintln(o, "checkout) are all those of the application's scenario (an application file's load:)")
+		fmt.Fprintln(o, "and that hold about as many requests as it sends run that scenario closed loop")
+		fmt.Fprintln(o, "(scenario: each virtual user sends an iteration's requests one after the other, as")
+		fmt.Fprintln(o, "k6 did, with as many iterations as the real run started); other traces whose roots")
+		fmt.Fprintln(o, "ran in several functions are replayed open loop (replay: each real request when and")
+		fmt.Fprintln(o, "where its root ran, with its kind's body from the scenario). --load, --stages,")
+		fmt.Fprintln(o, "--rps, --requests and --pause override what they name (--load replay replays any")
+		fmt.Fprintln(o, "traces' requests).")
 		fmt.Fprintln(o)
 		fmt.Fprintln(o, "Memory sizes come from the traces' REPORT lines where the configuration names")
 		fmt.Fprintln(o, "none or another (a url without a size means 128 MB); the output says so. Setups")
@@ -300,6 +305,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 // validateLoads are the kinds of load validate infers and takes.
-var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, load.KindReplay}
+var validateLoads = []string{load.KindConstant, load.KindPoisson, load.KindBursty, load.KindColdstart, load.KindReplay, calibrate.LoadScenario}
 
 func shortPath(dir string) string { return filepath.Base(filepath.Clean(dir)) }

@@ -143,11 +143,20 @@ func printWorkload(out io.Writer, w workloads.Workload, spec *appfile.Spec) {
 			fmt.Fprintf(out, "  Go code (workloads/); the same as a file: workloads/%s.yaml (--app workloads/%s.yaml gives identical results)\n", app.Name, app.Name)
 		}
 	}
-	if spec != nil && spec.Load != nil {
-		fmt.Fprintf(out, "  the file carries a load (load:, line %d); it is not run yet: give --load and its flags\n", spec.Load.Line)
+	if sc := w.Scenario; sc != nil {
+		where := ""
+		if spec != nil && spec.Load != nil {
+			where = fmt.Sprintf(" (load:, line %d)", spec.Load.Line)
+		}
+		c := *sc
+		c.File = "" // the application's file, named above
+		fmt.Fprintf(out, "  default load%s, sent when no load flag is given: %s\n", where, strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(c.String(), "scenario"), ": ")))
 	}
-	if w.MemorySizes != nil {
+	switch {
+	case w.MemorySizes != nil && w.OneFunction():
 		fmt.Fprintf(out, "  default memory sweep (MB): %s\n", joinInts(w.MemorySizes))
+	case w.MemorySizes != nil:
+		fmt.Fprintf(out, "  memory sizes (MB) of the Fusionize++ loop: %s\n", joinInts(w.MemorySizes))
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, d := range w.Tasks {

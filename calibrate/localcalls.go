@@ -1,0 +1,261 @@
+package calibrate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/model"
+	"github.com/fusionsim/fusionsim/trace"
+	"github.com/fusionsim/fusionsim/workloads"
+)
+
+// minLocalCalls is the number of local calls a kind of request's root
+// invocations make at least (median) for fitLocalCalls to compare it.
+const minLocalCalls = 3
+
+// localCallMax is the largest demand per local call FitLocalCalls tries,
+// vCPU-ms.
+const localCallMax = 0.5
+
+// localCallCase is a kind of request of a setup whose root invocations
+// make local calls: its real median warm root internalDuration.
+type localCallCase struct {
+	dir, setup, kind string
+	calls            int // median local calls of its roots
+	real             float64
+	// emu is the emulated median, set by emulateLocalCalls (each case by
+	// the one goroutine that emulates its setup).
+	emu float64
+}
+
+// localCallSetup is a setup with such kinds, ready to emulate.
+type localCallSetup struct {
+	w        workloads.Workload
+	setup    *fusionsim.Setup
+	entry    fusionsim.Route
+	arrivals []fusionsim.Arrival
+	seed     uint64
+	grouped  bool
+	cases    []*localCallCase
+}
+
+// FitLocalCalls fits handler.localCallCPUMs, the fusion handler's CPU
+// demand per local call, on the directories whose workload it can infer
+// from their task names (InferWorkload; the others are left out): the
+// demand whose emulation of every setup with kinds of request whose root
+// invocations make at least three local calls (the median), under the
+// setup's inferred load as Validate runs it, best predicts their median
+// warm root internalDuration (the median of the log ratios emulated over
+// real is zero: bisection between 0 and 0.5 vCPU-ms). Only the kinds whose emulated
+// median shows the demand take part: those it moves by 5 % or more
+// between 0 and 0.5 vCPU-ms (at one vCPU or more, or behind long sleeps,
+// it hides, and whatever else differs there would decide it). The traces show it where one
+// function runs many tasks in-process at a small size: the webshop's
+// frontend with its 16 local calls takes 70 ms at 128 MB against 18 at
+// 1536, of which its cart query alone takes 60 and 16, and 44 when it runs
+// in a function of its own at 128 MB (its quota is spent by the calls
+// before it). The other figures of prof stay.
+func FitLocalCalls(ctx context.Context, dirs map[string]*trace.Dir, prof model.Profile) (Param, error) {
+	setups, cases, err := localCallSetups(ctx, dirs, prof)
+	if err != nil {
+		return Param{}, err
+	}
+	if len(cases) == 0 {
+		return Param{}, fmt.Errorf("%w: no kind of request whose roots make %d local calls or more", ErrNoData, minLocalCalls)
+	}
+	// Only the cases where the demand shows: those whose emulated median
+	// moves by 5 % or more between no demand and the most the search
+	// tries (at one vCPU or more, or behind a long sleep, it hides; there
+	// other differences would decide it).
+	emulate := func(c float64) error {
+		p := prof
+		p.Handler.LocalCallCPUMs = c
+		return emulateLocalCalls(ctx, setups, p)
+	}
+	if err := emulate(0); err != nil {
+		return Param{}, err
+	}
+	at0 := make([]float64, len(cases))
+	for i, k := range cases {
+		at0[i] = k.emu
+	}
+	if err := emulate(localCallMax); err != nil {
+		return Param{}, err
+	}
+	all := len(cases)
+	var shown []*localCallCase
+	for i, k := range cases {
+		if at0[i] > 0 && k.emu > 0 && math.Log(k.emu/at0[i]) >= 0.05 {
+			shown = append(shown, k)
+		}
+	}
+	cases = shown
+	if len(cases) == 0 {
+		return Param{}, fmt.Errorf("%w: no kind of request whose roots make %d local calls or more and whose time shows their demand", ErrNoData, minLocalCalls)
+	}
+	// The median of the log ratios grows with the demand: bisection to 0.
+	// (The median, not the sum of squares: a few kinds off for another
+	// reason, such as a latency the run had at its large sizes, do not
+	// move it.)
+	medianResidual := func(c float64) (float64, error) {
+		if err := emulate(c); err != nil {
+			return 0, err
+		}
+		r := make([]float64, len(cases))
+		for i, k := range cases {
+			r[i] = k.residual()
+		}
+		return Median(r), nil
+	}
+	lo, hi := 0.0, localCallMax
+	for hi-lo > 0.002 {
+		mid := (lo + hi) / 2
+		m, err := medianResidual(mid)
+		if err != nil {
+			return Param{}, err
+		}
+		if m < 0 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	best := round((lo+hi)/2, 3)
+	if err := emulate(best); err != nil {
+		return Param{}, err
+	}
+	var worst []string
+	sort.Slice(cases, func(i, j int) bool { return math.Abs(cases[i].residual()) > math.Abs(cases[j].residual()) })
+	for _, k := range cases[:min(3, len(cases))] {
+		worst = append(worst, fmt.Sprintf("%s %s %s %.0f ms emulated against %.0f", shortDir(k.dir), k.setup, k.kind, k.emulated(), k.real))
+	}
+	return Param{Field: "handler.localCallCPUMs", Value: best, N: len(cases),
+		Method: fmt.Sprintf("the demand per local call whose emulation makes the median of the log ratios (emulated over real) of the median warm root internalDuration of the %d kinds of request whose roots make %d local calls or more and whose emulated median moves by 5 %% or more between 0 and %g vCPU-ms (%d such kinds in %d setups) zero (bisection), each setup under its inferred load; largest errors: %s",
+			len(cases), minLocalCalls, localCallMax, all, len(setups), strings.Join(worst, "; ")),
+	}, nil
+}
+
+func (k *localCallCase) emulated() float64 { return k.emu }
+
+// residual is log(emulated / real) (0 without both).
+func (k *localCallCase) residual() float64 {
+	e := k.emu
+	if !(e > 0) || !(k.real > 0) {
+		return 0
+	}
+	return math.Log(e / k.real)
+}
+
+// localCallSetups finds the kinds of request with local calls and makes the
+// loads of their setups.
+func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Profile) ([]*localCallSetup, []*localCallCase, error) {
+	var setups []*localCallSetup
+	var cases []*localCallCase
+	names := make([]string, 0, len(dirs))
+	for n := range dirs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, dn := range names {
+		d := dirs[dn]
+		if d.Configs == nil {
+			continue
+		}
+		w, err := PickWorkload("", d)
+		if err != nil {
+			continue
+		}
+		events, err := RequestEvents(ctx, w, prof, 1)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", dn, err)
+		}
+		for _, sn := range d.Configs.Names() {
+			real := d.Traces[sn]
+			if real == nil {
+				continue
+			}
+			calls := map[string][]float64{}
+			durs := map[string][]float64{}
+			for i := range real {
+				r := &real[i]
+				if !r.IsRootInvocation || r.IsColdStart || r.InternalDuration < 0 {
+					continue
+				}
+				k := RequestKind(r)
+				calls[k] = append(calls[k], float64(len(LocalCalls(r))))
+				durs[k] = append(durs[k], float64(r.InternalDuration))
+			}
+			var mine []*localCallCase
+			for _, k := range sortedKeys(calls) {
+				if n := Median(calls[k]); n >= minLocalCalls && len(durs[k]) >= 20 {
+					mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: Median(durs[k])})
+				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			setup := d.Configs[sn]
+			if setup.Name() != sn {
+				setup = setup.Clone(fusionsim.NewTraceName(sn))
+			}
+			emulated, entry, _, err := WithTracedMemory(w.App, setup, real)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: setup %s: %w", dn, sn, err)
+			}
+			seed := SetupSeed(1, sn)
+			_, arrivals, _, err := SetupLoad(w, emulated, real, LoadOverride{}, events, seed)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: setup %s: %w", dn, sn, err)
+			}
+			setups = append(setups, &localCallSetup{w: w, setup: emulated, entry: entry, arrivals: arrivals, seed: seed, grouped: Grouped(real), cases: mine})
+			cases = append(cases, mine...)
+		}
+	}
+	return setups, cases, nil
+}
+
+// emulateLocalCalls runs every setup under prof and sets its cases'
+// emulated medians.
+func emulateLocalCalls(ctx context.Context, setups []*localCallSetup, prof model.Profile) error {
+	errs := make([]error, len(setups))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i, s := range setups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			recs, err := EmulateArrivals(ctx, s.w, s.setup, s.entry, s.arrivals, prof, s.seed, s.grouped)
+			if err != nil {
+				errs[i] = fmt.Errorf("setup %s: %w", s.setup.Name(), err)
+				return
+			}
+			durs := map[string][]float64{}
+			for j := range recs {
+				r := &recs[j]
+				if r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
+					k := RequestKind(r)
+					durs[k] = append(durs[k], float64(r.InternalDuration))
+				}
+			}
+			for _, k := range s.cases {
+				k.emu = Median(durs[k.kind])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
