@@ -334,7 +334,8 @@ iteration:
 // root's function at the size it ran at (cart at 256 MB), with the body
 // of its kind (its entry and first call: the scenario's requests show
 // which is which); the validation says so, and a fit on the remote setup
-// predicts the fused one.
+// predicts the fused one within the project's tolerance (10 %; the toy
+// app's 30 ms medians move by a millisecond, 3 %, with a refit profile).
 func TestReplayOfSeveralEntries(t *testing.T) {
 	w := twoEntryApp(true)
 	var arr []fusionsim.Arrival
@@ -375,7 +376,7 @@ func TestReplayOfSeveralEntries(t *testing.T) {
 		if r.Real.InvocationsPerRequest != r.Emulated.InvocationsPerRequest || r.Real.Requests != r.Emulated.Requests {
 			t.Errorf("%s: %d requests, %.2f invocations each; emulated %d, %.2f", r.Setup, r.Real.Requests, r.Real.InvocationsPerRequest, r.Emulated.Requests, r.Emulated.InvocationsPerRequest)
 		}
-		if !r.Fit && !r.Within(0.05) {
+		if !r.Fit && !r.Within(Tolerance) {
 			t.Errorf("%s (%s): median %.1f ms predicted %.1f, GB-ms %.1f predicted %.1f", r.Setup, r.Memory, r.Real.MedianMs, r.Emulated.MedianMs, r.Real.GBMsPerRequest, r.Emulated.GBMsPerRequest)
 		}
 	}
