@@ -121,8 +121,11 @@ func FitDirs(dirs []string, base model.Profile, emulated ...string) (*Fit, error
 	// Its emulations run without memory pressure: the kinds it compares
 	// have 46 MB free or more, beyond any headroom the traces show, and
 	// without it the fit does not depend on the base's pressure, which
-	// FitMemoryPressure fits anew below (make calibration is then a fixed
-	// point: run on its own output, it gives that output).
+	// FitMemoryPressure fits anew below. (It depends on the base's demand
+	// per local call, where the closed-form fits start: the emulated
+	// medians are whole milliseconds, and make calibration run again on
+	// its own output moves the demand by a step or two of the bisection,
+	// 0.002 vCPU-ms, as it did before the pressure.)
 	var local *Param
 	for range 3 {
 		noPressure := ft.Profile
