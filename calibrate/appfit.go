@@ -308,6 +308,7 @@ func FitApp(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, r
 		{"cold extra", f.fitCold},
 		{"tail", f.fitTail},
 		{"memory", f.fitMemory},
+		{"demand under memory pressure", f.refineDemand},
 	}
 	for _, s := range steps {
 		f.say(s.name)
@@ -901,6 +902,25 @@ func (f *appFitter) fitDemand() error {
 			N: f.records(fns, cold)})
 	}
 	return nil
+}
+
+// refineDemand fits the demands again, on the same medians, once the
+// memory is fitted, where the profile has memory pressure
+// (model.CPU.MemoryPressure): the memory of a work decides how fast the
+// work of a function short of memory runs, so the demands fitted with the
+// start's memory figures need not match with the fitted ones. Without
+// pressure the memory does not move a time: nothing to do.
+func (f *appFitter) refineDemand() error {
+	cpu := f.base.CPU
+	if cpu.MemoryPressureHeadroomMB <= 0 || cpu.MemoryPressureCPUPerMB <= 0 {
+		return nil
+	}
+	knobs := make([]knob, len(f.works))
+	for i, u := range f.works {
+		knobs[i] = demandKnob(u.name)
+	}
+	_, _, err := f.gaussNewton(knobs, []figure{timeOf}, 3)
+	return err
 }
 
 // rmsOf is the root mean square of the residuals r (of the first figure)

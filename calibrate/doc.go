@@ -47,7 +47,15 @@
 //     local call that makes the median log ratio, emulated over real, of
 //     the warm root medians of the kinds of request with 3 local calls or
 //     more zero, where it shows; the directories given with --emulate (the
-//     webshop run) take part in this fit only.
+//     webshop run) take part in this fit and the next only.
+//   - cpu.memoryPressureHeadroomMB and cpu.memoryPressureCPUPerMB, by
+//     emulation (FitMemoryPressure): the extra CPU time that makes each
+//     CPU-bound function's emulated median the real one, by its emulated
+//     free memory (size less Max Memory Used); a hinge (none above the
+//     headroom, growing by the slope per MB below it) fitted to the
+//     medians of each level of free memory. Told apart only by levels
+//     short of memory at two amounts of free memory (split's b_local and
+//     the webshop's sieve at 128 MB); else kept from the base.
 //
 // Figures the traces say nothing about (prices, limits, keep-alive, the
 // client's mean latency) are kept from the base profile. Fit.Params lists

@@ -81,7 +81,8 @@ func (f *fitter) skip(field string, err error) {
 // FitDirs reads directories of real traces in the prototype's layout and
 // fits a profile on all of them (FitProfile), named "calibrated" with the
 // directories in its description. The directories of emulated take part
-// only in the figures fitted by emulating their setups (FitLocalCalls),
+// only in the figures fitted by emulating their setups (FitLocalCalls,
+// FitMemoryPressure),
 // not in the closed-form fits, whose observations are selected for the
 // calibration workloads (IoT, split, splittest).
 func FitDirs(dirs []string, base model.Profile, emulated ...string) (*Fit, error) {
@@ -117,9 +118,19 @@ func FitDirs(dirs []string, base model.Profile, emulated ...string) (*Fit, error
 	// (FitLocalCalls), with every other figure fitted; the closed-form fits
 	// are then made again with it, until it no longer changes (at most
 	// three times).
+	// Its emulations run without memory pressure: the kinds it compares
+	// have 46 MB free or more, beyond any headroom the traces show, and
+	// without it the fit does not depend on the base's pressure, which
+	// FitMemoryPressure fits anew below. (It depends on the base's demand
+	// per local call, where the closed-form fits start: the emulated
+	// medians are whole milliseconds, and make calibration run again on
+	// its own output moves the demand by a step or two of the bisection,
+	// 0.002 vCPU-ms, as it did before the pressure.)
 	var local *Param
 	for range 3 {
-		p, err := FitLocalCalls(context.Background(), all, ft.Profile)
+		noPressure := ft.Profile
+		noPressure.CPU.MemoryPressureHeadroomMB, noPressure.CPU.MemoryPressureCPUPerMB = 0, 0
+		p, err := FitLocalCalls(context.Background(), all, noPressure)
 		if errors.Is(err, ErrNoData) {
 			ft.Skipped = append(ft.Skipped, fmt.Sprintf("local calls: %v", err))
 			break
@@ -140,13 +151,28 @@ func FitDirs(dirs []string, base model.Profile, emulated ...string) (*Fit, error
 		ft.Profile.Handler.LocalCallCPUMs = local.Value
 		ft.Params = append(ft.Params, *local)
 	}
+	// The memory pressure, by emulating setups too, with every other
+	// figure fitted. The closed-form fits and the local calls' need no
+	// second round: their observations have 38 and 46 MB free or more,
+	// beyond any headroom the traces show (FitMemoryPressure reports the
+	// levels of free memory it compares).
+	headroom, perMB, err := FitMemoryPressure(context.Background(), all, ft.Profile)
+	switch {
+	case errors.Is(err, ErrNoData):
+		ft.Skipped = append(ft.Skipped, fmt.Sprintf("memory pressure: %v", err))
+	case err != nil:
+		return nil, fmt.Errorf("fitting the memory pressure: %w", err)
+	default:
+		ft.Profile.CPU.MemoryPressureHeadroomMB, ft.Profile.CPU.MemoryPressureCPUPerMB = headroom.Value, perMB.Value
+		ft.Params = append(ft.Params, headroom, perMB)
+	}
 	slices.Sort(names)
 	slices.Sort(emulatedNames)
 	ft.Profile.Name = "calibrated"
 	ft.Profile.Description = "Fitted by simulate calibrate on the real AWS Lambda traces of the Fusionize++ prototype (" +
 		strings.Join(names, ", ") + ")"
 	if len(emulatedNames) > 0 {
-		ft.Profile.Description += ", the handler's demand per local call by emulating the setups of " + strings.Join(emulatedNames, ", ") + " too"
+		ft.Profile.Description += ", the handler's demand per local call and the memory pressure by emulating the setups of " + strings.Join(emulatedNames, ", ") + " too"
 	}
 	ft.Profile.Description += "; the README's calibration section says how each figure was fitted."
 	return ft, nil

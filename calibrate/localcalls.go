@@ -35,15 +35,75 @@ type localCallCase struct {
 	emu float64
 }
 
-// localCallSetup is a setup with such kinds, ready to emulate.
-type localCallSetup struct {
+// emuSetup is a setup of real traces ready to emulate as Validate does:
+// at the sizes its traces show, under the load they show, with the
+// seed Validate gives it, grouped like them.
+type emuSetup struct {
 	w        workloads.Workload
 	setup    *fusionsim.Setup
 	entry    fusionsim.Route
 	arrivals []fusionsim.Arrival
 	seed     uint64
 	grouped  bool
-	cases    []*localCallCase
+}
+
+// newEmuSetup makes setup sn of d, of workload w, ready to emulate
+// (events: the bodies of the kinds of request, RequestEvents).
+func newEmuSetup(w workloads.Workload, d *trace.Dir, sn string, events map[string]fusionsim.Event) (*emuSetup, error) {
+	real := d.Traces[sn]
+	setup := d.Configs[sn]
+	if setup.Name() != sn {
+		setup = setup.Clone(fusionsim.NewTraceName(sn))
+	}
+	emulated, entry, _, err := WithTracedMemory(w.App, setup, real)
+	if err != nil {
+		return nil, fmt.Errorf("setup %s: %w", sn, err)
+	}
+	seed := SetupSeed(1, sn)
+	_, arrivals, _, err := SetupLoad(w, emulated, real, LoadOverride{}, events, seed)
+	if err != nil {
+		return nil, fmt.Errorf("setup %s: %w", sn, err)
+	}
+	return &emuSetup{w: w, setup: emulated, entry: entry, arrivals: arrivals, seed: seed, grouped: Grouped(real)}, nil
+}
+
+// run emulates the setup under prof.
+func (s *emuSetup) run(ctx context.Context, prof model.Profile) ([]trace.Record, error) {
+	recs, err := EmulateArrivals(ctx, s.w, s.setup, s.entry, s.arrivals, prof, s.seed, s.grouped)
+	if err != nil {
+		return nil, fmt.Errorf("setup %s: %w", s.setup.Name(), err)
+	}
+	return recs, nil
+}
+
+// forEachSetup runs fn for every setup at once, at most runtime.NumCPU()
+// at a time, and returns the first error.
+func forEachSetup(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// localCallSetup is a setup with such kinds, ready to emulate.
+type localCallSetup struct {
+	*emuSetup
+	cases []*localCallCase
 }
 
 // FitLocalCalls fits handler.localCallCPUMs, the fusion handler's CPU
@@ -201,20 +261,11 @@ func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model
 			if len(mine) == 0 {
 				continue
 			}
-			setup := d.Configs[sn]
-			if setup.Name() != sn {
-				setup = setup.Clone(fusionsim.NewTraceName(sn))
-			}
-			emulated, entry, _, err := WithTracedMemory(w.App, setup, real)
+			es, err := newEmuSetup(w, d, sn, events)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: setup %s: %w", dn, sn, err)
+				return nil, nil, fmt.Errorf("%s: %w", dn, err)
 			}
-			seed := SetupSeed(1, sn)
-			_, arrivals, _, err := SetupLoad(w, emulated, real, LoadOverride{}, events, seed)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: setup %s: %w", dn, sn, err)
-			}
-			setups = append(setups, &localCallSetup{w: w, setup: emulated, entry: entry, arrivals: arrivals, seed: seed, grouped: Grouped(real), cases: mine})
+			setups = append(setups, &localCallSetup{emuSetup: es, cases: mine})
 			cases = append(cases, mine...)
 		}
 	}
@@ -224,38 +275,23 @@ func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model
 // emulateLocalCalls runs every setup under prof and sets its cases'
 // emulated medians.
 func emulateLocalCalls(ctx context.Context, setups []*localCallSetup, prof model.Profile) error {
-	errs := make([]error, len(setups))
-	sem := make(chan struct{}, runtime.NumCPU())
-	var wg sync.WaitGroup
-	for i, s := range setups {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			recs, err := EmulateArrivals(ctx, s.w, s.setup, s.entry, s.arrivals, prof, s.seed, s.grouped)
-			if err != nil {
-				errs[i] = fmt.Errorf("setup %s: %w", s.setup.Name(), err)
-				return
-			}
-			durs := map[string][]float64{}
-			for j := range recs {
-				r := &recs[j]
-				if r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
-					k := RequestKind(r)
-					durs[k] = append(durs[k], float64(r.InternalDuration))
-				}
-			}
-			for _, k := range s.cases {
-				k.emu = Median(durs[k.kind])
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	return forEachSetup(len(setups), func(i int) error {
+		s := setups[i]
+		recs, err := s.run(ctx, prof)
 		if err != nil {
 			return err
 		}
-	}
-	return nil
+		durs := map[string][]float64{}
+		for j := range recs {
+			r := &recs[j]
+			if r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
+				k := RequestKind(r)
+				durs[k] = append(durs[k], float64(r.InternalDuration))
+			}
+		}
+		for _, k := range s.cases {
+			k.emu = Median(durs[k.kind])
+		}
+		return nil
+	})
 }

@@ -9,7 +9,7 @@ import (
 // cpuJob is a piece of CPU work running in an execution environment. When
 // it completes, the kernel wakes co (blocked on tok) or calls act.fire(arg).
 type cpuJob struct {
-	remaining float64 // vCPU-nanoseconds still to run
+	remaining float64 // vCPU-nanoseconds of demand still to run
 	cap       float64 // most vCPUs it can use: min(threads, cores)
 	rate      float64 // vCPUs it gets now
 	co        *coro
@@ -23,6 +23,10 @@ type cpuJob struct {
 // share, never more than its thread count allows, and what a job cannot use
 // goes to the others. With one job, the job simply runs at
 // min(threads, cores, share).
+//
+// Under memory pressure (model.CPU.MemoryPressure) a vCPU-ms of demand
+// takes slow vCPU-ms of CPU time: the jobs get the same rates and progress
+// slow times slower.
 //
 // With CPU bursts (model.CPU.BurstPeriodMs) the processor also keeps a
 // quota of vCPU-ns that refills at the share's rate while no job runs, up to
@@ -40,16 +44,34 @@ type processor struct {
 	share    float64
 	burstCap float64 // quota bucket size, vCPU-ns (0: no bursts)
 	tokens   float64 // quota left, vCPU-ns
+	memoryMB int     // the function's memory size
+	slow     float64 // CPU time per unit of demand (1: no memory pressure)
 }
 
-func (p *processor) init(em *Emulator, share float64, cores int, burstMs float64) {
+func (p *processor) init(em *Emulator, share float64, cores int, burstMs float64, memoryMB int) {
 	p.em = em
+	p.memoryMB = memoryMB
+	p.slow = 1
 	p.cores = float64(cores)
 	p.share = share
 	p.capacity = math.Min(share, p.cores)
 	p.burstCap = burstMs * 1e6
 	p.tokens = p.burstCap
 	p.last = em.k.now
+}
+
+// setResident tells the processor the memory its environment holds now,
+// MB: under memory pressure its jobs progress more slowly from now on.
+func (p *processor) setResident(residentMB float64) {
+	slow := p.em.profile.CPU.MemoryPressure(p.memoryMB, residentMB)
+	if slow == p.slow {
+		return
+	}
+	p.advance()
+	p.slow = slow
+	if len(p.jobs) > 0 {
+		p.schedule()
+	}
 }
 
 // minTokens is the quota below which the bucket counts as empty, vCPU-ns
@@ -111,7 +133,7 @@ func (p *processor) advance() {
 	if dt := float64(now - p.last); dt > 0 {
 		used := 0.0
 		for _, j := range p.jobs {
-			j.remaining -= j.rate * dt
+			j.remaining -= j.rate * dt / p.slow
 			used += j.rate
 		}
 		if p.burstCap > 0 {
@@ -179,7 +201,7 @@ func (p *processor) schedule() {
 	soonest := math.Inf(1)
 	used := 0.0
 	for _, j := range p.jobs {
-		if t := j.remaining / j.rate; t < soonest {
+		if t := j.remaining * p.slow / j.rate; t < soonest {
 			soonest = t
 		}
 		used += j.rate
@@ -203,7 +225,7 @@ func (p *processor) fire(_ *Emulator, gen uint64) {
 }
 
 // complete runs when the scheduled completion fires: it retires every job
-// that has finished (within a nanosecond) and notifies them in the order the
+// that has finished (within a nanosecond's progress) and notifies them in the order the
 // jobs were started. When the quota ran out, no job may have finished: the
 // others are re-shared at the share.
 func (p *processor) complete() {
@@ -211,7 +233,7 @@ func (p *processor) complete() {
 	done := p.done[:0]
 	keep := p.jobs[:0]
 	for _, j := range p.jobs {
-		if j.remaining <= j.rate {
+		if j.remaining <= j.rate/p.slow {
 			done = append(done, j)
 		} else {
 			keep = append(keep, j)

@@ -351,8 +351,9 @@ func (em *Emulator) arrive(req *request) {
 	em.nextEnv++
 	em.stats.Environments++
 	env := &environment{id: em.nextEnv, fn: fn, state: Initializing, initStart: em.k.now}
-	env.cpu.init(em, fn.share, fn.cores, fn.burstMs)
+	env.cpu.init(em, fn.share, fn.cores, fn.burstMs, fn.memoryMB)
 	env.residentMB = em.profile.Handler.RuntimeMemoryMB
+	env.cpu.setResident(env.residentMB)
 	env.peakMB = env.residentMB
 	env.coldEpoch = em.coldEpoch
 	env.initDur = em.profile.ColdStart.InitDuration(em.rng, em.profile.CPU, fn.memoryMB)

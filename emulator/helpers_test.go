@@ -16,13 +16,14 @@ import (
 //	init 100 ms, keep-alive 600 s,
 //	sync request 10 ms, sync response 5 ms, async ack 20 ms, async dispatch 30 ms,
 //	storage operations 8 ms, no client latency, no handler overheads,
-//	runtime memory 50 MB.
+//	runtime memory 50 MB, no memory pressure.
 func testProfile() model.Profile {
 	p := model.Default()
 	p.Name = "test"
 	p.CPU.BurstPeriodMs = 0         // pure processor sharing (burst_test.go sets it)
 	p.CPU.WorkJitter = model.Dist{} // exact demands
 	p.CPU.IOVariationCPUMs = 0
+	p.CPU.MemoryPressureHeadroomMB, p.CPU.MemoryPressureCPUPerMB = 0, 0 // mempressure_test.go sets them
 	p.ColdStart = model.ColdStart{
 		Runtime:       "test",
 		RuntimeInitMs: map[string]model.Dist{"test": model.Const(100)},

@@ -488,6 +488,7 @@ func (inv *invocation) useMemory(mb float64) {
 func (inv *invocation) addMemory(mb float64) bool {
 	env := inv.env
 	env.residentMB += mb
+	env.cpu.setResident(env.residentMB)
 	if env.residentMB > env.peakMB {
 		env.peakMB = env.residentMB
 	}
@@ -498,7 +499,11 @@ func (inv *invocation) addMemory(mb float64) bool {
 	return true
 }
 
-func (inv *invocation) releaseMemory(mb float64) { inv.env.residentMB -= mb }
+func (inv *invocation) releaseMemory(mb float64) {
+	env := inv.env
+	env.residentMB -= mb
+	env.cpu.setResident(env.residentMB)
+}
 
 // finish writes END and REPORT and accounts for the invocation. timeBase is
 // -1 when the handler did not get to measure it; status and errType go on the

@@ -51,6 +51,39 @@ type CPU struct {
 	// to five times as much at 128 MB as at one vCPU or more, by about the
 	// same CPU time whatever the operation's demand.
 	IOVariationCPUMs float64 `json:"ioVariationCPUMs,omitempty"`
+	// MemoryPressureHeadroomMB and MemoryPressureCPUPerMB model the cost
+	// of running short of memory (either 0: none). While the free memory
+	// of an environment (its memory size less the memory it holds: the
+	// runtime's, each invocation's, the work's in progress) is below
+	// MemoryPressureHeadroomMB, every vCPU-ms of CPU work in it takes 1 +
+	// MemoryPressureCPUPerMB x the shortfall in MB vCPU-ms of CPU time:
+	// the runtime's garbage collector runs more often and works harder as
+	// the heap nears its limit. The calibration traces show it at 128 MB:
+	// split's b_local (three burn tasks in one function, 113 MB of 128)
+	// needed about 15 % more CPU than the same tasks in functions of their
+	// own (90 MB), and the webshop's sieve (109-118 MB at 128 MB, where
+	// it grows to 180-260 MB at 1536) about 30 % more at 128 MB than at
+	// 1536 and 1650; work with 33 MB or more free runs at the demand it
+	// has at large sizes. The headroom is in MB, not a share of the
+	// memory size: what the collector needs free (its young generation,
+	// room to copy into) does not grow with the function.
+	MemoryPressureHeadroomMB float64 `json:"memoryPressureHeadroomMB,omitempty"`
+	MemoryPressureCPUPerMB   float64 `json:"memoryPressureCPUPerMB,omitempty"`
+}
+
+// MemoryPressure is the CPU time one vCPU-ms of work takes in an
+// environment of memoryMB that holds residentMB: 1 + MemoryPressureCPUPerMB
+// x the MB by which its free memory falls short of MemoryPressureHeadroomMB
+// (1 when it does not, or when the mechanism is off).
+func (c CPU) MemoryPressure(memoryMB int, residentMB float64) float64 {
+	if c.MemoryPressureCPUPerMB <= 0 || c.MemoryPressureHeadroomMB <= 0 {
+		return 1
+	}
+	short := c.MemoryPressureHeadroomMB - (float64(memoryMB) - residentMB)
+	if short <= 0 {
+		return 1
+	}
+	return 1 + c.MemoryPressureCPUPerMB*math.Min(short, c.MemoryPressureHeadroomMB)
 }
 
 // Burst is the CPU quota of a memory size in vCPU-ms (share x
@@ -115,6 +148,12 @@ func (c CPU) Validate() error {
 	}
 	if !(c.IOVariationCPUMs >= 0) || math.IsInf(c.IOVariationCPUMs, 0) {
 		return fmt.Errorf("cpu.ioVariationCPUMs: %v must be a finite number >= 0", c.IOVariationCPUMs)
+	}
+	if !(c.MemoryPressureHeadroomMB >= 0) || math.IsInf(c.MemoryPressureHeadroomMB, 0) {
+		return fmt.Errorf("cpu.memoryPressureHeadroomMB: %v must be a finite number >= 0", c.MemoryPressureHeadroomMB)
+	}
+	if !(c.MemoryPressureCPUPerMB >= 0) || math.IsInf(c.MemoryPressureCPUPerMB, 0) {
+		return fmt.Errorf("cpu.memoryPressureCPUPerMB: %v must be a finite number >= 0", c.MemoryPressureCPUPerMB)
 	}
 	if c.MinCores < 1 {
 		return fmt.Errorf("cpu.minCores: %d must be >= 1", c.MinCores)

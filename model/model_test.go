@@ -104,6 +104,38 @@ func TestDefaultProfileRoundTrip(t *testing.T) {
 	}
 }
 
+// MemoryPressure is 1 with the free memory at or above the headroom, then
+// grows by the slope per MB short of it; off when either figure is 0.
+func TestMemoryPressure(t *testing.T) {
+	c := CPU{MemoryPressureHeadroomMB: 30, MemoryPressureCPUPerMB: 0.02}
+	for _, x := range []struct {
+		memoryMB   int
+		residentMB float64
+		want       float64
+	}{
+		{128, 90, 1},        // 38 MB free
+		{128, 98, 1},        // 30 MB free: at the headroom
+		{128, 99, 1.02},     // 29 MB free: 1 MB short
+		{128, 106, 1.16},    // 22 MB free: 8 MB short
+		{128, 112, 1.28},    // 16 MB free: 14 MB short
+		{128, 128, 1.6},     // full: 30 MB short
+		{128, 140, 1.6},     // beyond the size (out of memory): capped
+		{128, 0, 1},         // nothing held
+		{1536, 1516, 1.2},   // the headroom is in MB, whatever the size
+		{1536, 112, 1},      // what is short at 128 MB is not at 1536
+		{10240, 10240, 1.6}, // full
+	} {
+		if got := c.MemoryPressure(x.memoryMB, x.residentMB); math.Abs(got-x.want) > 1e-9 {
+			t.Errorf("MemoryPressure(%d MB, %v MB held) = %v, want %v", x.memoryMB, x.residentMB, got, x.want)
+		}
+	}
+	for _, off := range []CPU{{}, {MemoryPressureHeadroomMB: 30}, {MemoryPressureCPUPerMB: 0.02}} {
+		if got := off.MemoryPressure(128, 127); got != 1 {
+			t.Errorf("%+v: MemoryPressure = %v, want 1 (off)", off, got)
+		}
+	}
+}
+
 func TestValidateNamesFieldAndValue(t *testing.T) {
 	cases := []struct {
 		mutate func(*Profile)
@@ -117,6 +149,8 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(p *Profile) { p.ColdStart.Runtime = "cobol" }, `coldStart.runtime: "cobol"`},
 		{func(p *Profile) { p.ColdStart.KeepAliveS = Dist{Kind: "gamma"} }, `coldStart.keepAliveS.kind: "gamma"`},
 		{func(p *Profile) { p.Work = map[string]WorkParams{"burn": {Threads: 0}} }, `work["burn"].threads: 0`},
+		{func(p *Profile) { p.CPU.MemoryPressureHeadroomMB = -1 }, "cpu.memoryPressureHeadroomMB: -1"},
+		{func(p *Profile) { p.CPU.MemoryPressureCPUPerMB = math.Inf(1) }, "cpu.memoryPressureCPUPerMB: +Inf"},
 	}
 	for _, c := range cases {
 		p := Default()
