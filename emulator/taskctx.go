@@ -538,6 +538,10 @@ func (t *taskCtx) Sleep(d time.Duration) {
 // latency (an await).
 func (t *taskCtx) spendCost(c *model.Cost) {
 	em := t.inv.em
+	if c.CPUMs > 0 && !c.LatencyMs.IsZero() {
+		em.spendCPUThenLatency(t.inv, c)
+		return
+	}
 	if c.CPUMs > 0 {
 		em.cpuWait(t.inv, c.CPUMs, 1, false)
 	}
