@@ -945,6 +945,17 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 		f.legend.Draw(lc)
 		dc = draw.Crop(dc, 0, -strip, 0, 0)
 	}
+	if img != nil {
+		// The image starts white: the panels' white backgrounds would
+		// paint every pixel again, as much as the rest of the figure,
+		// and change none.
+		for _, p := range f.panels {
+			if p.BackgroundColor == color.White {
+				p.BackgroundColor = nil
+				defer func() { p.BackgroundColor = color.White }()
+			}
+		}
+	}
 	if len(f.panels) == 1 {
 		f.panels[0].Draw(dc)
 	} else {

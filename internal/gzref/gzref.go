@@ -187,6 +187,44 @@ func (z *Writer) Copy(at int64, n int) {
 	}
 }
 
+// Repeat writes the last byte written n more times, as a match at
+// distance 1 (a run of one byte value costs a few tokens, not a search).
+// A byte must have been written before.
+func (z *Writer) Repeat(n int) {
+	if z.Offset() == 0 {
+		panic("gzref: Repeat before any byte")
+	}
+	// A Write after the run need not index the run's positions: its own
+	// runs match at distance 1.
+	indexed := z.hashed == z.Offset()
+	for n > 0 {
+		k := z.room(n)
+		c := z.hist[len(z.hist)-1]
+		start := len(z.hist)
+		z.hist = z.hist[:start+k]
+		if c == 0 {
+			clear(z.hist[start:])
+		} else {
+			for i := range z.hist[start:] {
+				z.hist[start+i] = c
+			}
+		}
+		if !z.extend(k, 1) {
+			if k >= 3 {
+				z.match(k, 1)
+			} else {
+				for _, c := range z.hist[start:] {
+					z.lit(c)
+				}
+			}
+		}
+		n -= k
+	}
+	if indexed {
+		z.hashed = z.Offset()
+	}
+}
+
 // room makes room in the block for up to n bytes and returns how many fit.
 func (z *Writer) room(n int) int {
 	if len(z.hist)-z.blockn >= blockBytes || len(z.toks) >= blockTokens-2*maxMatch {
