@@ -134,8 +134,16 @@ func checkSensor(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, er
 	return fusionsim.Event{"ok": true, "primes": primes}, nil
 }
 
+// message is the item stored for a reading: fmt.Sprintf("%v %.3f", type,
+// value), without fmt when the type is a string (as the IoT tasks send it).
 func message(in fusionsim.Event) string {
-	return fmt.Sprintf("%v %.3f", in["type"], in.Float("value", 0))
+	typ, ok := in["type"].(string)
+	if !ok {
+		return fmt.Sprintf("%v %.3f", in["type"], in.Float("value", 0))
+	}
+	var buf [48]byte
+	b := append(append(buf[:0], typ...), ' ')
+	return string(strconv.AppendFloat(b, in.Float("value", 0), 'f', 3, 64))
 }
 
 // storeEvent (SE) stores the reading.
