@@ -1,9 +1,11 @@
 package trace
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/fusionsim/fusionsim"
@@ -111,7 +113,12 @@ type recordRefs struct {
 func NewRecordWriter(w io.Writer, gz bool) *RecordWriter {
 	rw := &RecordWriter{w: w}
 	if gz {
-		rw.z = gzref.NewWriter(w)
+		if z, ok := gzWriters.Get().(*gzref.Writer); ok {
+			z.Reset(w)
+			rw.z = z
+		} else {
+			rw.z = gzref.NewWriter(w)
+		}
 		rw.prev = map[string]*recordRefs{}
 		rw.ids = map[string]int64{}
 		rw.last = recordRefs{head: -1, fixed: -1, billed: -1, mem: -1, start: -1, end: -1, internal: -1}
@@ -282,8 +289,21 @@ func (rw *RecordWriter) Close() error {
 	}
 	rw.z.LiteralString(end)
 	rw.err = rw.z.Close()
+	if rw.err == nil {
+		// The next trace file (the next setup's) reuses its buffers.
+		gzWriters.Put(rw.z)
+		rw.z = nil
+		rw.err = errClosed
+		return nil
+	}
 	return rw.err
 }
+
+// errClosed is the error of a RecordWriter used after Close.
+var errClosed = errors.New("trace: RecordWriter closed")
+
+// gzWriters holds the compressors of closed RecordWriters.
+var gzWriters sync.Pool
 
 // appendString appends s as encoding/json writes a string without HTML
 // escaping (\b and \f included, which fusionsim.AppendJSONString, made

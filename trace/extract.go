@@ -682,6 +682,39 @@ func SortKeyed(ks []KeyedRecord) {
 	}
 }
 
+// SortByKey sorts records and their request ids (ids[i] is recs[i]'s) as
+// SortKeyed sorts keyed records, for a caller that keeps the records
+// without their keys.
+func SortByKey(recs []Record, ids []string) {
+	if len(recs) < 2 {
+		return
+	}
+	idx := make([]int32, len(recs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int {
+		return compareKeys(&recs[a], ids[a], &recs[b], ids[b])
+	})
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp, tmpID := recs[i], ids[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				recs[j], ids[j] = tmp, tmpID
+				break
+			}
+			recs[j], ids[j] = recs[k], ids[k]
+			j = k
+		}
+	}
+}
+
 // record builds the invocation record.
 func (inv *invocation) record() Record {
 	fn := inv.task
