@@ -161,17 +161,17 @@ func (z *Writer) writeBlock(final bool) {
 		dist[i] = uint32(h.dCode[i]) | uint32(h.dLen[i])<<16
 	}
 	bitbuf, nbits := z.bits, z.nbits
-	out := slices.Grow(z.out, 6*len(z.toks)+8)
+	// At most 6 bytes per token, 2 per literal of a run.
+	out := slices.Grow(z.out, 6*len(z.toks)+2*(len(z.hist)-z.blockn)+8)
 	o := len(out)
 	out = out[:cap(out)]
+	pos := z.blockn // hist[pos:] is the input of the tokens to come
 	for _, t := range z.toks {
-		if t&matchFlag == 0 {
-			c := lit[uint8(t)]
-			bitbuf |= uint64(c&0xffff) << (nbits & 63)
-			nbits += uint(c >> 16)
-		} else {
+		switch {
+		case t&matchFlag != 0:
 			l := t>>16&0xff + 3
 			d := t&0x7fff + 1
+			pos += int(l)
 			lc := lenCode3[uint8(t>>16)]
 			c := lit[257+uint(lc)%29]
 			bitbuf |= uint64(c&0xffff) << (nbits & 63)
@@ -191,6 +191,33 @@ func (z *Writer) writeBlock(final bool) {
 			nbits += uint(c >> 16)
 			bitbuf |= uint64(int(d)-dBase[dc]) << (nbits & 63)
 			nbits += dExtra[dc]
+		case t&runFlag != 0:
+			// Two literals (at most 15 bits each) between flushes.
+			b := z.hist[pos : pos+int(t&^runFlag)]
+			pos += len(b)
+			for ; len(b) >= 2; b = b[2:] {
+				c0, c1 := lit[b[0]], lit[b[1]]
+				bitbuf |= uint64(c0&0xffff) << (nbits & 63)
+				nbits += uint(c0 >> 16)
+				bitbuf |= uint64(c1&0xffff) << (nbits & 63)
+				nbits += uint(c1 >> 16)
+				if nbits >= 32 {
+					binary.LittleEndian.PutUint32(out[o:], uint32(bitbuf))
+					o += 4
+					bitbuf >>= 32
+					nbits -= 32
+				}
+			}
+			if len(b) == 1 {
+				c := lit[b[0]]
+				bitbuf |= uint64(c&0xffff) << (nbits & 63)
+				nbits += uint(c >> 16)
+			}
+		default:
+			c := lit[uint8(t)]
+			bitbuf |= uint64(c&0xffff) << (nbits & 63)
+			nbits += uint(c >> 16)
+			pos++
 		}
 		if nbits >= 32 {
 			binary.LittleEndian.PutUint32(out[o:], uint32(bitbuf))
