@@ -28,8 +28,8 @@ const (
 	maxMatch = 258
 	minMatch = 4 // a new match of fewer equal bytes costs more than literals
 
-	blockTokens = 1 << 16   // tokens per deflate block
-	blockBytes  = 256 << 10 // input bytes per deflate block
+	blockTokens = 1 << 15   // tokens per deflate block
+	blockBytes  = 128 << 10 // input bytes per deflate block
 
 	hashBits = 14
 )
@@ -74,7 +74,7 @@ type Writer struct {
 
 // NewWriter returns a writer of a gzip stream to w.
 func NewWriter(w io.Writer) *Writer {
-	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10)}
+	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), toks: make([]uint32, 0, blockTokens)}
 	z.Reset(w)
 	return z
 }
@@ -82,7 +82,7 @@ func NewWriter(w io.Writer) *Writer {
 // NewZlibWriter returns a writer of a zlib stream (RFC 1950) to w, as PNG
 // wants its image data.
 func NewZlibWriter(w io.Writer) *Writer {
-	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), zlib: true, adler: adler32.New()}
+	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), toks: make([]uint32, 0, blockTokens), zlib: true, adler: adler32.New()}
 	z.Reset(w)
 	return z
 }
