@@ -59,10 +59,15 @@ func (t *taskCtx) rule(task string, sync bool) (*routeInfo, error) {
 	if t.depth+1 > em.profile.Limits.MaxCallDepth {
 		return nil, fmt.Errorf("%w: %s calling %s at depth %d (limit %d)", fusionsim.ErrCallDepth, t.task, task, t.depth+1, em.profile.Limits.MaxCallDepth)
 	}
-	entry := t.inv.fn.id.Task
+	fn := t.inv.fn
 	setup := t.inv.setup()
+	if ri := fn.cachedRoute(setup, task, sync); ri != nil {
+		return ri, nil
+	}
+	entry := fn.id.Task
 	key := routeKey{setup, entry, task, sync}
 	if ri, ok := em.routes[key]; ok {
+		fn.cacheRoute(setup, task, sync, ri)
 		return ri, nil
 	}
 	rule, ok := setup.Rule(entry, task, sync)
@@ -86,6 +91,7 @@ func (t *taskCtx) rule(task string, sync bool) (*routeInfo, error) {
 		em.routes = map[routeKey]*routeInfo{}
 	}
 	em.routes[key] = ri
+	fn.cacheRoute(setup, task, sync, ri)
 	return ri, nil
 }
 
