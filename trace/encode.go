@@ -107,6 +107,11 @@ type RecordWriter struct {
 type recordRefs struct {
 	head, fixed, billed, mem, start, end, internal int64
 	calls                                          []int64
+	// The fields of the fixed part (fusionGroup to currentTask) and its
+	// length: a record with the same ones copies it.
+	fixedOf  [4]string
+	fixedNum bool
+	fixedLen int
 }
 
 // NewRecordWriter starts a trace file on w (gzip-compressed with gz).
@@ -188,20 +193,30 @@ func (rw *RecordWriter) writeRefs(sep byte, r *Record) error {
 			rw.ids[r.TraceID] = cur.head + int64(len(b)-1-32)
 		}
 	}
-	b = append(b[:0], `,"fusionGroup":`...)
-	var err error
-	if b, err = appendTraceName(b, r.FusionGroup); err != nil {
-		return err
+	fixedOf := [4]string{r.FusionGroup.Name, r.Source, r.CurrentFunction, r.CurrentTask}
+	if p.fixedLen > 0 && p.fixedOf == fixedOf && p.fixedNum == r.FusionGroup.Numeric && z.Near(p.fixed) {
+		// The same fields as the function's previous record: its bytes.
+		cur.fixed = z.Offset()
+		z.Copy(p.fixed, p.fixedLen)
+		cur.fixedLen = p.fixedLen
+	} else {
+		b = append(b[:0], `,"fusionGroup":`...)
+		var err error
+		if b, err = appendTraceName(b, r.FusionGroup); err != nil {
+			return err
+		}
+		b = append(b, `,"source":`...)
+		b = appendString(b, r.Source)
+		b = append(b, `,"currentFunction":`...)
+		b = appendString(b, r.CurrentFunction)
+		b = append(b, `,"currentTask":`...)
+		b = appendString(b, r.CurrentTask)
+		b = append(b, `,"billedDuration":`...)
+		rw.buf = b
+		cur.fixed = part(p.fixed)
+		cur.fixedLen = len(b)
 	}
-	b = append(b, `,"source":`...)
-	b = appendString(b, r.Source)
-	b = append(b, `,"currentFunction":`...)
-	b = appendString(b, r.CurrentFunction)
-	b = append(b, `,"currentTask":`...)
-	b = appendString(b, r.CurrentTask)
-	b = append(b, `,"billedDuration":`...)
-	rw.buf = b
-	cur.fixed = part(p.fixed)
+	cur.fixedOf, cur.fixedNum = fixedOf, r.FusionGroup.Numeric
 	b = strconv.AppendInt(b[:0], r.BilledDuration, 10)
 	b = append(b, `,"memoryAvail":`...)
 	b = appendString(b, r.MemoryAvail)
