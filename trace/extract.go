@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
 // Errors of incomplete invocations, wrapped in Problem.Err.
@@ -154,8 +155,8 @@ func Collect(ctx context.Context, p fusionsim.Platform, from, to time.Time, opt 
 // order they were written; invocations may interleave.
 type Extractor struct {
 	opt     Options
-	invs    idTable      // by request id; invocation.same chains other sources
-	order   []orderEntry // the invocations in the order of their first lines
+	invs    strtab.Table[*invocation] // by request id; invocation.same chains other sources
+	order   []orderEntry              // the invocations in the order of their first lines
 	lineNos map[string]*int
 	ext     Extraction
 
@@ -371,7 +372,7 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
 		return inv
 	}
-	first := x.invs.get(requestID)
+	first, _ := x.invs.Get(requestID)
 	for inv := first; inv != nil; inv = inv.same {
 		if inv.source == source {
 			if p != nil {
@@ -383,7 +384,7 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 	inv := x.newInvocation()
 	inv.source, inv.function, inv.requestID, inv.firstLine = source, function, requestID, line
 	inv.same = first
-	x.invs.set(inv)
+	x.invs.Set(requestID, inv)
 	if p != nil {
 		*slot = inv
 	}
@@ -404,12 +405,12 @@ func (x *Extractor) forget(inv *invocation) {
 			*slot = nil
 		}
 	}
-	p := x.invs.get(inv.requestID)
+	p, _ := x.invs.Get(inv.requestID)
 	if p == inv {
 		if inv.same == nil {
-			x.invs.del(inv.requestID)
+			x.invs.Delete(inv.requestID)
 		} else {
-			x.invs.set(inv.same)
+			x.invs.Set(inv.requestID, inv.same)
 		}
 		return
 	}
@@ -603,7 +604,7 @@ func (x *Extractor) Finish() *Extraction {
 		}
 		x.ext.Traces[setup] = recs
 	}
-	x.invs, x.order = idTable{}, nil
+	x.invs, x.order = strtab.Table[*invocation]{}, nil
 	return &x.ext
 }
 
