@@ -932,7 +932,7 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 		canvas = vgsvg.New(f.w, f.h)
 	case "png":
 		img = vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(opt.PNGDPI), vgimg.UseBackgroundColor(color.White))
-		canvas = vgimg.PngCanvas{Canvas: img}
+		canvas = newPNGCanvas(img)
 	default:
 		return nil, fmt.Errorf("unknown format %q (pdf, svg, png)", format)
 	}
