@@ -2,8 +2,8 @@ package results
 
 import (
 	"image"
-	"io"
 	"image/color"
+	"io"
 	"math"
 
 	xfont "golang.org/x/image/font"
