@@ -32,7 +32,8 @@ type logEncoder struct {
 	invs   strtab.Table[*invRefs] // open invocations by request id
 	recent [1024]*invRefs         // recent ones by the address of the id's bytes (direct-mapped)
 	free   []*invRefs
-	lines  fusionsim.LineFormatter // other lines
+	lines  fusionsim.LineFormatter // other lines, and FSMSG time fields
+	json   fusionsim.JSONStrings   // strings known to need no escaping
 }
 
 // msgRefs are the stream offsets of the parts of a message line.
@@ -208,7 +209,7 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 		e.seg = append(e.seg, "\tINFO\t"...)
 		e.seg = append(e.seg, fusionsim.MessageMarker...)
 		e.seg = append(e.seg, `{"traceId":`...)
-		e.seg = fusionsim.AppendJSONString(e.seg, r.TraceID)
+		e.seg = e.json.Append(e.seg, r.TraceID)
 		e.seg = append(e.seg, `,"time":`...)
 		m.head, m.headLen = e.z.Offset(), len(e.seg)
 		e.z.Ref(e.seg[:1], e.msg.head)
@@ -221,9 +222,9 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 
 	// The time and the source: from the invocation's last message (the
 	// same source, often the same first digits), else the file's.
-	e.seg = strconv.AppendInt(e.seg[:0], r.MessageMs(), 10)
+	e.seg = e.lines.AppendMs(e.seg[:0], r.MessageMs())
 	e.seg = append(e.seg, `,"sourceFunction":`...)
-	e.seg = fusionsim.AppendJSONString(e.seg, r.Source)
+	e.seg = e.json.Append(e.seg, r.Source)
 	e.seg = append(e.seg, `,"type":`...)
 	if near {
 		m.time = e.ref(iv.msg.time)
@@ -232,7 +233,7 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 	}
 
 	// The type and its content: from the last message of the same shape.
-	e.seg = fusionsim.AppendJSONString(e.seg[:0], r.Type)
+	e.seg = e.json.Append(e.seg[:0], r.Type)
 	e.seg = append(e.seg, `,"content":`...)
 	shape := msgShape{typ: r.Type}
 	switch r.Type {
