@@ -155,7 +155,11 @@ func (t *taskCtx) runTask(child *taskCtx, in fusionsim.Event) (res fusionsim.Eve
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	return child.protect(t.inv.em.app.Tasks[child.task], nil, in)
+	task := t.inv.fn.task // the function's entry task, found when it was made
+	if child.task != t.inv.fn.id.Task {
+		task = t.inv.em.app.Tasks[child.task]
+	}
+	return child.protect(task, nil, in)
 }
 
 // protect runs the task (or, when task is nil, the closure fn) as code of
