@@ -93,6 +93,9 @@ func TestMessageLikeSprintf(t *testing.T) {
 			if got := message(in); got != want {
 				t.Errorf("message(%v) = %q, want %q", in, got, want)
 			}
+			if got := prefixedMessage("jam ", in); got != "jam "+want {
+				t.Errorf("prefixedMessage(jam, %v) = %q, want %q", in, got, "jam "+want)
+			}
 		}
 	}
 }
