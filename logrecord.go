@@ -1,6 +1,10 @@
 package fusionsim
 
-import "time"
+import (
+	"strconv"
+	"time"
+	"unsafe"
+)
 
 // LogKind says what a log record is.
 type LogKind uint8
@@ -97,6 +101,41 @@ func (r *LogRecord) AppendLine(dst []byte) []byte {
 type LineFormatter struct {
 	sec int64  // the second of ts
 	ts  []byte // "2023-02-01T00:00:05." of second sec
+	// msSec and msDigits: the decimal digits of an FSMSG time field's
+	// second (the field without its last three digits).
+	msSec    int64
+	msDigits []byte
+	json     JSONStrings // strings known to need no escaping
+}
+
+// JSONStrings remembers strings that need no escaping in JSON (by the
+// address and length of their bytes, which it keeps alive), so that they
+// are appended without being scanned again: the fields of a log's lines
+// are mostly the same few strings (a trace id, task names, message
+// types). The zero value is ready to use; it is not safe for concurrent
+// use.
+type JSONStrings struct {
+	safe [64]struct {
+		p *byte
+		n int
+	}
+}
+
+// Append appends s as a JSON string (AppendJSONString).
+func (j *JSONStrings) Append(dst []byte, s string) []byte {
+	p := unsafe.StringData(s)
+	e := &j.safe[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))&63]
+	if e.p == p && e.n == len(s) && p != nil {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	n := len(dst)
+	dst = AppendJSONString(dst, s)
+	if len(dst)-n == len(s)+2 {
+		e.p, e.n = p, len(s)
+	}
+	return dst
 }
 
 // Append appends r's line to dst.
@@ -110,7 +149,18 @@ func (f *LineFormatter) Append(dst []byte, r *LogRecord) []byte {
 		return AppendReport(dst, r.Report)
 	case LogMessage:
 		dst = f.prefix(dst, r, "INFO")
-		dst = AppendMessageHead(dst, r.TraceID, r.MessageMs(), r.Source, r.Type)
+		// AppendMessageHead, with the strings remembered and the time's
+		// second formatted once.
+		dst = append(dst, MessageMarker...)
+		dst = append(dst, `{"traceId":`...)
+		dst = f.json.Append(dst, r.TraceID)
+		dst = append(dst, `,"time":`...)
+		dst = f.AppendMs(dst, r.MessageMs())
+		dst = append(dst, `,"sourceFunction":`...)
+		dst = f.json.Append(dst, r.Source)
+		dst = append(dst, `,"type":`...)
+		dst = f.json.Append(dst, r.Type)
+		dst = append(dst, `,"content":`...)
 		switch r.Type {
 		case MsgInit:
 			dst = AppendInitContent(dst, r.Init)
@@ -147,6 +197,22 @@ func (f *LineFormatter) prefix(dst []byte, r *LogRecord, level string) []byte {
 	dst = append(dst, '\t')
 	dst = append(dst, level...)
 	return append(dst, '\t')
+}
+
+// AppendMs appends ms (an FSMSG time field: ms since the epoch) in
+// decimal, formatting its second only when it changes.
+func (f *LineFormatter) AppendMs(dst []byte, ms int64) []byte {
+	if ms < 1000 {
+		return strconv.AppendInt(dst, ms, 10)
+	}
+	sec := ms / 1000
+	if sec != f.msSec || len(f.msDigits) == 0 {
+		f.msDigits = strconv.AppendInt(f.msDigits[:0], sec, 10)
+		f.msSec = sec
+	}
+	r := ms - sec*1000
+	dst = append(dst, f.msDigits...)
+	return append(dst, byte('0'+r/100), byte('0'+r/10%10), byte('0'+r%10))
 }
 
 // timestamp appends AppendTimestamp(time.Unix(0, ns)), formatting the date

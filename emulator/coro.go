@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime/debug"
+	"sync"
 )
 
 // A coro is a coroutine that runs task code sequentially on the virtual
@@ -74,7 +75,11 @@ func (em *Emulator) spawn(inv *invocation, job *localCall) {
 		c = em.pool[n-1]
 		em.pool = em.pool[:n-1]
 	} else {
-		c = em.newCoro()
+		if c = idleCoros.get(); c != nil {
+			c.em = em
+		} else {
+			c = em.newCoro()
+		}
 		em.all = append(em.all, c)
 	}
 	c.job, c.inv, c.finished, c.starter = job, inv, false, nil
@@ -143,4 +148,44 @@ func (c *coro) fire(em *Emulator, token uint64) {
 	if c.token == token && !c.finished {
 		em.resume(c)
 	}
+}
+
+// idleCoros holds the idle coroutines of closed emulators, for the next
+// emulators of the process (a sweep makes thousands, one after the
+// other): a coroutine's goroutine and its grown stack are reused instead
+// of made anew.
+var idleCoros coroCache
+
+// maxIdleCoros bounds the coroutines kept: beyond it they are stopped.
+const maxIdleCoros = 4096
+
+type coroCache struct {
+	mu   sync.Mutex
+	free []*coro
+}
+
+func (cc *coroCache) get() *coro {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	n := len(cc.free)
+	if n == 0 {
+		return nil
+	}
+	c := cc.free[n-1]
+	cc.free[n-1] = nil
+	cc.free = cc.free[:n-1]
+	return c
+}
+
+// put keeps c, an idle coroutine (it has finished its job and waits for
+// the next), and reports whether it did.
+func (cc *coroCache) put(c *coro) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if len(cc.free) >= maxIdleCoros {
+		return false
+	}
+	c.em, c.inv, c.job, c.starter = nil, nil, nil, nil
+	cc.free = append(cc.free, c)
+	return true
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/fusionsim/fusionsim/model"
 )
 
 // cpuJob is a piece of CPU work running in an execution environment. When
@@ -16,6 +18,10 @@ type cpuJob struct {
 	tok       uint64
 	act       actor
 	arg       uint64
+	// then, with co, is a cost whose latency follows the job: when the
+	// job completes, the coroutine sleeps on without being resumed
+	// (sleepAfterCPU).
+	then *model.Cost
 }
 
 // processor shares an execution environment's CPU among the jobs running in
@@ -245,12 +251,15 @@ func (p *processor) complete() {
 	p.schedule()
 	em := p.em
 	for _, j := range done {
-		co, tok, act, arg := j.co, j.tok, j.act, j.arg
+		co, tok, act, arg, then := j.co, j.tok, j.act, j.arg, j.then
 		*j = cpuJob{}
 		em.jobs = append(em.jobs, j)
-		if co != nil {
+		switch {
+		case then != nil:
+			em.sleepAfterCPU(co, tok, then)
+		case co != nil:
 			em.wake(co, tok)
-		} else {
+		default:
 			act.fire(em, arg)
 		}
 	}
@@ -263,4 +272,37 @@ func (p *processor) reset() {
 	clear(p.jobs)
 	p.jobs = p.jobs[:0]
 	p.gen++
+}
+
+// spendCPUThenLatency runs the running coroutine's cost c, CPU part then
+// latency part (both non-zero), with one block instead of two: when the
+// CPU part completes, the kernel does what the coroutine would do next
+// (sleepAfterCPU) without resuming it.
+func (em *Emulator) spendCPUThenLatency(inv *invocation, c *model.Cost) {
+	co := em.current
+	j := em.newJob(c.CPUMs, 1, inv.env.cpu.cores)
+	j.co, j.tok, j.then = co, co.wakeToken(), c
+	inv.env.cpu.add(j)
+	co.block()
+}
+
+// sleepAfterCPU runs, in the kernel, the part of spendCPUThenLatency
+// between the CPU and the latency, as co itself would: its await (the
+// caller that started it goes on) and the latency's draw, then the
+// wake-up at its end. Events are scheduled and random figures drawn in
+// the same order as if co had been resumed, so that runs stay the same.
+func (em *Emulator) sleepAfterCPU(co *coro, tok uint64, c *model.Cost) {
+	if co.token != tok || co.finished {
+		return
+	}
+	if co.inv != nil && co.inv.dead {
+		em.resume(co) // it unwinds
+		return
+	}
+	prev := em.current
+	em.current = co
+	em.awaitPoint()
+	d := model.Ms(c.LatencyMs.Sample(em.rng))
+	em.k.push(event{at: em.k.now + d, act: co, arg: co.wakeToken()})
+	em.current = prev
 }

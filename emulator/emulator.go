@@ -176,8 +176,16 @@ func New(cfg Config) (*Emulator, error) {
 
 // Close stops the emulator's coroutines. The emulator is unusable after.
 func (em *Emulator) Close() {
+	idle := make(map[*coro]bool, len(em.pool))
+	for _, c := range em.pool {
+		idle[c] = true
+	}
 	for _, c := range em.all {
-		c.stop()
+		// An idle coroutine goes to the next emulator of the process;
+		// one stopped in a job (a run that failed) unwinds.
+		if !idle[c] || c.stopped || !idleCoros.put(c) {
+			c.stop()
+		}
 	}
 	em.all, em.pool = nil, nil
 }

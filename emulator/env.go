@@ -123,6 +123,36 @@ type function struct {
 	// Scaling: a token bucket of environments the function may add.
 	tokens   float64
 	tokensAt time.Duration
+
+	// routes are the last calls its task code made and how they run
+	// (Emulator.routes holds them all): a call is found here without
+	// hashing its strings.
+	routes    [4]cachedRoute
+	nextRoute uint8
+}
+
+type cachedRoute struct {
+	setup  *fusionsim.Setup
+	called string
+	sync   bool
+	ri     *routeInfo
+}
+
+// cachedRoute returns how a call of called runs under setup, if it is in
+// the function's cache (nil if not).
+func (f *function) cachedRoute(setup *fusionsim.Setup, called string, sync bool) *routeInfo {
+	for i := range f.routes {
+		c := &f.routes[i]
+		if c.ri != nil && c.setup == setup && c.sync == sync && c.called == called {
+			return c.ri
+		}
+	}
+	return nil
+}
+
+func (f *function) cacheRoute(setup *fusionsim.Setup, called string, sync bool, ri *routeInfo) {
+	f.routes[f.nextRoute%uint8(len(f.routes))] = cachedRoute{setup, called, sync, ri}
+	f.nextRoute++
 }
 
 // takeIdle pops the most recently used idle environment.

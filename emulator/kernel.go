@@ -1,6 +1,9 @@
 package emulator
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // event is something to do at a time: call act.fire(arg) or, when act is
 // nil, fn. Actors (coroutines, processors, calls in flight) avoid
@@ -51,9 +54,15 @@ type slot struct {
 	fn  func()
 }
 
-// before orders entries by (time, sequence number).
-func (a *entry) before(b *entry) bool {
-	return a.at < b.at || a.at == b.at && a.seq < b.seq
+// before orders entries by (time, sequence number): a 128-bit comparison
+// of (at, seq) without branches (times in the heap are never negative).
+func (a *entry) before(b *entry) bool { return beforeBit(a, b) != 0 }
+
+// beforeBit is before as 1 or 0, for choosing without branching.
+func beforeBit(a, b *entry) int {
+	_, borrow := bits.Sub64(a.seq, b.seq, 0)
+	_, borrow = bits.Sub64(uint64(a.at), uint64(b.at), borrow)
+	return int(borrow)
 }
 
 func (k *kernel) push(ev event) {
@@ -105,26 +114,44 @@ func (k *kernel) pop() slot {
 	last := q[n]
 	q = q[:n]
 	k.queue = q
-	// Sift the last entry down from the root of the 4-ary heap.
-	i := 0
-	for {
-		c := 4*i + 1
-		if c >= n {
-			break
-		}
-		m := c
-		for d := c + 1; d < c+4 && d < n; d++ {
-			if q[d].before(&q[m]) {
-				m = d
-			}
-		}
-		if !q[m].before(&last) {
-			break
-		}
-		q[i] = q[m]
-		i = m
-	}
+	// Move the hole at the root down along the least children to a leaf
+	// (the last entry, from the bottom, mostly belongs near one), then
+	// sift the last entry up from there.
 	if n > 0 {
+		i := 0
+		for {
+			c := 4*i + 1
+			if c+3 >= n {
+				if c >= n {
+					break
+				}
+				m := c
+				for d := c + 1; d < n; d++ {
+					if q[d].before(&q[m]) {
+						m = d
+					}
+				}
+				q[i] = q[m]
+				i = m
+				break
+			}
+			// The least of the four, chosen arithmetically: which of
+			// them it is cannot be predicted, a branch would miss half
+			// the time.
+			m := c + beforeBit(&q[c+1], &q[c])
+			m2 := c + 2 + beforeBit(&q[c+3], &q[c+2])
+			m += (m2 - m) * beforeBit(&q[m2], &q[m])
+			q[i] = q[m]
+			i = m
+		}
+		for i > 0 {
+			p := (i - 1) / 4
+			if !last.before(&q[p]) {
+				break
+			}
+			q[i] = q[p]
+			i = p
+		}
 		q[i] = last
 	}
 	sl := &k.slots[top.slot]

@@ -60,10 +60,15 @@ func (t *taskCtx) rule(task string, sync bool) (*routeInfo, error) {
 	if t.depth+1 > em.profile.Limits.MaxCallDepth {
 		return nil, fmt.Errorf("%w: %s calling %s at depth %d (limit %d)", fusionsim.ErrCallDepth, t.task, task, t.depth+1, em.profile.Limits.MaxCallDepth)
 	}
-	entry := t.inv.fn.id.Task
+	fn := t.inv.fn
 	setup := t.inv.setup()
+	if ri := fn.cachedRoute(setup, task, sync); ri != nil {
+		return ri, nil
+	}
+	entry := fn.id.Task
 	key := routeKey{setup, entry, task, sync}
 	if ri, ok := em.routes[key]; ok {
+		fn.cacheRoute(setup, task, sync, ri)
 		return ri, nil
 	}
 	rule, ok := setup.Rule(entry, task, sync)
@@ -87,6 +92,7 @@ func (t *taskCtx) rule(task string, sync bool) (*routeInfo, error) {
 		em.routes = map[routeKey]*routeInfo{}
 	}
 	em.routes[key] = ri
+	fn.cacheRoute(setup, task, sync, ri)
 	return ri, nil
 }
 
@@ -150,7 +156,11 @@ func (t *taskCtx) runTask(child *taskCtx, in fusionsim.Event) (res fusionsim.Eve
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	return child.protect(t.inv.em.app.Tasks[child.task], nil, in)
+	task := t.inv.fn.task // the function's entry task, found when it was made
+	if child.task != t.inv.fn.id.Task {
+		task = t.inv.em.app.Tasks[child.task]
+	}
+	return child.protect(task, nil, in)
 }
 
 // protect runs the task (or, when task is nil, the closure fn) as code of
@@ -561,6 +571,10 @@ func (t *taskCtx) Sleep(d time.Duration) {
 // latency (an await).
 func (t *taskCtx) spendCost(c *model.Cost) {
 	em := t.inv.em
+	if c.CPUMs > 0 && !c.LatencyMs.IsZero() {
+		em.spendCPUThenLatency(t.inv, c)
+		return
+	}
 	if c.CPUMs > 0 {
 		em.cpuWait(t.inv, em.ioCPU(c.CPUMs), 1, false)
 	}

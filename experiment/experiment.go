@@ -236,7 +236,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return res, fmt.Errorf("iteration %d: setup name %q is used twice", len(res.Iterations)+1, setup.Name())
 		}
 		names[setup.Name()] = true
-		it, err := runIteration(ctx, cfg, clock, pricing, setup, reason)
+		hint := 0 // the records of the iteration before: about as many
+		if n := len(res.Iterations); n > 0 && res.Iterations[n-1].Stats != nil {
+			hint = res.Iterations[n-1].Stats.Invocations()
+		}
+		it, err := runIteration(ctx, cfg, clock, pricing, setup, reason, hint)
 		if err != nil {
 			return res, fmt.Errorf("setup %s: %w", setup.Name(), err)
 		}
@@ -248,7 +252,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 }
 
-func runIteration(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, setup *fusionsim.Setup, reason string) (Iteration, error) {
+func runIteration(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, setup *fusionsim.Setup, reason string, hint int) (Iteration, error) {
 	it := Iteration{Name: setup.Name(), Setup: setup, Reason: reason}
 	if err := cfg.App.CheckSetup(setup); err != nil {
 		return it, err
@@ -281,7 +285,7 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 			return it, err
 		}
 	}
-	it, err = collect(ctx, cfg, clock, pricing, route, arrivals, it, stream)
+	it, err = collect(ctx, cfg, clock, pricing, route, arrivals, it, stream, hint)
 	if stream != nil {
 		if err != nil {
 			stream.Abort()
@@ -307,8 +311,9 @@ func runIteration(ctx context.Context, cfg Config, clock func() time.Time, prici
 // responses into it.Stats (and the stream, and, unless cfg.Lean, into
 // it.Records and it.Responses). On a platform that writes records (and
 // without the prototype's grouping) the records come as invocations
-// complete; otherwise from the logs read once the load is over.
-func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, route fusionsim.Route, arrivals []fusionsim.Arrival, it Iteration, stream IterationStream) (Iteration, error) {
+// complete; otherwise from the logs read once the load is over. hint is
+// about how many records to expect.
+func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing model.Pricing, route fusionsim.Route, arrivals []fusionsim.Arrival, it Iteration, stream IterationStream, hint int) (Iteration, error) {
 	st := results.NewSetupStats()
 	it.Stats = st
 	var streamErr error
@@ -344,7 +349,14 @@ func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing mo
 	topt := cfg.Trace
 	topt.RootTraceIDs = topt.RootTraceIDs || kinds
 	x := trace.NewExtractor(topt)
-	var kept []trace.KeyedRecord
+	// The records kept (unless lean) and their request ids, their sort
+	// key's last part.
+	var kept []trace.Record
+	var keptIDs []string
+	if !lean && hint > 0 {
+		kept = make([]trace.Record, 0, hint+hint/8)
+		keptIDs = make([]string, 0, hint+hint/8)
+	}
 	foreign := ""
 	rp, direct := cfg.Platform.(RecordPlatform)
 	streamed := direct && !cfg.Trace.GroupByFunction
@@ -359,7 +371,8 @@ func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing mo
 				keep(stream.Record(k))
 			}
 			if !lean {
-				kept = append(kept, *k)
+				kept = append(kept, k.Record)
+				keptIDs = append(keptIDs, k.RequestID)
 			}
 		})
 	}
@@ -448,12 +461,12 @@ func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing mo
 		it.Responses = held
 	}
 	if streamed {
-		trace.SortKeyed(kept)
 		if !lean {
-			it.Records = make([]trace.Record, len(kept))
-			for i := range kept {
-				it.Records[i] = kept[i].Record
+			trace.SortByKey(kept, keptIDs)
+			if kept == nil {
+				kept = []trace.Record{}
 			}
+			it.Records = kept
 		}
 	} else {
 		recs := ext.Traces[it.Name]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
 // logEncoder writes one function's log records as gzip-compressed Lambda
@@ -26,13 +27,13 @@ type logEncoder struct {
 	start  [2]int64
 	end    int64
 	report [5]int64
-	msg    msgRefs             // the last message line's parts
-	shapes []shapeRef          // the type part of the last message of each shape
-	invs   map[string]*invRefs // open invocations by request id
-	byPtr  map[*byte]*invRefs  // the same by the address of the id's bytes
-	recent [256]*invRefs       // the same, direct-mapped
+	msg    msgRefs                // the last message line's parts
+	shapes []shapeRef             // the type part of the last message of each shape
+	invs   strtab.Table[*invRefs] // open invocations by request id
+	recent [1024]*invRefs         // recent ones by the address of the id's bytes (direct-mapped)
 	free   []*invRefs
-	lines  fusionsim.LineFormatter // other lines
+	lines  fusionsim.LineFormatter // other lines, and FSMSG time fields
+	json   fusionsim.JSONStrings   // strings known to need no escaping
 }
 
 // msgRefs are the stream offsets of the parts of a message line.
@@ -63,7 +64,7 @@ type invRefs struct {
 
 func newLogEncoder(z *gzref.Writer) *logEncoder {
 	return &logEncoder{z: z, lastTS: -1, start: [2]int64{-1, -1}, end: -1, report: [5]int64{-1, -1, -1, -1, -1},
-		msg: msgRefs{head: -1, rest: -1, time: -1}, invs: map[string]*invRefs{}, byPtr: map[*byte]*invRefs{}}
+		msg: msgRefs{head: -1, rest: -1, time: -1}}
 }
 
 // ref writes e.seg as a part that repeats the bytes at offset at, and
@@ -78,15 +79,11 @@ func (e *logEncoder) inv(id string) *invRefs {
 	// The emulator's records of one invocation share their request id's
 	// bytes: look for those first, then for the text.
 	p := unsafe.StringData(id)
-	slot := &e.recent[ptrHash(p)&255]
+	slot := &e.recent[ptrHash(p)&uintptr(len(e.recent)-1)]
 	if iv := *slot; iv != nil && unsafe.StringData(iv.key) == p && len(iv.key) == len(id) {
 		return iv
 	}
-	if iv := e.byPtr[p]; iv != nil && len(iv.key) == len(id) {
-		*slot = iv
-		return iv
-	}
-	iv := e.invs[id]
+	iv, _ := e.invs.Get(id)
 	if iv == nil {
 		if n := len(e.free); n > 0 {
 			iv = e.free[n-1]
@@ -95,20 +92,18 @@ func (e *logEncoder) inv(id string) *invRefs {
 			iv = new(invRefs)
 		}
 		*iv = invRefs{id: -1, key: id}
-		e.invs[id] = iv
-		if p != nil {
-			e.byPtr[p] = iv
-			*slot = iv
-		}
+		e.invs.Set(id, iv)
+	}
+	if p != nil {
+		*slot = iv
 	}
 	return iv
 }
 
 func (e *logEncoder) done(id string, iv *invRefs) {
-	delete(e.invs, iv.key)
-	if p := unsafe.StringData(iv.key); e.byPtr[p] == iv {
-		delete(e.byPtr, p)
-		if slot := &e.recent[ptrHash(p)&255]; *slot == iv {
+	e.invs.Delete(iv.key)
+	if p := unsafe.StringData(iv.key); p != nil {
+		if slot := &e.recent[ptrHash(p)&uintptr(len(e.recent)-1)]; *slot == iv {
 			*slot = nil
 		}
 	}
@@ -214,7 +209,7 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 		e.seg = append(e.seg, "\tINFO\t"...)
 		e.seg = append(e.seg, fusionsim.MessageMarker...)
 		e.seg = append(e.seg, `{"traceId":`...)
-		e.seg = fusionsim.AppendJSONString(e.seg, r.TraceID)
+		e.seg = e.json.Append(e.seg, r.TraceID)
 		e.seg = append(e.seg, `,"time":`...)
 		m.head, m.headLen = e.z.Offset(), len(e.seg)
 		e.z.Ref(e.seg[:1], e.msg.head)
@@ -227,9 +222,9 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 
 	// The time and the source: from the invocation's last message (the
 	// same source, often the same first digits), else the file's.
-	e.seg = strconv.AppendInt(e.seg[:0], r.MessageMs(), 10)
+	e.seg = e.lines.AppendMs(e.seg[:0], r.MessageMs())
 	e.seg = append(e.seg, `,"sourceFunction":`...)
-	e.seg = fusionsim.AppendJSONString(e.seg, r.Source)
+	e.seg = e.json.Append(e.seg, r.Source)
 	e.seg = append(e.seg, `,"type":`...)
 	if near {
 		m.time = e.ref(iv.msg.time)
@@ -238,7 +233,7 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 	}
 
 	// The type and its content: from the last message of the same shape.
-	e.seg = fusionsim.AppendJSONString(e.seg[:0], r.Type)
+	e.seg = e.json.Append(e.seg[:0], r.Type)
 	e.seg = append(e.seg, `,"content":`...)
 	shape := msgShape{typ: r.Type}
 	switch r.Type {

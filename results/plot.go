@@ -932,7 +932,7 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 		canvas = vgsvg.New(f.w, f.h)
 	case "png":
 		img = vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(opt.PNGDPI), vgimg.UseBackgroundColor(color.White))
-		canvas = vgimg.PngCanvas{Canvas: img}
+		canvas = newPNGCanvas(img)
 	default:
 		return nil, fmt.Errorf("unknown format %q (pdf, svg, png)", format)
 	}
@@ -944,6 +944,17 @@ func (f *fig) render(format string, opt PlotOptions) ([]byte, error) {
 		f.legend.Top, f.legend.Left = true, true
 		f.legend.Draw(lc)
 		dc = draw.Crop(dc, 0, -strip, 0, 0)
+	}
+	if img != nil {
+		// The image starts white: the panels' white backgrounds would
+		// paint every pixel again, as much as the rest of the figure,
+		// and change none.
+		for _, p := range f.panels {
+			if p.BackgroundColor == color.White {
+				p.BackgroundColor = nil
+				defer func() { p.BackgroundColor = color.White }()
+			}
+		}
 	}
 	if len(f.panels) == 1 {
 		f.panels[0].Draw(dc)

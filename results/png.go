@@ -38,21 +38,20 @@ func encodePNG(w io.Writer, img image.Image) error {
 	idat := &chunkWriter{w: bw, typ: "IDAT"}
 	z := gzref.NewZlibWriter(idat)
 	rowLen := 1 + bpp*width
-	prev := make([]byte, rowLen)
-	cur := make([]byte, rowLen)
 	out := make([]byte, rowLen)
+	var prev []byte // the row above, RGBA (nil above the first: zeros)
 	for y := 0; y < height; y++ {
-		pix := rgba.Pix[rgba.PixOffset(b.Min.X, b.Min.Y+y):]
-		for x, i := 0, 1; x < width; x, i = x+1, i+3 {
-			p := pix[4*x : 4*x+3]
-			cur[i], cur[i+1], cur[i+2] = p[0], p[1], p[2]
-		}
+		pix := rgba.Pix[rgba.PixOffset(b.Min.X, b.Min.Y+y):][:4*width]
 		out[0] = 2 // up
-		for i := 1; i < rowLen; i++ {
-			out[i] = cur[i] - prev[i]
+		if prev == nil {
+			for x, i := 0, 1; x < width; x, i = x+1, i+3 {
+				out[i], out[i+1], out[i+2] = pix[4*x], pix[4*x+1], pix[4*x+2]
+			}
+		} else {
+			upRow(out[1:], pix, prev)
 		}
-		z.Write(out)
-		prev, cur = cur, prev
+		writeRuns(z, out)
+		prev = pix
 	}
 	if err := z.Close(); err != nil {
 		return err
@@ -98,4 +97,60 @@ func (c *chunkWriter) flush() error {
 		c.buf = c.buf[:0]
 	}
 	return nil
+}
+
+// upRow writes the "up" filter of the RGB of row cur over row prev (both
+// RGBA) into out: the differences, byte by byte. Pixels equal to the
+// ones above, most of a figure, are found two at a time.
+func upRow(out, cur, prev []byte) {
+	width := len(cur) / 4
+	x := 0
+	for ; x+2 <= width; x += 2 {
+		c, p := cur[4*x:4*x+8], prev[4*x:4*x+8]
+		o := out[3*x : 3*x+6]
+		if binary.LittleEndian.Uint64(c) == binary.LittleEndian.Uint64(p) {
+			o[0], o[1], o[2], o[3], o[4], o[5] = 0, 0, 0, 0, 0, 0
+			continue
+		}
+		o[0], o[1], o[2] = c[0]-p[0], c[1]-p[1], c[2]-p[2]
+		o[3], o[4], o[5] = c[4]-p[4], c[5]-p[5], c[6]-p[6]
+	}
+	for ; x < width; x++ {
+		out[3*x], out[3*x+1], out[3*x+2] = cur[4*x]-prev[4*x], cur[4*x+1]-prev[4*x+1], cur[4*x+2]-prev[4*x+2]
+	}
+}
+
+// minRun is the length from which a run of zeros in a filtered row is
+// written as a run (gzref's Repeat) rather than searched for matches.
+const minRun = 32
+
+// writeRuns compresses a filtered row: its runs of zeros (the pixels equal
+// to those above) as runs, the rest with the matcher.
+func writeRuns(z *gzref.Writer, row []byte) {
+	start := 0 // row[start:i] is not written yet
+	for i := 0; i < len(row); {
+		if row[i] != 0 {
+			i++
+			continue
+		}
+		j := i + 1
+		for j+8 <= len(row) && binary.LittleEndian.Uint64(row[j:]) == 0 {
+			j += 8
+		}
+		for j < len(row) && row[j] == 0 {
+			j++
+		}
+		if j-i < minRun {
+			i = j
+			continue
+		}
+		// row[i:j] is a run: what comes before it, one zero, then the
+		// zero repeated.
+		z.Write(row[start : i+1])
+		z.Repeat(j - i - 1)
+		start, i = j, j
+	}
+	if start < len(row) {
+		z.Write(row[start:])
+	}
 }

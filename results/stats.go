@@ -164,29 +164,44 @@ func (s *SetupStats) Row(setup string, pricing model.Pricing) Row {
 }
 
 // Counts is a multiset of whole numbers (latencies in ms), which gives
-// exact order statistics in memory proportional to the distinct values.
+// exact order statistics in memory proportional to the distinct values:
+// small non-negative values (below denseMax) are counted in an array
+// indexed by the value, others in a map.
 type Counts struct {
 	n      int
-	counts map[int64]int
-	sorted []int64 // the distinct values, sorted; nil when stale
+	dense  []int32       // dense[v] counts v, 0 <= v < len(dense)
+	counts map[int64]int // the other values
+	sorted []int64       // the distinct values, sorted; nil when stale
 }
 
+// denseMax bounds the values Counts keeps in its array (65 s in ms).
+const denseMax = 1 << 16
+
 // Add adds v.
-func (c *Counts) Add(v int64) {
-	if c.counts == nil {
-		c.counts = map[int64]int{}
-	}
-	if c.counts[v] == 0 {
-		c.sorted = nil
-	}
-	c.counts[v]++
-	c.n++
-}
+func (c *Counts) Add(v int64) { c.AddN(v, 1) }
 
 // AddN adds v count times.
 func (c *Counts) AddN(v int64, count int) {
 	if count <= 0 {
 		return
+	}
+	c.n += count
+	if v >= 0 && v < denseMax && count <= math.MaxInt32 {
+		if int(v) >= len(c.dense) {
+			n := max(int(v)+1, min(2*len(c.dense), denseMax))
+			c.dense = slices.Grow(c.dense, n-len(c.dense))[:n]
+		}
+		k := &c.dense[v]
+		if *k == 0 {
+			c.sorted = nil
+		}
+		if int64(*k)+int64(count) <= math.MaxInt32 {
+			*k += int32(count)
+			return
+		}
+		// Beyond the array's counts: the rest in the map.
+		count -= int(math.MaxInt32 - *k)
+		*k = math.MaxInt32
 	}
 	if c.counts == nil {
 		c.counts = map[int64]int{}
@@ -195,11 +210,25 @@ func (c *Counts) AddN(v int64, count int) {
 		c.sorted = nil
 	}
 	c.counts[v] += count
-	c.n += count
+}
+
+// count is how many times v was added.
+func (c *Counts) count(v int64) int {
+	k := 0
+	if v >= 0 && v < int64(len(c.dense)) {
+		k = int(c.dense[v])
+	}
+	if c.counts != nil {
+		k += c.counts[v]
+	}
+	return k
 }
 
 // Merge adds every value of o.
 func (c *Counts) Merge(o *Counts) {
+	for v, k := range o.dense {
+		c.AddN(int64(v), int(k))
+	}
 	for v, k := range o.counts {
 		c.AddN(v, k)
 	}
@@ -212,15 +241,22 @@ func (c *Counts) Len() int { return c.n }
 // with its count.
 func (c *Counts) Distinct(fn func(v int64, count int)) {
 	for _, v := range c.values() {
-		fn(v, c.counts[v])
+		fn(v, c.count(v))
 	}
 }
 
 func (c *Counts) values() []int64 {
-	if c.sorted == nil && len(c.counts) > 0 {
-		c.sorted = make([]int64, 0, len(c.counts))
+	if c.sorted == nil && c.n > 0 {
+		c.sorted = make([]int64, 0, len(c.counts)+64)
+		for v, k := range c.dense {
+			if k > 0 {
+				c.sorted = append(c.sorted, int64(v))
+			}
+		}
 		for v := range c.counts {
-			c.sorted = append(c.sorted, v)
+			if v < 0 || v >= int64(len(c.dense)) || c.dense[v] == 0 {
+				c.sorted = append(c.sorted, v)
+			}
 		}
 		slices.Sort(c.sorted)
 	}
@@ -230,7 +266,7 @@ func (c *Counts) values() []int64 {
 // Nth returns the (k+1)-th smallest value (0 <= k < Len).
 func (c *Counts) Nth(k int) int64 {
 	for _, v := range c.values() {
-		if k -= c.counts[v]; k < 0 {
+		if k -= c.count(v); k < 0 {
 			return v
 		}
 	}

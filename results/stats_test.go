@@ -178,3 +178,56 @@ func TestValuesNth(t *testing.T) {
 		v.Close()
 	}
 }
+
+// TestCountsNth: Counts' order statistics, distinct values and merge
+// against a sorted slice, for values in its array (small, non-negative)
+// and in its map (negative, large) mixed.
+func TestCountsNth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 50; round++ {
+		var c, half Counts
+		var all []int64
+		for i := rng.IntN(3000); i >= 0; i-- {
+			var v int64
+			switch rng.IntN(4) {
+			case 0:
+				v = -rng.Int64N(100)
+			case 1:
+				v = denseMax - 50 + rng.Int64N(100)
+			default:
+				v = rng.Int64N(5000)
+			}
+			k := 1 + rng.IntN(3)
+			if i%2 == 0 {
+				c.AddN(v, k)
+			} else {
+				half.AddN(v, k)
+			}
+			for ; k > 0; k-- {
+				all = append(all, v)
+			}
+			if rng.IntN(500) == 0 { // queries between adds
+				c.Nth(0)
+			}
+		}
+		c.Merge(&half)
+		slices.Sort(all)
+		if c.Len() != len(all) {
+			t.Fatalf("round %d: Len %d, want %d", round, c.Len(), len(all))
+		}
+		for k := range all {
+			if got := c.Nth(k); got != all[k] {
+				t.Fatalf("round %d: Nth(%d) = %d, want %d", round, k, got, all[k])
+			}
+		}
+		var back []int64
+		c.Distinct(func(v int64, n int) {
+			for ; n > 0; n-- {
+				back = append(back, v)
+			}
+		})
+		if !slices.Equal(back, all) {
+			t.Fatalf("round %d: Distinct gives %d values, want %d", round, len(back), len(all))
+		}
+	}
+}

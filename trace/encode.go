@@ -1,9 +1,11 @@
 package trace
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/fusionsim/fusionsim"
@@ -105,13 +107,23 @@ type RecordWriter struct {
 type recordRefs struct {
 	head, fixed, billed, mem, start, end, internal int64
 	calls                                          []int64
+	// The fields of the fixed part (fusionGroup to currentTask) and its
+	// length: a record with the same ones copies it.
+	fixedOf  [4]string
+	fixedNum bool
+	fixedLen int
 }
 
 // NewRecordWriter starts a trace file on w (gzip-compressed with gz).
 func NewRecordWriter(w io.Writer, gz bool) *RecordWriter {
 	rw := &RecordWriter{w: w}
 	if gz {
-		rw.z = gzref.NewWriter(w)
+		if z, ok := gzWriters.Get().(*gzref.Writer); ok {
+			z.Reset(w)
+			rw.z = z
+		} else {
+			rw.z = gzref.NewWriter(w)
+		}
 		rw.prev = map[string]*recordRefs{}
 		rw.ids = map[string]int64{}
 		rw.last = recordRefs{head: -1, fixed: -1, billed: -1, mem: -1, start: -1, end: -1, internal: -1}
@@ -181,20 +193,30 @@ func (rw *RecordWriter) writeRefs(sep byte, r *Record) error {
 			rw.ids[r.TraceID] = cur.head + int64(len(b)-1-32)
 		}
 	}
-	b = append(b[:0], `,"fusionGroup":`...)
-	var err error
-	if b, err = appendTraceName(b, r.FusionGroup); err != nil {
-		return err
+	fixedOf := [4]string{r.FusionGroup.Name, r.Source, r.CurrentFunction, r.CurrentTask}
+	if p.fixedLen > 0 && p.fixedOf == fixedOf && p.fixedNum == r.FusionGroup.Numeric && z.Near(p.fixed) {
+		// The same fields as the function's previous record: its bytes.
+		cur.fixed = z.Offset()
+		z.Copy(p.fixed, p.fixedLen)
+		cur.fixedLen = p.fixedLen
+	} else {
+		b = append(b[:0], `,"fusionGroup":`...)
+		var err error
+		if b, err = appendTraceName(b, r.FusionGroup); err != nil {
+			return err
+		}
+		b = append(b, `,"source":`...)
+		b = appendString(b, r.Source)
+		b = append(b, `,"currentFunction":`...)
+		b = appendString(b, r.CurrentFunction)
+		b = append(b, `,"currentTask":`...)
+		b = appendString(b, r.CurrentTask)
+		b = append(b, `,"billedDuration":`...)
+		rw.buf = b
+		cur.fixed = part(p.fixed)
+		cur.fixedLen = len(b)
 	}
-	b = append(b, `,"source":`...)
-	b = appendString(b, r.Source)
-	b = append(b, `,"currentFunction":`...)
-	b = appendString(b, r.CurrentFunction)
-	b = append(b, `,"currentTask":`...)
-	b = appendString(b, r.CurrentTask)
-	b = append(b, `,"billedDuration":`...)
-	rw.buf = b
-	cur.fixed = part(p.fixed)
+	cur.fixedOf, cur.fixedNum = fixedOf, r.FusionGroup.Numeric
 	b = strconv.AppendInt(b[:0], r.BilledDuration, 10)
 	b = append(b, `,"memoryAvail":`...)
 	b = appendString(b, r.MemoryAvail)
@@ -282,8 +304,21 @@ func (rw *RecordWriter) Close() error {
 	}
 	rw.z.LiteralString(end)
 	rw.err = rw.z.Close()
+	if rw.err == nil {
+		// The next trace file (the next setup's) reuses its buffers.
+		gzWriters.Put(rw.z)
+		rw.z = nil
+		rw.err = errClosed
+		return nil
+	}
 	return rw.err
 }
+
+// errClosed is the error of a RecordWriter used after Close.
+var errClosed = errors.New("trace: RecordWriter closed")
+
+// gzWriters holds the compressors of closed RecordWriters.
+var gzWriters sync.Pool
 
 // appendString appends s as encoding/json writes a string without HTML
 // escaping (\b and \f included, which fusionsim.AppendJSONString, made

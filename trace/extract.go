@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
 // Errors of incomplete invocations, wrapped in Problem.Err.
@@ -154,22 +155,23 @@ func Collect(ctx context.Context, p fusionsim.Platform, from, to time.Time, opt 
 // order they were written; invocations may interleave.
 type Extractor struct {
 	opt     Options
-	invs    map[string]*invocation // by request id; invocation.same chains other sources
-	order   []orderEntry           // the invocations in the order of their first lines
+	invs    strtab.Table[*invocation] // by request id; invocation.same chains other sources
+	order   []orderEntry              // the invocations in the order of their first lines
 	lineNos map[string]*int
 	ext     Extraction
 
 	// Shortcuts for records whose strings are the very strings of earlier
-	// records (the emulator's are): the invocation by the address of its
-	// request id's bytes, and the line counters of recent sources.
-	byPtr   map[*byte]*invocation
-	recentI [256]*invocation // the same, direct-mapped
+	// records (the emulator's are): recent invocations by the address of
+	// their request id's bytes (direct-mapped), and the line counters of
+	// recent sources.
+	recentI [1024]*invocation
 	recent  [64]sourceCount
 
 	// Streaming (Stream): the function records go to, the invocations in
 	// order that have completed since order was last compacted, pooled
 	// invocations, and the calls of records to come.
 	stream  func(*KeyedRecord)
+	k       KeyedRecord // the record being streamed
 	gone    int
 	free    []*invocation
 	callBuf []fusionsim.Call
@@ -220,7 +222,7 @@ func NewExtractor(opt Options) *Extractor {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = DefaultMaxProblems
 	}
-	return &Extractor{opt: opt, invs: make(map[string]*invocation), lineNos: make(map[string]*int), byPtr: make(map[*byte]*invocation)}
+	return &Extractor{opt: opt, lineNos: make(map[string]*int)}
 }
 
 // AddLogLine adds a line read from a platform; its source is its function.
@@ -366,26 +368,24 @@ func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 100
 // first line.
 func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
 	p := unsafe.StringData(requestID)
-	slot := &x.recentI[ptrHash(p)&255]
+	slot := &x.recentI[ptrHash(p)&uintptr(len(x.recentI)-1)]
 	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
 		return inv
 	}
-	if inv := x.byPtr[p]; inv != nil && len(inv.requestID) == len(requestID) && inv.source == source {
-		*slot = inv
-		return inv
-	}
-	first := x.invs[requestID]
+	first, _ := x.invs.Get(requestID)
 	for inv := first; inv != nil; inv = inv.same {
 		if inv.source == source {
+			if p != nil {
+				*slot = inv
+			}
 			return inv
 		}
 	}
 	inv := x.newInvocation()
 	inv.source, inv.function, inv.requestID, inv.firstLine = source, function, requestID, line
 	inv.same = first
-	x.invs[requestID] = inv
+	x.invs.Set(requestID, inv)
 	if p != nil {
-		x.byPtr[p] = inv
 		*slot = inv
 	}
 	x.order = append(x.order, orderEntry{inv, inv.gen})
@@ -400,18 +400,17 @@ func ptrHash(p *byte) uintptr {
 
 // forget removes inv from the invocations by request id.
 func (x *Extractor) forget(inv *invocation) {
-	if p := unsafe.StringData(inv.requestID); x.byPtr[p] == inv {
-		delete(x.byPtr, p)
-		if slot := &x.recentI[ptrHash(p)&255]; *slot == inv {
+	if p := unsafe.StringData(inv.requestID); p != nil {
+		if slot := &x.recentI[ptrHash(p)&uintptr(len(x.recentI)-1)]; *slot == inv {
 			*slot = nil
 		}
 	}
-	p := x.invs[inv.requestID]
+	p, _ := x.invs.Get(inv.requestID)
 	if p == inv {
 		if inv.same == nil {
-			delete(x.invs, inv.requestID)
+			x.invs.Delete(inv.requestID)
 		} else {
-			x.invs[inv.requestID] = inv.same
+			x.invs.Set(inv.requestID, inv.same)
 		}
 		return
 	}
@@ -483,8 +482,8 @@ func (x *Extractor) addMessage(inv *invocation, line int, traceID string, timeMs
 // as the invocation is complete (its REPORT line is added after its init
 // message) instead of holding it until Finish, so that a long run's
 // records need not be held. The record (valid ones only: invalid ones
-// are counted and reported as Finish does) and its Calls are fn's to
-// keep. Finish then reports the invocations never completed, and its
+// are counted and reported as Finish does) is valid only during the call
+// (copy it to keep it); its Calls are fn's to keep. Finish then reports the invocations never completed, and its
 // Traces are empty. Not with Options.GroupByFunction, whose records merge
 // invocations (Stream returns an error).
 func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
@@ -497,7 +496,8 @@ func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
 
 // complete streams the record of a complete invocation and forgets it.
 func (x *Extractor) complete(inv *invocation) {
-	k := KeyedRecord{inv.record(), inv.requestID}
+	k := &x.k
+	*k = KeyedRecord{inv.record(), inv.requestID}
 	if err := ValidateRecord(&k.Record); err != nil {
 		x.ext.Inconsistent++
 		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
@@ -515,9 +515,10 @@ func (x *Extractor) complete(inv *invocation) {
 			x.callBuf = append(x.callBuf, k.Calls...)
 			k.Calls = x.callBuf[start : start+n : start+n]
 		}
-		x.noteRoot(&k)
-		x.stream(&k)
+		x.noteRoot(k)
+		x.stream(k)
 	}
+	*k = KeyedRecord{}
 	x.forget(inv)
 	x.recycle(inv)
 	x.gone++
@@ -603,7 +604,7 @@ func (x *Extractor) Finish() *Extraction {
 		}
 		x.ext.Traces[setup] = recs
 	}
-	x.invs, x.order = nil, nil
+	x.invs, x.order = strtab.Table[*invocation]{}, nil
 	return &x.ext
 }
 
@@ -677,6 +678,39 @@ func SortKeyed(ks []KeyedRecord) {
 				break
 			}
 			ks[j] = ks[k]
+			j = k
+		}
+	}
+}
+
+// SortByKey sorts records and their request ids (ids[i] is recs[i]'s) as
+// SortKeyed sorts keyed records, for a caller that keeps the records
+// without their keys.
+func SortByKey(recs []Record, ids []string) {
+	if len(recs) < 2 {
+		return
+	}
+	idx := make([]int32, len(recs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int {
+		return compareKeys(&recs[a], ids[a], &recs[b], ids[b])
+	})
+	for i := range idx {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp, tmpID := recs[i], ids[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				recs[j], ids[j] = tmp, tmpID
+				break
+			}
+			recs[j], ids[j] = recs[k], ids[k]
 			j = k
 		}
 	}

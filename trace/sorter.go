@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/fusionsim/fusionsim"
 )
@@ -36,6 +37,11 @@ func (s *Sorter) Add(k *KeyedRecord) error {
 		return s.err
 	}
 	s.n++
+	if s.mem == nil {
+		if b, ok := sorterBufs.Get().(*[]KeyedRecord); ok {
+			s.mem = (*b)[:0]
+		}
+	}
 	s.mem = append(s.mem, *k)
 	if len(s.mem) >= RecordsInMemory {
 		s.err = s.spill()
@@ -131,10 +137,25 @@ func (s *Sorter) Close() {
 	for _, f := range s.runs {
 		f.Close()
 	}
+	if s.mem != nil {
+		// The next sorter (the next setup's) fills the same array.
+		clear(s.mem) // beyond its length the array is clear already
+		mem := s.mem[:0]
+		sorterBufs.Put(&mem)
+	}
 	s.runs, s.mem, s.n = nil, nil, 0
 }
 
+// sorterBufs holds the arrays of closed sorters.
+var sorterBufs sync.Pool
+
 func compareKeyed(a, b *KeyedRecord) int {
+	return compareKeys(&a.Record, a.RequestID, &b.Record, b.RequestID)
+}
+
+// compareKeys orders records by (startTimestamp, traceId,
+// currentFunction, request id).
+func compareKeys(a *Record, aID string, b *Record, bID string) int {
 	switch {
 	case a.StartTimestamp < b.StartTimestamp:
 		return -1
@@ -147,7 +168,7 @@ func compareKeyed(a, b *KeyedRecord) int {
 	if c := compareStrings(a.CurrentFunction, b.CurrentFunction); c != 0 {
 		return c
 	}
-	return compareStrings(a.RequestID, b.RequestID)
+	return compareStrings(aID, bID)
 }
 
 func compareStrings(a, b string) int {

@@ -48,3 +48,26 @@ func TestSorter(t *testing.T) {
 		}
 	}
 }
+
+// TestSortByKey: records and ids sorted apart come out as SortKeyed sorts
+// them together, ties kept in order.
+func TestSortByKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, n := range []int{0, 1, 2, 9, 500} {
+		recs := randomRecords(rng, n)
+		ids := make([]string, n)
+		var all []KeyedRecord
+		for i := range recs {
+			recs[i].StartTimestamp = 1675209600000 + rng.Int64N(20) // many ties
+			ids[i] = "req-" + strconv.Itoa(rng.IntN(3))
+			all = append(all, KeyedRecord{recs[i], ids[i]})
+		}
+		SortKeyed(all)
+		SortByKey(recs, ids)
+		for i := range all {
+			if !reflect.DeepEqual(recs[i], all[i].Record) || ids[i] != all[i].RequestID {
+				t.Fatalf("n %d: record %d differs from SortKeyed's", n, i)
+			}
+		}
+	}
+}

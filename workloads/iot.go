@@ -77,8 +77,10 @@ func IoT() Workload {
 // reading is one sensor value as the prototype drew it: normal(0,1)*50-10.
 func reading(ctx fusionsim.Context) float64 { return ctx.Rand().NormFloat64()*50 - 10 }
 
-// sensorEvent is the event passed to the checking tasks.
-func sensorEvent(id int, kind string, value float64, in fusionsim.Event) fusionsim.Event {
+// sensorEvent is the event passed to the checking tasks. kind and value
+// come boxed (a constant kind, a reading boxed once for the events that
+// carry it).
+func sensorEvent(id int, kind, value any, in fusionsim.Event) fusionsim.Event {
 	ev := fusionsim.Event{"sensorId": id, "type": kind, "value": value}
 	if n, ok := in["sieve"]; ok {
 		ev["sieve"] = n
@@ -95,13 +97,14 @@ func analyzeSensor(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, 
 	air := reading(ctx)
 	emergency := reading(ctx)
 
-	if _, err := ctx.Call("CW", sensorEvent(id, "temperature", temperature, in), true); err != nil {
+	t := any(temperature)
+	if _, err := ctx.Call("CW", sensorEvent(id, "temperature", t, in), true); err != nil {
 		return nil, err
 	}
-	if _, err := ctx.Call("SE", sensorEvent(id, "temperature", temperature, in), true); err != nil {
+	if _, err := ctx.Call("SE", sensorEvent(id, "temperature", t, in), true); err != nil {
 		return nil, err
 	}
-	ct := ctx.Start("CT", sensorEvent(id, "temperature", temperature, in), false)
+	ct := ctx.Start("CT", sensorEvent(id, "temperature", t, in), false)
 	cs := ctx.Start("CS", sensorEvent(id, "sound", sound, in), false)
 	ca := ctx.Start("CA", sensorEvent(id, "air", air, in), false)
 	if err := fusionsim.WaitAll(ct, cs, ca); err != nil {
@@ -134,8 +137,19 @@ func checkSensor(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, er
 	return fusionsim.Event{"ok": true, "primes": primes}, nil
 }
 
-func message(in fusionsim.Event) string {
-	return fmt.Sprintf("%v %.3f", in["type"], in.Float("value", 0))
+// message is the item stored for a reading: fmt.Sprintf("%v %.3f", type,
+// value), without fmt when the type is a string (as the IoT tasks send it).
+func message(in fusionsim.Event) string { return prefixedMessage("", in) }
+
+// prefixedMessage is prefix + message(in), made at once.
+func prefixedMessage(prefix string, in fusionsim.Event) string {
+	typ, ok := in["type"].(string)
+	if !ok {
+		return prefix + fmt.Sprintf("%v %.3f", in["type"], in.Float("value", 0))
+	}
+	var buf [64]byte
+	b := append(append(append(buf[:0], prefix...), typ...), ' ')
+	return string(strconv.AppendFloat(b, in.Float("value", 0), 'f', 3, 64))
 }
 
 // storeEvent (SE) stores the reading.
@@ -217,7 +231,7 @@ func checkAir(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error
 func detectJam(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
 	id := int64(in.Int("sensorId", 0))
 	put := ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
-		return nil, c.Put(UseCaseTable, fusionsim.Item{Key: id, Message: "jam " + message(in)})
+		return nil, c.Put(UseCaseTable, fusionsim.Item{Key: id, Message: prefixedMessage("jam ", in)})
 	})
 	var sum float64
 	ctx.Spend(BurnWorkers(WorkBurn2x7, 7, burnWorkersThreads, &sum))
@@ -238,9 +252,11 @@ func actionSignage(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, 
 	var puts []fusionsim.Future
 	if _, ok := in["chain"]; ok {
 		chain := in.Int("chain", 0)
+		msg := "signage " + strconv.Itoa(location) // every sign's
+		puts = make([]fusionsim.Future, 0, max(chain+1, 0))
 		for id := location; id <= location+chain; id++ {
 			puts = append(puts, ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
-				return nil, c.Put(UseCaseTable, fusionsim.Item{Key: int64(id), Message: "signage " + strconv.Itoa(location)})
+				return nil, c.Put(UseCaseTable, fusionsim.Item{Key: int64(id), Message: msg})
 			}))
 		}
 	}

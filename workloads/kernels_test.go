@@ -1,8 +1,11 @@
 package workloads
 
 import (
+	"fmt"
 	"math"
 	"testing"
+
+	"github.com/fusionsim/fusionsim"
 )
 
 func TestSievesAgree(t *testing.T) {
@@ -74,5 +77,25 @@ func TestBurn(t *testing.T) {
 	w.Run()
 	if sum != 3*want {
 		t.Errorf("three workers of burn(2) sum %v, want %v", sum, 3*want)
+	}
+}
+
+// TestMessageLikeSprintf: message writes what fmt.Sprintf("%v %.3f")
+// writes, for the readings' types and odd values.
+func TestMessageLikeSprintf(t *testing.T) {
+	for _, typ := range []any{"temperature", "sound", "", 7, nil} {
+		for _, v := range []any{0.0, -0.0, 12.3456, -9.9995, 1e21, math.Inf(1), math.NaN(), 3, int64(-2), "x", nil} {
+			in := fusionsim.Event{"type": typ, "value": v}
+			if v == nil {
+				delete(in, "value")
+			}
+			want := fmt.Sprintf("%v %.3f", in["type"], in.Float("value", 0))
+			if got := message(in); got != want {
+				t.Errorf("message(%v) = %q, want %q", in, got, want)
+			}
+			if got := prefixedMessage("jam ", in); got != "jam "+want {
+				t.Errorf("prefixedMessage(jam, %v) = %q, want %q", in, got, "jam "+want)
+			}
+		}
 	}
 }

@@ -28,15 +28,19 @@ const (
 	maxMatch = 258
 	minMatch = 4 // a new match of fewer equal bytes costs more than literals
 
-	blockTokens = 1 << 16   // tokens per deflate block
-	blockBytes  = 256 << 10 // input bytes per deflate block
+	blockTokens = 1 << 15   // tokens per deflate block
+	blockBytes  = 128 << 10 // input bytes per deflate block
 
 	hashBits = 14
 )
 
-// A token is a literal byte (< 256) or a match: matchFlag | (length-3)<<16
-// | (distance-1).
-const matchFlag = 1 << 31
+// A token is a literal byte (< 256), a run of literals (runFlag | n: the
+// next n bytes of the block's input), or a match: matchFlag |
+// (length-3)<<16 | (distance-1).
+const (
+	matchFlag = 1 << 31
+	runFlag   = 1 << 30
+)
 
 // Writer is a gzip stream being written. It is not safe for concurrent use.
 type Writer struct {
@@ -70,7 +74,7 @@ type Writer struct {
 
 // NewWriter returns a writer of a gzip stream to w.
 func NewWriter(w io.Writer) *Writer {
-	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10)}
+	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), toks: make([]uint32, 0, blockTokens)}
 	z.Reset(w)
 	return z
 }
@@ -78,7 +82,7 @@ func NewWriter(w io.Writer) *Writer {
 // NewZlibWriter returns a writer of a zlib stream (RFC 1950) to w, as PNG
 // wants its image data.
 func NewZlibWriter(w io.Writer) *Writer {
-	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), zlib: true, adler: adler32.New()}
+	z := &Writer{hist: make([]byte, 0, window+blockBytes+maxMatch), out: make([]byte, 0, 64<<10), toks: make([]uint32, 0, blockTokens), zlib: true, adler: adler32.New()}
 	z.Reset(w)
 	return z
 }
@@ -108,9 +112,7 @@ func (z *Writer) Literal(b []byte) {
 		n := z.room(len(b))
 		start := len(z.hist)
 		z.hist = append(z.hist, b[:n]...)
-		for _, c := range z.hist[start:] {
-			z.lit(c)
-		}
+		z.run(z.hist[start:])
 		b = b[n:]
 	}
 }
@@ -121,9 +123,7 @@ func (z *Writer) LiteralString(s string) {
 		n := z.room(len(s))
 		start := len(z.hist)
 		z.hist = append(z.hist, s[:n]...)
-		for _, c := range z.hist[start:] {
-			z.lit(c)
-		}
+		z.run(z.hist[start:])
 		s = s[n:]
 	}
 }
@@ -187,6 +187,44 @@ func (z *Writer) Copy(at int64, n int) {
 	}
 }
 
+// Repeat writes the last byte written n more times, as a match at
+// distance 1 (a run of one byte value costs a few tokens, not a search).
+// A byte must have been written before.
+func (z *Writer) Repeat(n int) {
+	if z.Offset() == 0 {
+		panic("gzref: Repeat before any byte")
+	}
+	// A Write after the run need not index the run's positions: its own
+	// runs match at distance 1.
+	indexed := z.hashed == z.Offset()
+	for n > 0 {
+		k := z.room(n)
+		c := z.hist[len(z.hist)-1]
+		start := len(z.hist)
+		z.hist = z.hist[:start+k]
+		if c == 0 {
+			clear(z.hist[start:])
+		} else {
+			for i := range z.hist[start:] {
+				z.hist[start+i] = c
+			}
+		}
+		if !z.extend(k, 1) {
+			if k >= 3 {
+				z.match(k, 1)
+			} else {
+				for _, c := range z.hist[start:] {
+					z.lit(c)
+				}
+			}
+		}
+		n -= k
+	}
+	if indexed {
+		z.hashed = z.Offset()
+	}
+}
+
 // room makes room in the block for up to n bytes and returns how many fit.
 func (z *Writer) room(n int) int {
 	if len(z.hist)-z.blockn >= blockBytes || len(z.toks) >= blockTokens-2*maxMatch {
@@ -201,16 +239,12 @@ func (z *Writer) encodeRef(start int, at int64) {
 	h := z.hist
 	n := len(h)
 	dist := z.base + int64(start) - at
-	toks := z.toks
-	freq := &z.litFreq
 	if dist <= 0 || dist > window || at < z.base {
-		for _, c := range h[start:] {
-			toks = append(toks, uint32(c))
-			freq[c]++
-		}
-		z.toks = toks
+		z.run(h[start:])
 		return
 	}
+	toks := z.toks
+	freq := &z.litFreq
 	d := int(dist)
 	// cur[j] is compared with ref[j]: the same bytes d before.
 	cur, ref := h[start:n], h[start-d:n-d]
@@ -248,22 +282,39 @@ func (z *Writer) encodeRef(start int, at int64) {
 			}
 			continue
 		}
-		// Literals up to the next run of minMatch equal bytes.
-		c := cur[j]
-		toks = append(toks, uint32(c))
-		freq[c]++
+		// Literals up to the next run of minMatch equal bytes: one token.
+		r := j
+		freq[cur[j]]++
 		j++
 		for j < len(cur) {
 			if j+4 <= len(cur) && binary.LittleEndian.Uint32(cur[j:]) == binary.LittleEndian.Uint32(ref[j:]) {
 				break
 			}
-			c := cur[j]
-			toks = append(toks, uint32(c))
-			freq[c]++
+			freq[cur[j]]++
 			j++
+		}
+		if j-r == 1 {
+			toks = append(toks, uint32(cur[r]))
+		} else {
+			toks = append(toks, runFlag|uint32(j-r))
 		}
 	}
 	z.toks = toks
+}
+
+// run adds the bytes b (the last of hist) as literals, one token.
+func (z *Writer) run(b []byte) {
+	switch len(b) {
+	case 0:
+		return
+	case 1:
+		z.lit(b[0])
+		return
+	}
+	for _, c := range b {
+		z.litFreq[c]++
+	}
+	z.toks = append(z.toks, runFlag|uint32(len(b)))
 }
 
 // matchLen is the length of the common prefix of a and b (len(b) >=
@@ -360,6 +411,7 @@ func (z *Writer) encodeSearch(start int) {
 		z.table[hash4(binary.LittleEndian.Uint32(h[p:]))] = z.base + int64(p) + 1
 	}
 	misses := 0
+	lits := i // h[lits:i] are literals not yet emitted
 	for i+4 <= n {
 		v := binary.LittleEndian.Uint32(h[i:])
 		k := hash4(v)
@@ -370,20 +422,17 @@ func (z *Writer) encodeSearch(start int) {
 			for i+l < n && l < maxMatch && h[cand+l] == h[i+l] {
 				l++
 			}
+			z.run(h[lits:i])
 			z.match(l, i-cand)
 			i += l
+			lits = i
 			misses = 0
 			continue
 		}
 		misses++
-		end := min(i+1+misses>>4, n)
-		for ; i < end; i++ {
-			z.lit(h[i])
-		}
+		i = min(i+1+misses>>4, n)
 	}
-	for ; i < n; i++ {
-		z.lit(h[i])
-	}
+	z.run(h[lits:n])
 	z.hashed = z.base + int64(n)
 }
 

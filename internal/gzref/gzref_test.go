@@ -68,8 +68,8 @@ func TestWriteRoundTrip(t *testing.T) {
 }
 
 // TestRefRoundTrip: streams mixing Literal, Ref (to earlier bytes, equal
-// or not, near, far, out of the window, in the future) and Write decompress
-// to exactly what was written.
+// or not, near, far, out of the window, in the future), Repeat and Write
+// decompress to exactly what was written.
 func TestRefRoundTrip(t *testing.T) {
 	for seed := uint64(0); seed < 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -98,7 +98,17 @@ func TestRefRoundTrip(t *testing.T) {
 			if off != int64(len(want)) {
 				t.Fatalf("seed %d: Offset %d after %d bytes", seed, off, len(want))
 			}
-			switch rng.IntN(5) {
+			switch rng.IntN(6) {
+			case 5:
+				if len(want) == 0 {
+					z.Literal(b)
+					break
+				}
+				// A run of the last byte.
+				for i := range b {
+					b[i] = want[len(want)-1]
+				}
+				z.Repeat(n)
 			case 0:
 				z.Literal(b)
 			case 1:

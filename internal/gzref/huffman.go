@@ -161,17 +161,23 @@ func (z *Writer) writeBlock(final bool) {
 		dist[i] = uint32(h.dCode[i]) | uint32(h.dLen[i])<<16
 	}
 	bitbuf, nbits := z.bits, z.nbits
-	out := slices.Grow(z.out, 6*len(z.toks)+8)
+	// The output buffer stays small: when fewer than room bytes are left
+	// (at most 6 bytes per token, 2 per literal of a run), what it holds
+	// goes to the underlying writer.
+	const room = 2*runChunk + 16
+	out := slices.Grow(z.out, room)
 	o := len(out)
 	out = out[:cap(out)]
+	pos := z.blockn // hist[pos:] is the input of the tokens to come
 	for _, t := range z.toks {
-		if t&matchFlag == 0 {
-			c := lit[uint8(t)]
-			bitbuf |= uint64(c&0xffff) << (nbits & 63)
-			nbits += uint(c >> 16)
-		} else {
+		if len(out)-o < room {
+			o = z.drain(out[:o])
+		}
+		switch {
+		case t&matchFlag != 0:
 			l := t>>16&0xff + 3
 			d := t&0x7fff + 1
+			pos += int(l)
 			lc := lenCode3[uint8(t>>16)]
 			c := lit[257+uint(lc)%29]
 			bitbuf |= uint64(c&0xffff) << (nbits & 63)
@@ -191,6 +197,46 @@ func (z *Writer) writeBlock(final bool) {
 			nbits += uint(c >> 16)
 			bitbuf |= uint64(int(d)-dBase[dc]) << (nbits & 63)
 			nbits += dExtra[dc]
+		case t&runFlag != 0:
+			b := z.hist[pos : pos+int(t&^runFlag)]
+			pos += len(b)
+			for len(b) > 0 {
+				chunk := b[:min(len(b), runChunk)]
+				b = b[len(chunk):]
+				if len(out)-o < room {
+					o = z.drain(out[:o])
+				}
+				// Two literals (at most 15 bits each) between flushes.
+				for ; len(chunk) >= 2; chunk = chunk[2:] {
+					c0, c1 := lit[chunk[0]], lit[chunk[1]]
+					bitbuf |= uint64(c0&0xffff) << (nbits & 63)
+					nbits += uint(c0 >> 16)
+					bitbuf |= uint64(c1&0xffff) << (nbits & 63)
+					nbits += uint(c1 >> 16)
+					if nbits >= 32 {
+						binary.LittleEndian.PutUint32(out[o:], uint32(bitbuf))
+						o += 4
+						bitbuf >>= 32
+						nbits -= 32
+					}
+				}
+				if len(chunk) == 1 {
+					c := lit[chunk[0]]
+					bitbuf |= uint64(c&0xffff) << (nbits & 63)
+					nbits += uint(c >> 16)
+					if nbits >= 32 {
+						binary.LittleEndian.PutUint32(out[o:], uint32(bitbuf))
+						o += 4
+						bitbuf >>= 32
+						nbits -= 32
+					}
+				}
+			}
+		default:
+			c := lit[uint8(t)]
+			bitbuf |= uint64(c&0xffff) << (nbits & 63)
+			nbits += uint(c >> 16)
+			pos++
 		}
 		if nbits >= 32 {
 			binary.LittleEndian.PutUint32(out[o:], uint32(bitbuf))
@@ -201,6 +247,19 @@ func (z *Writer) writeBlock(final bool) {
 	}
 	z.out, z.bits, z.nbits = out[:o], bitbuf, nbits
 	z.put(uint64(h.litCode[256]), uint(h.litLen[256]))
+}
+
+// runChunk is how many literals of a run are coded between checks of
+// the output buffer's room.
+const runChunk = 4096
+
+// drain writes out (the output buffer's complete bytes) to the underlying
+// writer and returns the buffer's new length, 0.
+func (z *Writer) drain(out []byte) int {
+	if z.err == nil && len(out) > 0 {
+		_, z.err = z.w.Write(out)
+	}
+	return 0
 }
 
 // runs run-length codes the code lengths in h.plain (RFC 1951 3.2.7; the
