@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -217,13 +216,40 @@ func (k *localCallCase) residual() float64 {
 // loads of their setups.
 func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Profile) ([]*localCallSetup, []*localCallCase, error) {
 	var setups []*localCallSetup
-	var cases []*localCallCase
-	names := make([]string, 0, len(dirs))
-	for n := range dirs {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, dn := range names {
+	var cases, mine []*localCallCase
+	err := realSetups(ctx, dirs, prof, func(dn, sn string, real []trace.Record) bool {
+		calls := map[string][]float64{}
+		durs := map[string][]float64{}
+		for i := range real {
+			r := &real[i]
+			if !r.IsRootInvocation || r.IsColdStart || r.InternalDuration < 0 {
+				continue
+			}
+			k := RequestKind(r)
+			calls[k] = append(calls[k], float64(len(LocalCalls(r))))
+			durs[k] = append(durs[k], float64(r.InternalDuration))
+		}
+		mine = nil
+		for _, k := range sortedKeys(calls) {
+			if n := Median(calls[k]); n >= minLocalCalls && len(durs[k]) >= 20 {
+				mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: Median(durs[k])})
+			}
+		}
+		return len(mine) > 0
+	}, func(es *emuSetup) {
+		setups = append(setups, &localCallSetup{emuSetup: es, cases: mine})
+		cases = append(cases, mine...)
+	})
+	return setups, cases, err
+}
+
+// realSetups walks the setups with traces of every directory whose
+// workload is known, in order (directories by name, setups as their
+// configuration lists them): where cases (which keeps what it found)
+// reports that a setup has some, the setup is made ready to emulate and
+// handed to add.
+func realSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Profile, cases func(dir, setup string, real []trace.Record) bool, add func(*emuSetup)) error {
+	for _, dn := range sortedKeys(dirs) {
 		d := dirs[dn]
 		if d.Configs == nil {
 			continue
@@ -234,42 +260,21 @@ func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model
 		}
 		events, err := RequestEvents(ctx, w, prof, 1)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", dn, err)
+			return fmt.Errorf("%s: %w", dn, err)
 		}
 		for _, sn := range d.Configs.Names() {
 			real := d.Traces[sn]
-			if real == nil {
-				continue
-			}
-			calls := map[string][]float64{}
-			durs := map[string][]float64{}
-			for i := range real {
-				r := &real[i]
-				if !r.IsRootInvocation || r.IsColdStart || r.InternalDuration < 0 {
-					continue
-				}
-				k := RequestKind(r)
-				calls[k] = append(calls[k], float64(len(LocalCalls(r))))
-				durs[k] = append(durs[k], float64(r.InternalDuration))
-			}
-			var mine []*localCallCase
-			for _, k := range sortedKeys(calls) {
-				if n := Median(calls[k]); n >= minLocalCalls && len(durs[k]) >= 20 {
-					mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: Median(durs[k])})
-				}
-			}
-			if len(mine) == 0 {
+			if real == nil || !cases(dn, sn, real) {
 				continue
 			}
 			es, err := newEmuSetup(w, d, sn, events)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", dn, err)
+				return fmt.Errorf("%s: %w", dn, err)
 			}
-			setups = append(setups, &localCallSetup{emuSetup: es, cases: mine})
-			cases = append(cases, mine...)
+			add(es)
 		}
 	}
-	return setups, cases, nil
+	return nil
 }
 
 // emulateLocalCalls runs every setup under prof and sets its cases'

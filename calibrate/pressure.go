@@ -325,59 +325,36 @@ func column(v [][2]float64, i int) []float64 {
 // each kind ran is unknown.
 func pressureSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Profile) ([]*pressureSetup, []*pressureCase, error) {
 	var setups []*pressureSetup
-	var cases []*pressureCase
-	for _, dn := range sortedKeys(dirs) {
-		d := dirs[dn]
-		if d.Configs == nil {
-			continue
-		}
-		w, err := PickWorkload("", d)
-		if err != nil {
-			continue
-		}
-		events, err := RequestEvents(ctx, w, prof, 1)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", dn, err)
-		}
-		for _, sn := range d.Configs.Names() {
-			real := d.Traces[sn]
-			if real == nil {
+	var cases, mine []*pressureCase
+	err := realSetups(ctx, dirs, prof, func(dn, sn string, real []trace.Record) bool {
+		groups := pressureGroups(real)
+		kinds := kindsServed(real)
+		mine = nil
+		for k, v := range groups {
+			if len(v) < pressureMinRecords || kinds[k.function] > 1 {
 				continue
 			}
-			groups := pressureGroups(real)
-			kinds := kindsServed(real)
-			var mine []*pressureCase
-			for k, v := range groups {
-				if len(v) < pressureMinRecords || kinds[k.function] > 1 {
-					continue
-				}
-				if k.cold && len(groups[pressureKey{k.function, k.mb, false}]) >= pressureMinRecords {
-					continue // warm records of it tell more
-				}
-				mine = append(mine, &pressureCase{dir: dn, setup: sn, function: k.function, mb: k.mb, cold: k.cold, n: len(v), real: Median(column(v, 0))})
+			if k.cold && len(groups[pressureKey{k.function, k.mb, false}]) >= pressureMinRecords {
+				continue // warm records of it tell more
 			}
-			if len(mine) == 0 {
-				continue
-			}
-			sort.Slice(mine, func(i, j int) bool {
-				a, b := mine[i], mine[j]
-				if a.function != b.function {
-					return a.function < b.function
-				}
-				if a.mb != b.mb {
-					return a.mb < b.mb
-				}
-				return !a.cold && b.cold
-			})
-			es, err := newEmuSetup(w, d, sn, events)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", dn, err)
-			}
-			setups = append(setups, &pressureSetup{emuSetup: es, cases: mine})
-			cases = append(cases, mine...)
+			mine = append(mine, &pressureCase{dir: dn, setup: sn, function: k.function, mb: k.mb, cold: k.cold, n: len(v), real: Median(column(v, 0))})
 		}
-	}
-	return setups, cases, nil
+		sort.Slice(mine, func(i, j int) bool {
+			a, b := mine[i], mine[j]
+			if a.function != b.function {
+				return a.function < b.function
+			}
+			if a.mb != b.mb {
+				return a.mb < b.mb
+			}
+			return !a.cold && b.cold
+		})
+		return len(mine) > 0
+	}, func(es *emuSetup) {
+		setups = append(setups, &pressureSetup{emuSetup: es, cases: mine})
+		cases = append(cases, mine...)
+	})
+	return setups, cases, err
 }
 
 // emulatePressure runs every setup under prof and hands each case its

@@ -3,12 +3,10 @@ package calibrate
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"testing"
 	"time"
 
-	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
@@ -21,27 +19,11 @@ import (
 // function (three burns), at 128 MB.
 func pressureDir(t testing.TB, prof model.Profile, requests int) *trace.Dir {
 	t.Helper()
-	w := workloads.Split()
-	d := &trace.Dir{Traces: trace.Traces{}, Configs: fusionsim.Configs{}}
 	spec := load.Spec{Kind: load.KindColdstart, Requests: requests, Pause: 5 * time.Second}
-	for i, desc := range []string{
+	return emulatedDir(t, workloads.Split(), prof, spec,
 		"A:128,B:128,C:128,D:128,E:128,F:128,G:128",
 		"A+B+D+E:128,C+F:128,G:128",
-		"A+B+C+D+E+F+G:128",
-	} {
-		name := fmt.Sprintf("%d", 1000+i)
-		s, err := workloads.FromDescription(w.App, name, desc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spec.Seed = uint64(i + 1)
-		recs, err := Emulate(context.Background(), w, s, fusionsim.Route{}, spec, prof, uint64(100+i), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Traces[name], d.Configs[name] = recs, s
-	}
-	return d
+		"A+B+C+D+E+F+G:128")
 }
 
 // TestFitMemoryPressureRecoversTruth: traces made with a known pressure

@@ -161,8 +161,14 @@ func transferOf(t testing.TB, name string, d *trace.Dir, w workloads.Workload, f
 // made with prof: the first setup is the one the fit sees.
 func syntheticDir(t testing.TB, w workloads.Workload, prof model.Profile, requests int, setups ...string) *trace.Dir {
 	t.Helper()
+	return emulatedDir(t, w, prof, load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: requests}, setups...)
+}
+
+// emulatedDir is a trace directory of the setups of w (descriptions),
+// named 1000, 1001, ..., each emulated under spec with its own seeds.
+func emulatedDir(t testing.TB, w workloads.Workload, prof model.Profile, spec load.Spec, setups ...string) *trace.Dir {
+	t.Helper()
 	d := &trace.Dir{Traces: trace.Traces{}, Configs: fusionsim.Configs{}}
-	spec := load.Spec{Kind: load.KindConstant, RatePerS: 10, Requests: requests}
 	for i, desc := range setups {
 		name := fmt.Sprintf("%d", 1000+i)
 		s, err := workloads.FromDescription(w.App, name, desc)

@@ -7,24 +7,12 @@ import (
 	"testing"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/testapp"
 )
 
-// shop is an application with two entry tasks, as the webshop has
-// (frontend and addcartitem): F calls X (sync) and Y (async), X calls S
-// (sync), the second entry A calls S (async).
-func shop() *fusionsim.App {
-	noop := func(fusionsim.Context, fusionsim.Event) (fusionsim.Event, error) { return fusionsim.Event{}, nil }
-	return &fusionsim.App{
-		Name: "shop", Entry: "F", Entries: []string{"F", "A"},
-		Tasks: map[string]fusionsim.Task{"F": noop, "A": noop, "X": noop, "Y": noop, "S": noop},
-		Edges: []fusionsim.Edge{
-			{Caller: "F", Called: "X", Sync: true},
-			{Caller: "F", Called: "Y", Sync: false},
-			{Caller: "X", Called: "S", Sync: true},
-			{Caller: "A", Called: "S", Sync: false},
-		},
-	}
-}
+// shop has two entry tasks, F (the default) and A, as the webshop has
+// (testapp.TwoEntries).
+func shop() *fusionsim.App { return testapp.TwoEntries() }
 
 // TestSeveralEntries: everything that walks the call graph from the entry
 // walks it from every entry task, the default one first.
