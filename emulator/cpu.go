@@ -274,13 +274,13 @@ func (p *processor) reset() {
 	p.gen++
 }
 
-// spendCPUThenLatency runs the running coroutine's cost c, CPU part then
-// latency part (both non-zero), with one block instead of two: when the
-// CPU part completes, the kernel does what the coroutine would do next
-// (sleepAfterCPU) without resuming it.
-func (em *Emulator) spendCPUThenLatency(inv *invocation, c *model.Cost) {
+// spendCPUThenLatency runs the running coroutine's cost c, its CPU part
+// (cpuMs, drawn from c's) then its latency part (both non-zero), with one
+// block instead of two: when the CPU part completes, the kernel does what
+// the coroutine would do next (sleepAfterCPU) without resuming it.
+func (em *Emulator) spendCPUThenLatency(inv *invocation, cpuMs float64, c *model.Cost) {
 	co := em.current
-	j := em.newJob(c.CPUMs, 1, inv.env.cpu.cores)
+	j := em.newJob(cpuMs, 1, inv.env.cpu.cores)
 	j.co, j.tok, j.then = co, co.wakeToken(), c
 	inv.env.cpu.add(j)
 	co.block()

@@ -103,3 +103,52 @@ func TestLocalCallCPU(t *testing.T) {
 		t.Errorf("a NaN cpu.ioVariationCPUMs: %v", err)
 	}
 }
+
+// A storage operation's CPU demand varies like a call's (ioCPU) whichever
+// way its cost runs: with a latency after its CPU part (one coroutine
+// block, spendCPUThenLatency) as without. At one vCPU a put of 2 vCPU-ms
+// and 5 ms of latency takes 7 ms without variation, and varies by about
+// 1 ms with 1 vCPU-ms of it (the variation was lost when the two parts
+// became one block).
+func TestIOVariationOfStorage(t *testing.T) {
+	app := newApp("A", taskMap{
+		"A": func(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, error) {
+			return nil, ctx.Put("T", fusionsim.Item{Key: 1})
+		},
+	})
+	puts := func(sd float64) []float64 {
+		p := testProfile()
+		p.Storage.FirstConnection = model.Cost{}
+		p.Storage.Put = model.Cost{CPUMs: 2, LatencyMs: model.Const(5)}
+		p.CPU.IOVariationCPUMs = sd
+		h := newHarness(t, app, p, setupOf(app, "s"), nil)
+		var arr []fusionsim.Arrival
+		for i := range 400 {
+			arr = append(arr, at(time.Duration(i)*time.Second))
+		}
+		h.run("SYNC-A-1769", arr...)
+		var out []float64
+		for _, r := range h.recordsOf("A") {
+			out = append(out, float64(r.Duration)/1e6)
+		}
+		return out
+	}
+	for _, d := range puts(0) {
+		if math.Abs(d-7) > 1e-6 {
+			t.Fatalf("without variation: %v ms, want 7", d)
+		}
+	}
+	a, b := puts(1), puts(1)
+	var sum, sq float64
+	for i, d := range a {
+		if d != b[i] {
+			t.Fatalf("request %d: %v then %v ms on the same seed", i, d, b[i])
+		}
+		sum += d
+		sq += (d - 7) * (d - 7)
+	}
+	mean, sd := sum/float64(len(a)), math.Sqrt(sq/float64(len(a)))
+	if math.Abs(mean-7) > 0.2 || sd < 0.8 || sd > 1.2 {
+		t.Errorf("with 1 vCPU-ms of variation: mean %.2f ms, sd %.2f ms; want about 7 and 1", mean, sd)
+	}
+}

@@ -571,12 +571,15 @@ func (t *taskCtx) Sleep(d time.Duration) {
 // latency (an await).
 func (t *taskCtx) spendCost(c *model.Cost) {
 	em := t.inv.em
-	if c.CPUMs > 0 && !c.LatencyMs.IsZero() {
-		em.spendCPUThenLatency(t.inv, c)
-		return
-	}
 	if c.CPUMs > 0 {
-		em.cpuWait(t.inv, em.ioCPU(c.CPUMs), 1, false)
+		// The demand varies as every I/O operation's does (ioCPU), drawn
+		// before the job starts, whichever way it runs.
+		cpuMs := em.ioCPU(c.CPUMs)
+		if cpuMs > 0 && !c.LatencyMs.IsZero() {
+			em.spendCPUThenLatency(t.inv, cpuMs, c)
+			return
+		}
+		em.cpuWait(t.inv, cpuMs, 1, false)
 	}
 	if !c.LatencyMs.IsZero() {
 		em.awaitPoint()
