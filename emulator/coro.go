@@ -150,6 +150,38 @@ func (c *coro) fire(em *Emulator, token uint64) {
 	}
 }
 
+// startAtOnce runs the job of a local call started by the running
+// coroutine (taskCtx.concurrently) without the two trips through the
+// kernel that the call's event and the caller's wake-up take, when those
+// would be the very next events anyway: nothing else is due now, so the
+// call's event would run next, and once its coroutine has reached its
+// first await (or blocked), the caller's wake-up is next in line. The job
+// then starts here, with the emulator as the kernel would have it (no
+// current coroutine), and the caller goes on without blocking; the
+// events are counted as run. It reports whether the caller may go on;
+// otherwise the caller must block as usual (its event was scheduled, or
+// its wake-up comes later).
+func (em *Emulator) startAtOnce(lc *localCall) bool {
+	k := &em.k
+	if !k.idleNow() {
+		return false
+	}
+	c := lc.caller
+	k.n++ // the call's event
+	em.current = nil
+	lc.fire(em, 0)
+	em.current = c
+	if !k.takeNext(c, lc.handoff) {
+		c.block() // its wake-up is not next (or not yet scheduled)
+		return true
+	}
+	// Resumed, as block returns.
+	if c.inv != nil && c.inv.dead {
+		panic(killSignal{})
+	}
+	return true
+}
+
 // idleCoros holds the idle coroutines of closed emulators, for the next
 // emulators of the process (a sweep makes thousands, one after the
 // other): a coroutine's goroutine and its grown stack are reused instead

@@ -162,6 +162,25 @@ func (k *kernel) pop() slot {
 	return ev
 }
 
+// idleNow reports whether no event is due now: an event pushed for now
+// would be the next to run.
+func (k *kernel) idleNow() bool {
+	return k.head == len(k.fifo) && (len(k.queue) == 0 || k.queue[0].at > k.now)
+}
+
+// takeNext removes the next event if it is act's with arg, as if it ran,
+// and reports whether it did.
+func (k *kernel) takeNext(act actor, arg uint64) bool {
+	if k.head == len(k.fifo) || len(k.queue) > 0 && k.queue[0].at <= k.now {
+		return false
+	}
+	if sl := &k.fifo[k.head]; sl.act != act || sl.arg != arg {
+		return false
+	}
+	k.pop()
+	return true
+}
+
 // empty reports whether no event is scheduled.
 func (k *kernel) empty() bool { return len(k.queue) == 0 && k.head == len(k.fifo) }
 

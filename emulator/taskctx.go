@@ -251,6 +251,9 @@ func (t *taskCtx) concurrently(lc *localCall) {
 	lc.caller = em.current
 	lc.handoff = lc.caller.wakeToken()
 	inv.refs++
+	if em.startAtOnce(lc) {
+		return
+	}
 	em.k.push(event{at: em.k.now, act: lc})
 	lc.caller.block()
 }
