@@ -24,9 +24,19 @@ func TestIOVariation(t *testing.T) {
 		},
 		"B": sleepTask(0),
 	})
-	acks := func(sd float64) []float64 {
+	checkIOVariation(t, app, 22, func(p *model.Profile) { p.Remote.AsyncAck.CPUMs = 2 })
+}
+
+// checkIOVariation runs 400 requests of app (entry A, one per second at
+// one vCPU) with the profile set by tweak, without I/O variation and with
+// 1 vCPU-ms of it: without, every A takes want ms; with, the same on the
+// same seed, never below want-2 (the latency alone), about want on
+// average with a spread of about 1 ms.
+func checkIOVariation(t *testing.T, app *fusionsim.App, want float64, tweak func(*model.Profile)) {
+	t.Helper()
+	durations := func(sd float64) []float64 {
 		p := testProfile()
-		p.Remote.AsyncAck.CPUMs = 2
+		tweak(&p)
 		p.CPU.IOVariationCPUMs = sd
 		h := newHarness(t, app, p, setupOf(app, "s"), nil)
 		var arr []fusionsim.Arrival
@@ -40,26 +50,26 @@ func TestIOVariation(t *testing.T) {
 		}
 		return out
 	}
-	for _, d := range acks(0) {
-		if math.Abs(d-22) > 1e-6 {
-			t.Fatalf("without variation: %v ms, want 22", d)
+	for _, d := range durations(0) {
+		if math.Abs(d-want) > 1e-6 {
+			t.Fatalf("without variation: %v ms, want %v", d, want)
 		}
 	}
-	a, b := acks(1), acks(1)
+	a, b := durations(1), durations(1)
 	var sum, sq float64
 	for i, d := range a {
 		if d != b[i] {
 			t.Fatalf("request %d: %v then %v ms on the same seed", i, d, b[i])
 		}
-		if d < 20 {
-			t.Errorf("request %d: %v ms, below the ack latency", i, d)
+		if d < want-2 {
+			t.Errorf("request %d: %v ms, below the latency", i, d)
 		}
 		sum += d
-		sq += (d - 22) * (d - 22)
+		sq += (d - want) * (d - want)
 	}
 	mean, sd := sum/float64(len(a)), math.Sqrt(sq/float64(len(a)))
-	if math.Abs(mean-22) > 0.2 || sd < 0.8 || sd > 1.2 {
-		t.Errorf("with 1 vCPU-ms of variation: mean %.2f ms, sd %.2f ms; want about 22 and 1", mean, sd)
+	if math.Abs(mean-want) > 0.2 || sd < 0.8 || sd > 1.2 {
+		t.Errorf("with 1 vCPU-ms of variation: mean %.2f ms, sd %.2f ms; want about %v and 1", mean, sd, want)
 	}
 }
 
@@ -116,39 +126,8 @@ func TestIOVariationOfStorage(t *testing.T) {
 			return nil, ctx.Put("T", fusionsim.Item{Key: 1})
 		},
 	})
-	puts := func(sd float64) []float64 {
-		p := testProfile()
+	checkIOVariation(t, app, 7, func(p *model.Profile) {
 		p.Storage.FirstConnection = model.Cost{}
 		p.Storage.Put = model.Cost{CPUMs: 2, LatencyMs: model.Const(5)}
-		p.CPU.IOVariationCPUMs = sd
-		h := newHarness(t, app, p, setupOf(app, "s"), nil)
-		var arr []fusionsim.Arrival
-		for i := range 400 {
-			arr = append(arr, at(time.Duration(i)*time.Second))
-		}
-		h.run("SYNC-A-1769", arr...)
-		var out []float64
-		for _, r := range h.recordsOf("A") {
-			out = append(out, float64(r.Duration)/1e6)
-		}
-		return out
-	}
-	for _, d := range puts(0) {
-		if math.Abs(d-7) > 1e-6 {
-			t.Fatalf("without variation: %v ms, want 7", d)
-		}
-	}
-	a, b := puts(1), puts(1)
-	var sum, sq float64
-	for i, d := range a {
-		if d != b[i] {
-			t.Fatalf("request %d: %v then %v ms on the same seed", i, d, b[i])
-		}
-		sum += d
-		sq += (d - 7) * (d - 7)
-	}
-	mean, sd := sum/float64(len(a)), math.Sqrt(sq/float64(len(a)))
-	if math.Abs(mean-7) > 0.2 || sd < 0.8 || sd > 1.2 {
-		t.Errorf("with 1 vCPU-ms of variation: mean %.2f ms, sd %.2f ms; want about 7 and 1", mean, sd)
-	}
+	})
 }
