@@ -100,12 +100,7 @@ type startedStep struct {
 }
 
 func (s *strand) scope() *scope {
-	vars := s.vars
-	if s.index != undefined {
-		vars = maps.Clone(s.vars)
-		vars["index"] = s.index
-	}
-	return &scope{vars: vars, rand: s.ctx.Rand}
+	return &scope{vars: s.vars, index: s.index, rand: s.ctx.Rand}
 }
 
 // fail is an error of a step at run time, a function error naming the
