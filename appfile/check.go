@@ -147,9 +147,6 @@ func (c *taskChecker) walk(steps []*step, fan, started bool) {
 				c.p.errorAt(st.pos, join(f, "as"), "a do block has no result")
 			}
 		}
-		if st.start && (st.kind == kSet || st.kind == kWait || st.kind == kReturn || st.kind == kFail || st.kind == kIf || st.kind == kSwitch || st.kind == kParallel || st.kind == kMemory) {
-			c.p.errorAt(at(st, "start"), join(f, "start"), "a %s step cannot be started (put it in a do block)", st.kind)
-		}
 		c.walk(st.then, inFan, conc)
 		c.walk(st.els, inFan, conc)
 		c.walk(st.def, inFan, conc)

@@ -445,10 +445,6 @@ func (s *strand) exec(st *step) (any, error) {
 		return nil, s.fail(at(st, kSwitch), join(st.field, kSwitch), fmt.Errorf("%s is %s, none of the cases %s (give default: for other values)", exprString(st.value), describe(v), strings.Join(vals, ", ")))
 	case kDo:
 		return nil, s.run(st.then)
-	case kParallel:
-		return nil, s.parallel(st)
-	case kWait:
-		return nil, s.waitAll()
 	case kLog:
 		v, err := s.eval(st.value, st, kLog)
 		if err != nil {
