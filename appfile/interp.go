@@ -204,20 +204,33 @@ func (s *strand) startCopies(st *step) (*startedStep, error) {
 			sp.futures = append(sp.futures, s.ctx.Start(st.task, ev, st.sync))
 			continue
 		}
-		slot := new(any)
-		vars := maps.Clone(s.vars)
-		sp.slots = append(sp.slots, slot)
-		sp.futures = append(sp.futures, s.ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
-			child := &strand{spec: s.spec, task: s.task, ctx: c, vars: vars, index: idx}
+		f, slot := s.goChild(idx, func(child *strand) (func() any, error) {
 			v, err := child.exec(st)
-			if err == nil {
-				err = child.waitAll()
-			}
-			*slot = v
-			return nil, err
-		}))
+			return func() any { return v }, err
+		})
+		sp.futures = append(sp.futures, f)
+		sp.slots = append(sp.slots, slot)
 	}
 	return sp, nil
+}
+
+// goChild runs body in a strand of its own started with Context.Go (a copy
+// of the variables, index idx), which then waits for the steps it started.
+// body gives the step's result as a function, read after that wait (an as:
+// of a started step is set only then); the result reaches the slot.
+func (s *strand) goChild(idx any, body func(*strand) (func() any, error)) (fusionsim.Future, *any) {
+	slot := new(any)
+	vars := maps.Clone(s.vars)
+	f := s.ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
+		child := &strand{spec: s.spec, task: s.task, ctx: c, vars: vars, index: idx}
+		result, err := body(child)
+		if err == nil {
+			err = child.waitAll()
+		}
+		*slot = result()
+		return nil, err
+	})
+	return f, slot
 }
 
 // withIndex is s seen from a fan-out copy: the same variables, another index.
@@ -262,13 +275,20 @@ func (s *strand) await(sp *startedStep) error {
 
 // waitAll waits for every started step, in the order they started.
 func (s *strand) waitAll() error {
+	err := s.awaitAll(s.pending)
+	s.pending = nil
+	return err
+}
+
+// awaitAll awaits each of sps in order; the first error is returned after
+// all have finished.
+func (s *strand) awaitAll(sps []*startedStep) error {
 	var first error
-	for _, sp := range s.pending {
+	for _, sp := range sps {
 		if err := s.await(sp); err != nil && first == nil {
 			first = err
 		}
 	}
-	s.pending = nil
 	return first
 }
 
@@ -285,29 +305,13 @@ func (s *strand) parallel(st *step) error {
 			sps = append(sps, sp)
 			continue
 		}
-		slot := new(any)
-		vars := maps.Clone(s.vars)
-		idx := s.index
-		f := s.ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
-			child := &strand{spec: s.spec, task: s.task, ctx: c, vars: vars, index: idx}
+		f, slot := s.goChild(s.index, func(child *strand) (func() any, error) {
 			err := child.runStep(b)
-			if err == nil {
-				err = child.waitAll()
-			}
-			if b.as != "" {
-				*slot = child.vars[b.as]
-			}
-			return nil, err
+			return func() any { return child.vars[b.as] }, err
 		})
 		sps = append(sps, &startedStep{st: b, futures: []fusionsim.Future{f}, slots: []*any{slot}})
 	}
-	var first error
-	for _, sp := range sps {
-		if err := s.await(sp); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return s.awaitAll(sps)
 }
 
 func (s *strand) callEvent(st *step) (fusionsim.Event, error) {
