@@ -109,10 +109,15 @@ func (s *strand) fail(pos Pos, field string, err error) error {
 	return fmt.Errorf("%s:%d: %s: %w", s.spec.File, pos.Line, field, err)
 }
 
+// stepFail is an error of field of step st at run time.
+func (s *strand) stepFail(st *step, field string, err error) error {
+	return s.fail(at(st, field), join(st.field, field), err)
+}
+
 func (s *strand) eval(n node, st *step, field string) (any, error) {
 	v, err := eval(n, s.scope())
 	if err != nil {
-		return nil, s.fail(at(st, field), join(st.field, field), err)
+		return nil, s.stepFail(st, field, err)
 	}
 	return v, nil
 }
@@ -184,10 +189,10 @@ func (s *strand) startCopies(st *step) (*startedStep, error) {
 		}
 		c, ok := toInt(v)
 		if !ok {
-			return nil, s.fail(at(st, "count"), join(st.field, "count"), fmt.Errorf("the fan-out's size %s is not a number", describe(v)))
+			return nil, s.stepFail(st, "count", fmt.Errorf("the fan-out's size %s is not a number", describe(v)))
 		}
 		if c > maxFanOutSize {
-			return nil, s.fail(at(st, "count"), join(st.field, "count"), fmt.Errorf("a fan-out of %d copies: at most %d", c, maxFanOutSize))
+			return nil, s.stepFail(st, "count", fmt.Errorf("a fan-out of %d copies: at most %d", c, maxFanOutSize))
 		}
 		n, sp.list = max(c, 0), true
 	}
@@ -327,7 +332,7 @@ func (s *strand) callEvent(st *step) (fusionsim.Event, error) {
 	}
 	m, ok := asObject(v)
 	if !ok {
-		return nil, s.fail(at(st, "event"), join(st.field, "event"), fmt.Errorf("the event must be an object, not %s", describe(v)))
+		return nil, s.stepFail(st, "event", fmt.Errorf("the event must be an object, not %s", describe(v)))
 	}
 	return fusionsim.Event(m), nil
 }
@@ -371,7 +376,7 @@ func (s *strand) exec(st *step) (any, error) {
 		}
 		n, ok := toInt(v)
 		if !ok {
-			return nil, s.fail(at(st, kSieve), join(st.field, kSieve), fmt.Errorf("the sieve's size %s is not a number", describe(v)))
+			return nil, s.stepFail(st, kSieve, fmt.Errorf("the sieve's size %s is not a number", describe(v)))
 		}
 		alg := workloads.SievePlain
 		if st.algorithm != nil {
@@ -446,7 +451,7 @@ func (s *strand) exec(st *step) (any, error) {
 		for i, c := range st.cases {
 			vals[i] = c.value
 		}
-		return nil, s.fail(at(st, kSwitch), join(st.field, kSwitch), fmt.Errorf("%s is %s, none of the cases %s (give default: for other values)", exprString(st.value), describe(v), strings.Join(vals, ", ")))
+		return nil, s.stepFail(st, kSwitch, fmt.Errorf("%s is %s, none of the cases %s (give default: for other values)", exprString(st.value), describe(v), strings.Join(vals, ", ")))
 	case kDo:
 		return nil, s.run(st.then)
 	case kLog:
@@ -484,7 +489,7 @@ func (s *strand) figure(st *step, field, unit string) (float64, error) {
 	}
 	f, _, ok := number(v)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-		return 0, s.fail(at(st, field), join(st.field, field), fmt.Errorf("%s is not a number >= 0 (%s)", describe(v), unit))
+		return 0, s.stepFail(st, field, fmt.Errorf("%s is not a number >= 0 (%s)", describe(v), unit))
 	}
 	return f, nil
 }
@@ -496,7 +501,7 @@ func (s *strand) storage(st *step) (any, error) {
 	}
 	k, ok := toInt(kv)
 	if !ok {
-		return nil, s.fail(at(st, "key"), join(st.field, "key"), fmt.Errorf("the key %s is not a number", describe(kv)))
+		return nil, s.stepFail(st, "key", fmt.Errorf("the key %s is not a number", describe(kv)))
 	}
 	key := int64(k)
 	switch st.kind {
