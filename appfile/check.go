@@ -64,20 +64,28 @@ type taskChecker struct {
 
 // collect finds the variables the task sets anywhere (set, as).
 func (c *taskChecker) collect(steps []*step) {
-	for _, st := range steps {
+	eachStep(steps, func(st *step) {
 		if st.as != "" {
 			c.vars[st.as] = true
 		}
 		for _, a := range st.sets {
 			c.vars[a.name] = true
 		}
-		c.collect(st.then)
-		c.collect(st.els)
-		c.collect(st.def)
-		c.collect(st.branches)
+	})
+}
+
+// eachStep calls f for each of steps, each before the steps inside it
+// (then, else, cases, default, branches).
+func eachStep(steps []*step, f func(*step)) {
+	for _, st := range steps {
+		f(st)
+		eachStep(st.then, f)
+		eachStep(st.els, f)
 		for _, cs := range st.cases {
-			c.collect(cs.steps)
+			eachStep(cs.steps, f)
 		}
+		eachStep(st.def, f)
+		eachStep(st.branches, f)
 	}
 }
 
@@ -312,26 +320,15 @@ func edgesOf(s *Spec) []fusionsim.Edge {
 	var out []fusionsim.Edge
 	seen := map[fusionsim.Edge]bool{}
 	for _, t := range s.Tasks {
-		var visit func([]*step)
-		visit = func(steps []*step) {
-			for _, st := range steps {
-				if st.kind == kCall {
-					e := fusionsim.Edge{Caller: t.Name, Called: st.task, Sync: st.sync}
-					if !seen[e] {
-						seen[e] = true
-						out = append(out, e)
-					}
+		eachStep(t.steps, func(st *step) {
+			if st.kind == kCall {
+				e := fusionsim.Edge{Caller: t.Name, Called: st.task, Sync: st.sync}
+				if !seen[e] {
+					seen[e] = true
+					out = append(out, e)
 				}
-				visit(st.then)
-				visit(st.els)
-				for _, cs := range st.cases {
-					visit(cs.steps)
-				}
-				visit(st.def)
-				visit(st.branches)
 			}
-		}
-		visit(t.steps)
+		})
 	}
 	return out
 }
