@@ -431,7 +431,7 @@ func (p *reader) expr(n *yaml.Node, field string) node {
 						col++
 					}
 				}
-				p.errors(&Error{File: p.file, Line: n.Line, Column: col, Field: field, Msg: fmt.Sprintf("%v in %q", err, n.Value)})
+				p.errorAt(Pos{n.Line, col}, field, "%v in %q", err, n.Value)
 				return litNode{nil}
 			}
 			return x
@@ -455,12 +455,6 @@ func (p *reader) expr(n *yaml.Node, field string) node {
 	}
 	p.errorf(n, field, "must be a value, not %s", kindOf(n))
 	return litNode{nil}
-}
-
-func (p *reader) errors(e *Error) {
-	if len(p.errs) < maxErrors {
-		p.errs = append(p.errs, e)
-	}
 }
 
 // figureExpr reads a figure that may be computed: a literal number >= 0, or
