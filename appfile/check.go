@@ -1,6 +1,7 @@
 package appfile
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -115,7 +116,7 @@ func (c *taskChecker) walk(steps []*step, fan, started bool) {
 				c.refs(st.algorithm, at(st, "algorithm"), join(f, "algorithm"), inFan)
 			}
 		case kPut, kGet, kQuery, kDelete:
-			if !contains(c.s.Tables, st.table) && st.table != "" {
+			if !slices.Contains(c.s.Tables, st.table) && st.table != "" {
 				known := strings.Join(c.s.Tables, ", ")
 				if known == "" {
 					known = "none: list the tables under tables:"
@@ -287,7 +288,7 @@ func (p *reader) syncCycles(s *Spec) {
 			}
 			switch color[c.called] {
 			case grey:
-				i := indexOf(path, c.called)
+				i := slices.Index(path, c.called)
 				cycle := append(append([]string{}, path[i:]...), c.called)
 				p.errorAt(at(c.st, kCall), join(c.st.field, kCall), "a cycle of sync calls, %s: each waits for the next, so a request waits for itself (a deadlock on Lambda); make one of the calls async", strings.Join(cycle, " -> "))
 				found = true
@@ -304,15 +305,6 @@ func (p *reader) syncCycles(s *Spec) {
 			dfs(t.Name)
 		}
 	}
-}
-
-func indexOf(xs []string, x string) int {
-	for i, y := range xs {
-		if x == y {
-			return i
-		}
-	}
-	return -1
 }
 
 // edgesOf lists the calls of the tasks in the order of the file.

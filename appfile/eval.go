@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -535,5 +534,3 @@ func describe(v any) string {
 	}
 	return text(v)
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
