@@ -3,6 +3,7 @@ package fusionsim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -93,12 +94,7 @@ func (a *App) EntryTasks() []string {
 
 // IsEntry reports whether task is an entry task of a.
 func (a *App) IsEntry(task string) bool {
-	for _, e := range a.EntryTasks() {
-		if e == task {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(a.EntryTasks(), task)
 }
 
 // TaskNames returns the task names, sorted.

@@ -38,21 +38,29 @@ func Names() []string {
 // application file. A workload with both runs the Go code; its file is
 // equivalent (same traces for the same seed, TestBuiltinFilesEqualGo).
 func Get(name string) (workloads.Workload, error) {
+	w, _, err := get(name)
+	return w, err
+}
+
+// get is Get, with the spec of a built-in file (nil for Go code): it reads
+// and parses the file once.
+func get(name string) (workloads.Workload, *Spec, error) {
 	w, err := workloads.Get(name)
 	if err == nil {
-		return w, nil
+		return w, nil, nil
 	}
 	if !errors.Is(err, workloads.ErrUnknownWorkload) {
-		return workloads.Workload{}, err
+		return workloads.Workload{}, nil, err
 	}
-	if _, ok := workloads.File(name); !ok {
-		return workloads.Workload{}, fmt.Errorf("%w %q (workloads: %s; or give an application file with --app FILE)", workloads.ErrUnknownWorkload, name, strings.Join(Names(), ", "))
+	b, ok := workloads.File(name)
+	if !ok {
+		return workloads.Workload{}, nil, fmt.Errorf("%w %q (workloads: %s; or give an application file with --app FILE)", workloads.ErrUnknownWorkload, name, strings.Join(Names(), ", "))
 	}
-	s, err := Builtin(name)
+	s, err := Parse("workloads/"+name+".yaml", b)
 	if err != nil {
-		return workloads.Workload{}, err
+		return workloads.Workload{}, nil, err
 	}
-	return s.Workload(), nil
+	return s.Workload(), s, nil
 }
 
 // All returns every workload Get finds, by name.
@@ -88,15 +96,7 @@ func Resolve(name, file string) (workloads.Workload, *Spec, error) {
 	case name == "":
 		return workloads.Workload{}, nil, fmt.Errorf("give --workload NAME (%s) or --app FILE", strings.Join(Names(), ", "))
 	}
-	w, err := Get(name)
-	if err != nil {
-		return workloads.Workload{}, nil, err
-	}
-	if w.File == "" {
-		return w, nil, nil
-	}
-	s, err := Builtin(name)
-	return w, s, err
+	return get(name)
 }
 
 // WithGoTasks is the escape hatch for logic no file can express: w with

@@ -1,6 +1,7 @@
 package appfile
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -64,20 +65,28 @@ type taskChecker struct {
 
 // collect finds the variables the task sets anywhere (set, as).
 func (c *taskChecker) collect(steps []*step) {
-	for _, st := range steps {
+	eachStep(steps, func(st *step) {
 		if st.as != "" {
 			c.vars[st.as] = true
 		}
 		for _, a := range st.sets {
 			c.vars[a.name] = true
 		}
-		c.collect(st.then)
-		c.collect(st.els)
-		c.collect(st.def)
-		c.collect(st.branches)
+	})
+}
+
+// eachStep calls f for each of steps, each before the steps inside it
+// (then, else, cases, default, branches).
+func eachStep(steps []*step, f func(*step)) {
+	for _, st := range steps {
+		f(st)
+		eachStep(st.then, f)
+		eachStep(st.els, f)
 		for _, cs := range st.cases {
-			c.collect(cs.steps)
+			eachStep(cs.steps, f)
 		}
+		eachStep(st.def, f)
+		eachStep(st.branches, f)
 	}
 }
 
@@ -107,7 +116,7 @@ func (c *taskChecker) walk(steps []*step, fan, started bool) {
 				c.refs(st.algorithm, at(st, "algorithm"), join(f, "algorithm"), inFan)
 			}
 		case kPut, kGet, kQuery, kDelete:
-			if !contains(c.s.Tables, st.table) && st.table != "" {
+			if !slices.Contains(c.s.Tables, st.table) && st.table != "" {
 				known := strings.Join(c.s.Tables, ", ")
 				if known == "" {
 					known = "none: list the tables under tables:"
@@ -146,9 +155,6 @@ func (c *taskChecker) walk(steps []*step, fan, started bool) {
 			if st.as != "" {
 				c.p.errorAt(st.pos, join(f, "as"), "a do block has no result")
 			}
-		}
-		if st.start && (st.kind == kSet || st.kind == kWait || st.kind == kReturn || st.kind == kFail || st.kind == kIf || st.kind == kSwitch || st.kind == kParallel || st.kind == kMemory) {
-			c.p.errorAt(at(st, "start"), join(f, "start"), "a %s step cannot be started (put it in a do block)", st.kind)
 		}
 		c.walk(st.then, inFan, conc)
 		c.walk(st.els, inFan, conc)
@@ -282,7 +288,7 @@ func (p *reader) syncCycles(s *Spec) {
 			}
 			switch color[c.called] {
 			case grey:
-				i := indexOf(path, c.called)
+				i := slices.Index(path, c.called)
 				cycle := append(append([]string{}, path[i:]...), c.called)
 				p.errorAt(at(c.st, kCall), join(c.st.field, kCall), "a cycle of sync calls, %s: each waits for the next, so a request waits for itself (a deadlock on Lambda); make one of the calls async", strings.Join(cycle, " -> "))
 				found = true
@@ -301,40 +307,20 @@ func (p *reader) syncCycles(s *Spec) {
 	}
 }
 
-func indexOf(xs []string, x string) int {
-	for i, y := range xs {
-		if x == y {
-			return i
-		}
-	}
-	return -1
-}
-
 // edgesOf lists the calls of the tasks in the order of the file.
 func edgesOf(s *Spec) []fusionsim.Edge {
 	var out []fusionsim.Edge
 	seen := map[fusionsim.Edge]bool{}
 	for _, t := range s.Tasks {
-		var visit func([]*step)
-		visit = func(steps []*step) {
-			for _, st := range steps {
-				if st.kind == kCall {
-					e := fusionsim.Edge{Caller: t.Name, Called: st.task, Sync: st.sync}
-					if !seen[e] {
-						seen[e] = true
-						out = append(out, e)
-					}
+		eachStep(t.steps, func(st *step) {
+			if st.kind == kCall {
+				e := fusionsim.Edge{Caller: t.Name, Called: st.task, Sync: st.sync}
+				if !seen[e] {
+					seen[e] = true
+					out = append(out, e)
 				}
-				visit(st.then)
-				visit(st.els)
-				for _, cs := range st.cases {
-					visit(cs.steps)
-				}
-				visit(st.def)
-				visit(st.branches)
 			}
-		}
-		visit(t.steps)
+		})
 	}
 	return out
 }

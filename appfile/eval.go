@@ -5,21 +5,24 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/fusionsim/fusionsim"
 )
 
-// scope is what an expression sees: the variables (event, index and those
-// set by earlier steps) and the task's random source.
+// scope is what an expression sees: the variables (event and those set by
+// earlier steps), index and the task's random source.
 type scope struct {
-	vars map[string]any
-	rand func() *rand.Rand
+	vars  map[string]any
+	index any // the copy's number in a fan-out, else undefined (nil: none)
+	rand  func() *rand.Rand
 }
 
 func (s *scope) lookup(name string) any {
+	if name == "index" && s.index != nil { // reserved: no variable is called index
+		return s.index
+	}
 	if v, ok := s.vars[name]; ok {
 		return v
 	}
@@ -531,5 +534,3 @@ func describe(v any) string {
 	}
 	return text(v)
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

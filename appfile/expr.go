@@ -2,6 +2,7 @@ package appfile
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -332,7 +333,7 @@ func (p *parser) binary(level int) (node, error) {
 	}
 	for {
 		t := p.peek()
-		if t.kind != tOp || !contains(levels[level], t.text) {
+		if t.kind != tOp || !slices.Contains(levels[level], t.text) {
 			return l, nil
 		}
 		p.i++
@@ -342,15 +343,6 @@ func (p *parser) binary(level int) (node, error) {
 		}
 		l = binNode{t.text, l, r}
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) unary() (node, error) {
@@ -420,7 +412,7 @@ func (p *parser) primary() (node, error) {
 		}
 		f, ok := funcs[t.text]
 		if !ok {
-			return nil, &exprError{t.off, fmt.Sprintf("unknown function %s (functions: %s)", t.text, strings.Join(funcNames(), ", "))}
+			return nil, &exprError{t.off, fmt.Sprintf("unknown function %s (functions: %s)", t.text, strings.Join(sortedKeys(funcs), ", "))}
 		}
 		p.i++
 		var args []node
@@ -467,15 +459,6 @@ func argCount(lo, hi int) string {
 		return fmt.Sprintf("at least %d argument(s)", lo)
 	}
 	return fmt.Sprintf("%d to %d arguments", lo, hi)
-}
-
-func funcNames() []string {
-	n := make([]string, 0, len(funcs))
-	for k := range funcs {
-		n = append(n, k)
-	}
-	sortStrings(n)
-	return n
 }
 
 // isRef reports whether s is a reference: "$" and a name path.

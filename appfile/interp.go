@@ -100,12 +100,7 @@ type startedStep struct {
 }
 
 func (s *strand) scope() *scope {
-	vars := s.vars
-	if s.index != undefined {
-		vars = maps.Clone(s.vars)
-		vars["index"] = s.index
-	}
-	return &scope{vars: vars, rand: s.ctx.Rand}
+	return &scope{vars: s.vars, index: s.index, rand: s.ctx.Rand}
 }
 
 // fail is an error of a step at run time, a function error naming the
@@ -114,10 +109,15 @@ func (s *strand) fail(pos Pos, field string, err error) error {
 	return fmt.Errorf("%s:%d: %s: %w", s.spec.File, pos.Line, field, err)
 }
 
+// stepFail is an error of field of step st at run time.
+func (s *strand) stepFail(st *step, field string, err error) error {
+	return s.fail(at(st, field), join(st.field, field), err)
+}
+
 func (s *strand) eval(n node, st *step, field string) (any, error) {
 	v, err := eval(n, s.scope())
 	if err != nil {
-		return nil, s.fail(at(st, field), join(st.field, field), err)
+		return nil, s.stepFail(st, field, err)
 	}
 	return v, nil
 }
@@ -189,10 +189,10 @@ func (s *strand) startCopies(st *step) (*startedStep, error) {
 		}
 		c, ok := toInt(v)
 		if !ok {
-			return nil, s.fail(at(st, "count"), join(st.field, "count"), fmt.Errorf("the fan-out's size %s is not a number", describe(v)))
+			return nil, s.stepFail(st, "count", fmt.Errorf("the fan-out's size %s is not a number", describe(v)))
 		}
 		if c > maxFanOutSize {
-			return nil, s.fail(at(st, "count"), join(st.field, "count"), fmt.Errorf("a fan-out of %d copies: at most %d", c, maxFanOutSize))
+			return nil, s.stepFail(st, "count", fmt.Errorf("a fan-out of %d copies: at most %d", c, maxFanOutSize))
 		}
 		n, sp.list = max(c, 0), true
 	}
@@ -209,20 +209,33 @@ func (s *strand) startCopies(st *step) (*startedStep, error) {
 			sp.futures = append(sp.futures, s.ctx.Start(st.task, ev, st.sync))
 			continue
 		}
-		slot := new(any)
-		vars := maps.Clone(s.vars)
-		sp.slots = append(sp.slots, slot)
-		sp.futures = append(sp.futures, s.ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
-			child := &strand{spec: s.spec, task: s.task, ctx: c, vars: vars, index: idx}
+		f, slot := s.goChild(idx, func(child *strand) (func() any, error) {
 			v, err := child.exec(st)
-			if err == nil {
-				err = child.waitAll()
-			}
-			*slot = v
-			return nil, err
-		}))
+			return func() any { return v }, err
+		})
+		sp.futures = append(sp.futures, f)
+		sp.slots = append(sp.slots, slot)
 	}
 	return sp, nil
+}
+
+// goChild runs body in a strand of its own started with Context.Go (a copy
+// of the variables, index idx), which then waits for the steps it started.
+// body gives the step's result as a function, read after that wait (an as:
+// of a started step is set only then); the result reaches the slot.
+func (s *strand) goChild(idx any, body func(*strand) (func() any, error)) (fusionsim.Future, *any) {
+	slot := new(any)
+	vars := maps.Clone(s.vars)
+	f := s.ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
+		child := &strand{spec: s.spec, task: s.task, ctx: c, vars: vars, index: idx}
+		result, err := body(child)
+		if err == nil {
+			err = child.waitAll()
+		}
+		*slot = result()
+		return nil, err
+	})
+	return f, slot
 }
 
 // withIndex is s seen from a fan-out copy: the same variables, another index.
@@ -267,13 +280,20 @@ func (s *strand) await(sp *startedStep) error {
 
 // waitAll waits for every started step, in the order they started.
 func (s *strand) waitAll() error {
+	err := s.awaitAll(s.pending)
+	s.pending = nil
+	return err
+}
+
+// awaitAll awaits each of sps in order; the first error is returned after
+// all have finished.
+func (s *strand) awaitAll(sps []*startedStep) error {
 	var first error
-	for _, sp := range s.pending {
+	for _, sp := range sps {
 		if err := s.await(sp); err != nil && first == nil {
 			first = err
 		}
 	}
-	s.pending = nil
 	return first
 }
 
@@ -290,29 +310,13 @@ func (s *strand) parallel(st *step) error {
 			sps = append(sps, sp)
 			continue
 		}
-		slot := new(any)
-		vars := maps.Clone(s.vars)
-		idx := s.index
-		f := s.ctx.Go(func(c fusionsim.Context) (fusionsim.Event, error) {
-			child := &strand{spec: s.spec, task: s.task, ctx: c, vars: vars, index: idx}
+		f, slot := s.goChild(s.index, func(child *strand) (func() any, error) {
 			err := child.runStep(b)
-			if err == nil {
-				err = child.waitAll()
-			}
-			if b.as != "" {
-				*slot = child.vars[b.as]
-			}
-			return nil, err
+			return func() any { return child.vars[b.as] }, err
 		})
 		sps = append(sps, &startedStep{st: b, futures: []fusionsim.Future{f}, slots: []*any{slot}})
 	}
-	var first error
-	for _, sp := range sps {
-		if err := s.await(sp); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return s.awaitAll(sps)
 }
 
 func (s *strand) callEvent(st *step) (fusionsim.Event, error) {
@@ -328,7 +332,7 @@ func (s *strand) callEvent(st *step) (fusionsim.Event, error) {
 	}
 	m, ok := asObject(v)
 	if !ok {
-		return nil, s.fail(at(st, "event"), join(st.field, "event"), fmt.Errorf("the event must be an object, not %s", describe(v)))
+		return nil, s.stepFail(st, "event", fmt.Errorf("the event must be an object, not %s", describe(v)))
 	}
 	return fusionsim.Event(m), nil
 }
@@ -372,7 +376,7 @@ func (s *strand) exec(st *step) (any, error) {
 		}
 		n, ok := toInt(v)
 		if !ok {
-			return nil, s.fail(at(st, kSieve), join(st.field, kSieve), fmt.Errorf("the sieve's size %s is not a number", describe(v)))
+			return nil, s.stepFail(st, kSieve, fmt.Errorf("the sieve's size %s is not a number", describe(v)))
 		}
 		alg := workloads.SievePlain
 		if st.algorithm != nil {
@@ -447,13 +451,9 @@ func (s *strand) exec(st *step) (any, error) {
 		for i, c := range st.cases {
 			vals[i] = c.value
 		}
-		return nil, s.fail(at(st, kSwitch), join(st.field, kSwitch), fmt.Errorf("%s is %s, none of the cases %s (give default: for other values)", exprString(st.value), describe(v), strings.Join(vals, ", ")))
+		return nil, s.stepFail(st, kSwitch, fmt.Errorf("%s is %s, none of the cases %s (give default: for other values)", exprString(st.value), describe(v), strings.Join(vals, ", ")))
 	case kDo:
 		return nil, s.run(st.then)
-	case kParallel:
-		return nil, s.parallel(st)
-	case kWait:
-		return nil, s.waitAll()
 	case kLog:
 		v, err := s.eval(st.value, st, kLog)
 		if err != nil {
@@ -489,7 +489,7 @@ func (s *strand) figure(st *step, field, unit string) (float64, error) {
 	}
 	f, _, ok := number(v)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-		return 0, s.fail(at(st, field), join(st.field, field), fmt.Errorf("%s is not a number >= 0 (%s)", describe(v), unit))
+		return 0, s.stepFail(st, field, fmt.Errorf("%s is not a number >= 0 (%s)", describe(v), unit))
 	}
 	return f, nil
 }
@@ -501,7 +501,7 @@ func (s *strand) storage(st *step) (any, error) {
 	}
 	k, ok := toInt(kv)
 	if !ok {
-		return nil, s.fail(at(st, "key"), join(st.field, "key"), fmt.Errorf("the key %s is not a number", describe(kv)))
+		return nil, s.stepFail(st, "key", fmt.Errorf("the key %s is not a number", describe(kv)))
 	}
 	key := int64(k)
 	switch st.kind {

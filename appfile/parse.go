@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,7 +116,7 @@ func (p *reader) scenario(s *Spec) {
 		rs   []load.Request
 	}{{"setup", sc.Setup}, {"iteration", sc.Iteration}} {
 		for i, r := range part.rs {
-			if len(s.Entries) == 0 || contains(s.Entries, r.Entry) {
+			if len(s.Entries) == 0 || slices.Contains(s.Entries, r.Entry) {
 				continue
 			}
 			what := "not an entry task"
@@ -228,7 +229,7 @@ func (p *reader) mapping(n *yaml.Node, field string, allowed []string) ([]kv, bo
 			continue
 		}
 		first[k.Value] = k
-		if allowed != nil && !contains(allowed, k.Value) {
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			p.errorf(k, join(field, k.Value), "%s", unknownKey(k.Value, allowed))
 			ok = false
 			continue
@@ -252,7 +253,7 @@ var unitless = map[string]string{
 // unknownKey explains an unknown key: a figure without its unit, a near
 // miss, or the keys allowed there.
 func unknownKey(key string, allowed []string) string {
-	if want, ok := unitless[strings.ToLower(key)]; ok && contains(allowed, want) {
+	if want, ok := unitless[strings.ToLower(key)]; ok && slices.Contains(allowed, want) {
 		return fmt.Sprintf("a figure needs its unit in its name: write %s", want)
 	}
 	for _, a := range allowed {
@@ -431,7 +432,7 @@ func (p *reader) expr(n *yaml.Node, field string) node {
 						col++
 					}
 				}
-				p.errors(&Error{File: p.file, Line: n.Line, Column: col, Field: field, Msg: fmt.Sprintf("%v in %q", err, n.Value)})
+				p.errorAt(Pos{n.Line, col}, field, "%v in %q", err, n.Value)
 				return litNode{nil}
 			}
 			return x
@@ -455,12 +456,6 @@ func (p *reader) expr(n *yaml.Node, field string) node {
 	}
 	p.errorf(n, field, "must be a value, not %s", kindOf(n))
 	return litNode{nil}
-}
-
-func (p *reader) errors(e *Error) {
-	if len(p.errs) < maxErrors {
-		p.errs = append(p.errs, e)
-	}
 }
 
 // figureExpr reads a figure that may be computed: a literal number >= 0, or
@@ -557,7 +552,7 @@ func (p *reader) entries(n *yaml.Node) []string {
 		var out []string
 		for i, e := range n.Content {
 			if name, ok := p.name(e, fmt.Sprintf("entry[%d]", i)); ok {
-				if contains(out, name) {
+				if slices.Contains(out, name) {
 					p.errorf(e, fmt.Sprintf("entry[%d]", i), "%s is listed twice", name)
 				}
 				out = append(out, name)
@@ -581,7 +576,7 @@ func (p *reader) tables(n *yaml.Node) []string {
 	for i, e := range n.Content {
 		f := fmt.Sprintf("tables[%d]", i)
 		if name, ok := p.name(e, f); ok {
-			if contains(out, name) {
+			if slices.Contains(out, name) {
 				p.errorf(e, f, "table %s is listed twice", name)
 			}
 			out = append(out, name)
@@ -819,7 +814,7 @@ func (p *reader) step(n *yaml.Node, field string, depth int) *step {
 		if x.key == kind {
 			continue
 		}
-		if !contains(allowed, x.key) {
+		if !slices.Contains(allowed, x.key) {
 			p.errorf(x.k, join(field, x.key), "%s", unknownKey(x.key, append([]string{kind}, allowed...)))
 			continue
 		}
@@ -943,7 +938,7 @@ func (p *reader) varName(n *yaml.Node, field string) bool {
 	switch {
 	case !varPattern.MatchString(n.Value):
 		p.errorf(n, field, "%q is not a variable name (letters, digits, _; not starting with a digit)", n.Value)
-	case contains(reserved, n.Value):
+	case slices.Contains(reserved, n.Value):
 		p.errorf(n, field, "%q is reserved (%s)", n.Value, strings.Join(reserved, ", "))
 	default:
 		return true

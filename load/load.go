@@ -277,13 +277,16 @@ func Coldstart(n int, pause time.Duration) ([]fusionsim.Arrival, error) {
 	return out, nil
 }
 
-// WithEvent sets the request body of every arrival to a copy of ev (a
-// shallow copy each, so that no two requests share a map).
+// WithEvent sets the request body of every arrival that has none to a
+// copy of ev (a shallow copy each, so that no two requests share a map).
 func WithEvent(arrivals []fusionsim.Arrival, ev fusionsim.Event) {
 	if ev == nil {
 		return
 	}
 	for i := range arrivals {
+		if arrivals[i].Event != nil {
+			continue
+		}
 		c := make(fusionsim.Event, len(ev))
 		for k, v := range ev {
 			c[k] = v

@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,20 +89,14 @@ func (s Spec) Arrivals() ([]fusionsim.Arrival, error) {
 	case KindColdstart:
 		out, err = Coldstart(s.Requests, s.Pause)
 	case KindReplay:
-		if s.Replayed != nil {
-			out = make([]fusionsim.Arrival, len(s.Replayed))
-			copy(out, s.Replayed)
-			for i := range out {
-				if out[i].Event == nil && s.Event != nil {
-					WithEvent(out[i:i+1], s.Event)
-				}
-			}
-			return out, nil
-		}
-		if s.ReplayFile == "" {
+		switch {
+		case s.Replayed != nil:
+			out = slices.Clone(s.Replayed)
+		case s.ReplayFile == "":
 			return nil, fmt.Errorf("%w: a replay load needs a file of arrival times", ErrBadLoad)
+		default:
+			out, err = ReplayFile(s.ReplayFile)
 		}
-		out, err = ReplayFile(s.ReplayFile)
 	default:
 		return nil, fmt.Errorf("%w: kind %q is none of %s", ErrBadLoad, s.Kind, strings.Join(Kinds, ", "))
 	}
