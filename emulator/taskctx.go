@@ -274,7 +274,7 @@ func (lc *localCall) run(c *coro) {
 	c.starter = lc
 	if lc.call {
 		em, inv := lc.inv.em, lc.inv
-		res, err := lc.child.protect(em.app.Tasks[lc.child.task], nil, lc.nonNilEvent())
+		res, err := lc.child.runTask(lc.child, lc.in)
 		if lc.sync {
 			em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: lc.entry, Called: lc.child.task, Time: em.msBetween(lc.t0, em.k.now)})
 			lc.complete(res, err)
@@ -288,13 +288,6 @@ func (lc *localCall) run(c *coro) {
 		c.starter = nil
 		lc.first()
 	}
-}
-
-func (lc *localCall) nonNilEvent() fusionsim.Event {
-	if lc.in == nil {
-		return fusionsim.Event{}
-	}
-	return lc.in
 }
 
 // first runs at the job's first await (or its end): the caller goes on; an
