@@ -572,15 +572,28 @@ func (t *taskCtx) spendCost(c *model.Cost) {
 		// before the job starts, whichever way it runs.
 		cpuMs := em.ioCPU(c.CPUMs)
 		if cpuMs > 0 && !c.LatencyMs.IsZero() {
-			em.spendCPUThenLatency(t.inv, cpuMs, c)
+			// One block for both parts (runWake with then).
+			co := em.current
+			t.inv.env.cpu.runWake(cpuMs, 1, co, co.wakeToken(), c)
+			co.block()
 			return
 		}
 		em.cpuWait(t.inv, cpuMs, 1, false)
 	}
 	if !c.LatencyMs.IsZero() {
-		em.awaitPoint()
-		em.sleep(model.Ms(c.LatencyMs.Sample(em.rng)))
+		co := em.current
+		em.startLatency(co, c)
+		co.block()
 	}
+}
+
+// startLatency starts the latency part of co's cost c, co being the
+// running coroutine: its await, the latency's draw and the wake-up at its
+// end, which co (blocked or about to block) waits for.
+func (em *Emulator) startLatency(co *coro, c *model.Cost) {
+	em.awaitPoint()
+	d := model.Ms(c.LatencyMs.Sample(em.rng))
+	em.k.push(event{at: em.k.now + d, act: co, arg: co.wakeToken()})
 }
 
 // storageCost spends the cost of a storage operation, and of the
@@ -640,7 +653,7 @@ func (em *Emulator) cpuWait(inv *invocation, cpuMs float64, threads int, await b
 		em.awaitPoint()
 	}
 	c := em.current
-	inv.env.cpu.runWake(cpuMs, threads, c, c.wakeToken())
+	inv.env.cpu.runWake(cpuMs, threads, c, c.wakeToken(), nil)
 	c.block()
 }
 
