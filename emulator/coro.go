@@ -20,8 +20,7 @@ type coro struct {
 	job      *localCall  // the job: a local call, or nil for inv.handle
 	inv      *invocation // the invocation the job belongs to
 	token    uint64      // incremented at every block; wake-ups carry it
-	finished bool        // the job has returned
-	stopped  bool
+	finished bool        // the job has returned (then it is in em.pool)
 	// starter, when set, is the local call whose caller goes on at the
 	// job's first await (see taskCtx.concurrently).
 	starter *localCall
@@ -117,7 +116,6 @@ func (c *coro) block() {
 		panic("emulator: Context used outside its task's goroutine")
 	}
 	if !c.yield(struct{}{}) {
-		c.stopped = true
 		panic(killSignal{})
 	}
 	if c.inv != nil && c.inv.dead {

@@ -20,7 +20,7 @@ type cpuJob struct {
 	arg       uint64
 	// then, with co, is a cost whose latency follows the job: when the
 	// job completes, the coroutine sleeps on without being resumed
-	// (sleepAfterCPU).
+	// (runWake, sleepAfterCPU).
 	then *model.Cost
 }
 
@@ -88,14 +88,17 @@ const minTokens = 1.0
 func (p *processor) bursting() bool { return p.burstCap > 0 && p.tokens >= minTokens }
 
 // runWake starts a job of cpuMs vCPU-ms on threads threads and wakes co
-// (blocked on tok) when it completes.
-func (p *processor) runWake(cpuMs float64, threads int, co *coro, tok uint64) {
+// (blocked on tok) when it completes. With then (a cost whose latency
+// follows the CPU, cpuMs > 0), co is not resumed in between: when the job
+// completes, the kernel starts the latency as co would (sleepAfterCPU),
+// so that co blocks once instead of twice.
+func (p *processor) runWake(cpuMs float64, threads int, co *coro, tok uint64, then *model.Cost) {
 	if cpuMs <= 0 {
 		p.em.wake(co, tok)
 		return
 	}
 	j := p.em.newJob(cpuMs, threads, p.cores)
-	j.co, j.tok = co, tok
+	j.co, j.tok, j.then = co, tok, then
 	p.add(j)
 }
 
@@ -274,23 +277,10 @@ func (p *processor) reset() {
 	p.gen++
 }
 
-// spendCPUThenLatency runs the running coroutine's cost c, its CPU part
-// (cpuMs, drawn from c's) then its latency part (both non-zero), with one
-// block instead of two: when the CPU part completes, the kernel does what
-// the coroutine would do next (sleepAfterCPU) without resuming it.
-func (em *Emulator) spendCPUThenLatency(inv *invocation, cpuMs float64, c *model.Cost) {
-	co := em.current
-	j := em.newJob(cpuMs, 1, inv.env.cpu.cores)
-	j.co, j.tok, j.then = co, co.wakeToken(), c
-	inv.env.cpu.add(j)
-	co.block()
-}
-
-// sleepAfterCPU runs, in the kernel, the part of spendCPUThenLatency
-// between the CPU and the latency, as co itself would: its await (the
-// caller that started it goes on) and the latency's draw, then the
-// wake-up at its end. Events are scheduled and random figures drawn in
-// the same order as if co had been resumed, so that runs stay the same.
+// sleepAfterCPU runs, in the kernel, what co would do after the CPU part
+// of its cost c (runWake with then): it starts the latency (startLatency).
+// Events are scheduled and random figures drawn in the same order as if co
+// had been resumed, so that runs stay the same.
 func (em *Emulator) sleepAfterCPU(co *coro, tok uint64, c *model.Cost) {
 	if co.token != tok || co.finished {
 		return
@@ -301,8 +291,6 @@ func (em *Emulator) sleepAfterCPU(co *coro, tok uint64, c *model.Cost) {
 	}
 	prev := em.current
 	em.current = co
-	em.awaitPoint()
-	d := model.Ms(c.LatencyMs.Sample(em.rng))
-	em.k.push(event{at: em.k.now + d, act: co, arg: co.wakeToken()})
+	em.startLatency(co, c)
 	em.current = prev
 }

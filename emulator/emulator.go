@@ -176,14 +176,11 @@ func New(cfg Config) (*Emulator, error) {
 
 // Close stops the emulator's coroutines. The emulator is unusable after.
 func (em *Emulator) Close() {
-	idle := make(map[*coro]bool, len(em.pool))
-	for _, c := range em.pool {
-		idle[c] = true
-	}
 	for _, c := range em.all {
-		// An idle coroutine goes to the next emulator of the process;
-		// one stopped in a job (a run that failed) unwinds.
-		if !idle[c] || c.stopped || !idleCoros.put(c) {
+		// An idle coroutine (finished, so in em.pool) goes to the next
+		// emulator of the process; one still in a job (a run that
+		// failed) is stopped and unwinds.
+		if !c.finished || !idleCoros.put(c) {
 			c.stop()
 		}
 	}

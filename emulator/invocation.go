@@ -499,7 +499,12 @@ func (inv *invocation) addMemory(mb float64) bool {
 	return true
 }
 
+// releaseMemory takes mb from the environment's resident memory (every
+// task's return: mostly nothing to release).
 func (inv *invocation) releaseMemory(mb float64) {
+	if mb == 0 {
+		return
+	}
 	env := inv.env
 	env.residentMB -= mb
 	env.cpu.setResident(env.residentMB)

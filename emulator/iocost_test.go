@@ -116,7 +116,7 @@ func TestLocalCallCPU(t *testing.T) {
 
 // A storage operation's CPU demand varies like a call's (ioCPU) whichever
 // way its cost runs: with a latency after its CPU part (one coroutine
-// block, spendCPUThenLatency) as without. At one vCPU a put of 2 vCPU-ms
+// block, runWake with then) as without. At one vCPU a put of 2 vCPU-ms
 // and 5 ms of latency takes 7 ms without variation, and varies by about
 // 1 ms with 1 vCPU-ms of it (the variation was lost when the two parts
 // became one block).

@@ -100,7 +100,7 @@ func (k *kernel) push(ev event) {
 // must not be empty.
 func (k *kernel) pop() slot {
 	k.n++
-	if k.head < len(k.fifo) && (len(k.queue) == 0 || k.queue[0].at > k.now) {
+	if k.fifoNext() {
 		sl := k.fifo[k.head]
 		k.fifo[k.head] = slot{}
 		if k.head++; k.head == len(k.fifo) {
@@ -162,16 +162,21 @@ func (k *kernel) pop() slot {
 	return ev
 }
 
+// heapLater reports whether no event in the heap is due now: events for
+// now, in the FIFO, come first.
+func (k *kernel) heapLater() bool { return len(k.queue) == 0 || k.queue[0].at > k.now }
+
+// fifoNext reports whether the next event is the FIFO's head.
+func (k *kernel) fifoNext() bool { return k.head < len(k.fifo) && k.heapLater() }
+
 // idleNow reports whether no event is due now: an event pushed for now
 // would be the next to run.
-func (k *kernel) idleNow() bool {
-	return k.head == len(k.fifo) && (len(k.queue) == 0 || k.queue[0].at > k.now)
-}
+func (k *kernel) idleNow() bool { return k.head == len(k.fifo) && k.heapLater() }
 
 // takeNext removes the next event if it is act's with arg, as if it ran,
 // and reports whether it did.
 func (k *kernel) takeNext(act actor, arg uint64) bool {
-	if k.head == len(k.fifo) || len(k.queue) > 0 && k.queue[0].at <= k.now {
+	if !k.fifoNext() {
 		return false
 	}
 	if sl := &k.fifo[k.head]; sl.act != act || sl.arg != arg {

@@ -274,7 +274,7 @@ func (lc *localCall) run(c *coro) {
 	c.starter = lc
 	if lc.call {
 		em, inv := lc.inv.em, lc.inv
-		res, err := lc.child.protect(em.app.Tasks[lc.child.task], nil, lc.nonNilEvent())
+		res, err := lc.child.runTask(lc.child, lc.in)
 		if lc.sync {
 			em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: lc.entry, Called: lc.child.task, Time: em.msBetween(lc.t0, em.k.now)})
 			lc.complete(res, err)
@@ -288,13 +288,6 @@ func (lc *localCall) run(c *coro) {
 		c.starter = nil
 		lc.first()
 	}
-}
-
-func (lc *localCall) nonNilEvent() fusionsim.Event {
-	if lc.in == nil {
-		return fusionsim.Event{}
-	}
-	return lc.in
 }
 
 // first runs at the job's first await (or its end): the caller goes on; an
@@ -579,15 +572,28 @@ func (t *taskCtx) spendCost(c *model.Cost) {
 		// before the job starts, whichever way it runs.
 		cpuMs := em.ioCPU(c.CPUMs)
 		if cpuMs > 0 && !c.LatencyMs.IsZero() {
-			em.spendCPUThenLatency(t.inv, cpuMs, c)
+			// One block for both parts (runWake with then).
+			co := em.current
+			t.inv.env.cpu.runWake(cpuMs, 1, co, co.wakeToken(), c)
+			co.block()
 			return
 		}
 		em.cpuWait(t.inv, cpuMs, 1, false)
 	}
 	if !c.LatencyMs.IsZero() {
-		em.awaitPoint()
-		em.sleep(model.Ms(c.LatencyMs.Sample(em.rng)))
+		co := em.current
+		em.startLatency(co, c)
+		co.block()
 	}
+}
+
+// startLatency starts the latency part of co's cost c, co being the
+// running coroutine: its await, the latency's draw and the wake-up at its
+// end, which co (blocked or about to block) waits for.
+func (em *Emulator) startLatency(co *coro, c *model.Cost) {
+	em.awaitPoint()
+	d := model.Ms(c.LatencyMs.Sample(em.rng))
+	em.k.push(event{at: em.k.now + d, act: co, arg: co.wakeToken()})
 }
 
 // storageCost spends the cost of a storage operation, and of the
@@ -647,7 +653,7 @@ func (em *Emulator) cpuWait(inv *invocation, cpuMs float64, threads int, await b
 		em.awaitPoint()
 	}
 	c := em.current
-	inv.env.cpu.runWake(cpuMs, threads, c, c.wakeToken())
+	inv.env.cpu.runWake(cpuMs, threads, c, c.wakeToken(), nil)
 	c.block()
 }
 

@@ -140,20 +140,20 @@ func (c CPU) Validate() error {
 	if !(c.MaxVCPU > 0) {
 		return fmt.Errorf("cpu.maxVCPU: %v must be > 0", c.MaxVCPU)
 	}
-	if !(c.BurstPeriodMs >= 0) || math.IsInf(c.BurstPeriodMs, 0) {
-		return fmt.Errorf("cpu.burstPeriodMs: %v must be a finite number >= 0", c.BurstPeriodMs)
+	if err := nonNegative("cpu.burstPeriodMs", c.BurstPeriodMs); err != nil {
+		return err
 	}
 	if err := c.WorkJitter.Validate("cpu.workJitter"); err != nil {
 		return err
 	}
-	if !(c.IOVariationCPUMs >= 0) || math.IsInf(c.IOVariationCPUMs, 0) {
-		return fmt.Errorf("cpu.ioVariationCPUMs: %v must be a finite number >= 0", c.IOVariationCPUMs)
+	if err := nonNegative("cpu.ioVariationCPUMs", c.IOVariationCPUMs); err != nil {
+		return err
 	}
-	if !(c.MemoryPressureHeadroomMB >= 0) || math.IsInf(c.MemoryPressureHeadroomMB, 0) {
-		return fmt.Errorf("cpu.memoryPressureHeadroomMB: %v must be a finite number >= 0", c.MemoryPressureHeadroomMB)
+	if err := nonNegative("cpu.memoryPressureHeadroomMB", c.MemoryPressureHeadroomMB); err != nil {
+		return err
 	}
-	if !(c.MemoryPressureCPUPerMB >= 0) || math.IsInf(c.MemoryPressureCPUPerMB, 0) {
-		return fmt.Errorf("cpu.memoryPressureCPUPerMB: %v must be a finite number >= 0", c.MemoryPressureCPUPerMB)
+	if err := nonNegative("cpu.memoryPressureCPUPerMB", c.MemoryPressureCPUPerMB); err != nil {
+		return err
 	}
 	if c.MinCores < 1 {
 		return fmt.Errorf("cpu.minCores: %d must be >= 1", c.MinCores)
