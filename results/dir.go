@@ -270,9 +270,11 @@ func (s *Stage) Commit(run *Run) (err error) {
 			st = StatsOf(sr.Records, sr.Responses)
 			defer st.E2E().Close()
 		}
-		row := st.Row(sr.Name, pricing)
+		var row Row
 		if sr.Row != nil {
 			row = *sr.Row
+		} else {
+			row = st.Row(sr.Name, pricing)
 		}
 		data.Names = append(data.Names, sr.Name)
 		data.Rows = append(data.Rows, row)
