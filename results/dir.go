@@ -839,12 +839,14 @@ func readPrototype(dir string, opt ReadOptions) (*Data, error) {
 	return d, nil
 }
 
+// summarize computes the rows from each setup's statistics, which
+// d.StatsOf keeps for the figures.
 func (d *Data) summarize(p model.Pricing) {
 	if p.MBPerGB == 0 {
 		p = model.Default().Pricing
 	}
 	d.Rows = make([]Row, len(d.Names))
 	for i, n := range d.Names {
-		d.Rows[i] = Summarize(n, d.Traces[n], d.Responses[n], p)
+		d.Rows[i] = d.StatsOf(n).Row(n, p)
 	}
 }
