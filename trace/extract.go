@@ -497,11 +497,8 @@ func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
 // complete streams the record of a complete invocation and forgets it.
 func (x *Extractor) complete(inv *invocation) {
 	k := &x.k
-	*k = KeyedRecord{inv.record(), inv.requestID}
-	if err := ValidateRecord(&k.Record); err != nil {
-		x.ext.Inconsistent++
-		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
-	} else {
+	k.RequestID = inv.requestID
+	if x.validRecord(inv, &k.Record) {
 		x.ext.Invocations++
 		// The calls move to a slab shared by many records, which fn may
 		// keep: one allocation for many records, not one each.
@@ -623,23 +620,33 @@ func (x *Extractor) noteRoot(k *KeyedRecord) {
 }
 
 // valid builds the records of complete invocations and keeps those that
-// make valid records (ValidateRecord: what a trace file may hold); the
-// others (e.g. a REPORT line of 0 MB, a negative time-base) are counted
-// as inconsistent.
+// make valid records (validRecord).
 func (x *Extractor) valid(invs []*invocation) ([]*invocation, []KeyedRecord) {
 	ok := invs[:0]
 	keyed := make([]KeyedRecord, 0, len(invs))
 	for _, inv := range invs {
-		r := inv.record()
-		if err := ValidateRecord(&r); err != nil {
-			x.ext.Inconsistent++
-			x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+		var r Record
+		if !x.validRecord(inv, &r) {
 			continue
 		}
 		ok = append(ok, inv)
 		keyed = append(keyed, KeyedRecord{r, inv.requestID})
 	}
 	return ok, keyed
+}
+
+// validRecord builds the record of a complete invocation into r and
+// reports whether it is valid (ValidateRecord: what a trace file may
+// hold); an invalid one (e.g. of a REPORT line of 0 MB, a negative
+// time-base) is counted as inconsistent.
+func (x *Extractor) validRecord(inv *invocation, r *Record) bool {
+	*r = inv.record()
+	if err := ValidateRecord(r); err != nil {
+		x.ext.Inconsistent++
+		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+		return false
+	}
+	return true
 }
 
 // KeyedRecord is a record with the request id of its invocation, the last
