@@ -338,9 +338,8 @@ func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
 		return
 	}
 	x.ext.Lines++
-	inv := x.invocation(r.Function, r.Function, n, r.RequestID)
-	if inv.report != nil && kind != End {
-		x.inconsistent(inv, n, "%s line after the REPORT line", kind)
+	inv := x.lineInvocation(r.Function, r.Function, n, r.RequestID, kind)
+	if inv == nil {
 		return
 	}
 	switch kind {
@@ -352,10 +351,7 @@ func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
 		inv.rep = r.Report
 		// As printed and parsed: to the hundredth of a ms.
 		inv.rep.Duration, inv.rep.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
-		inv.report = &inv.rep
-		if x.stream != nil && inv.haveInit {
-			x.complete(inv)
-		}
+		x.reported(inv)
 	case Message:
 		x.addMessage(inv, n, r.TraceID, r.MessageMs(), r.Source, r.Type, &r.Init, &r.Call, r.Ms)
 	}
@@ -424,9 +420,8 @@ func (x *Extractor) forget(inv *invocation) {
 
 // add adds a parsed control or FSMSG line.
 func (x *Extractor) add(source, function string, line int, l *Line) {
-	inv := x.invocation(source, function, line, l.RequestID)
-	if inv.report != nil && l.Kind != End {
-		x.inconsistent(inv, line, "%s line after the REPORT line", l.Kind)
+	inv := x.lineInvocation(source, function, line, l.RequestID, l.Kind)
+	if inv == nil {
 		return
 	}
 	switch l.Kind {
@@ -436,13 +431,31 @@ func (x *Extractor) add(source, function string, line int, l *Line) {
 		inv.endTime = l.Time
 	case Report:
 		inv.rep = l.Report
-		inv.report = &inv.rep
-		if x.stream != nil && inv.haveInit {
-			x.complete(inv)
-		}
+		x.reported(inv)
 	case Message:
 		m := &l.Msg
 		x.addMessage(inv, line, m.TraceID, m.Time, m.SourceFunction, m.Type, &l.Init, &l.Call, l.Ms)
+	}
+}
+
+// lineInvocation returns the invocation of a control or FSMSG line of
+// kind (add, AddRecord), or nil, the line being inconsistent, when it
+// comes after the invocation's REPORT line (only an END line may).
+func (x *Extractor) lineInvocation(source, function string, line int, requestID string, kind Kind) *invocation {
+	inv := x.invocation(source, function, line, requestID)
+	if inv.report != nil && kind != End {
+		x.inconsistent(inv, line, "%s line after the REPORT line", kind)
+		return nil
+	}
+	return inv
+}
+
+// reported marks inv as reported (its REPORT figures are in inv.rep) and
+// streams its record if its init message came (Stream).
+func (x *Extractor) reported(inv *invocation) {
+	inv.report = &inv.rep
+	if x.stream != nil && inv.haveInit {
+		x.complete(inv)
 	}
 }
 
