@@ -677,30 +677,7 @@ func SortKeyed(ks []KeyedRecord) {
 	if len(ks) < 2 {
 		return
 	}
-	idx := make([]int32, len(ks))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortStableFunc(idx, func(a, b int32) int { return compareKeyed(&ks[a], &ks[b]) })
-	// ks[i] becomes the record at idx[i]: follow each cycle of the
-	// permutation once.
-	for i := range idx {
-		if idx[i] < 0 {
-			continue
-		}
-		tmp := ks[i]
-		j := i
-		for {
-			k := int(idx[j])
-			idx[j] = -1
-			if k == i {
-				ks[j] = tmp
-				break
-			}
-			ks[j] = ks[k]
-			j = k
-		}
-	}
+	permute(ks, sortedIndices(len(ks), func(a, b int32) int { return compareKeyed(&ks[a], &ks[b]) }))
 }
 
 // SortByKey sorts records and their request ids (ids[i] is recs[i]'s) as
@@ -710,29 +687,46 @@ func SortByKey(recs []Record, ids []string) {
 	if len(recs) < 2 {
 		return
 	}
-	idx := make([]int32, len(recs))
+	idx := sortedIndices(len(recs), func(a, b int32) int {
+		return compareKeys(&recs[a], ids[a], &recs[b], ids[b])
+	})
+	permute(recs, idx)
+	permute(ids, idx)
+}
+
+// sortedIndices returns the indices 0, ..., n-1 stably sorted by cmp.
+func sortedIndices(n int, cmp func(a, b int32) int) []int32 {
+	idx := make([]int32, n)
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	slices.SortStableFunc(idx, func(a, b int32) int {
-		return compareKeys(&recs[a], ids[a], &recs[b], ids[b])
-	})
+	slices.SortStableFunc(idx, cmp)
+	return idx
+}
+
+// permute makes s[i] the element at s[idx[i]], moving each element once:
+// it follows each cycle of the permutation once, marking the indices it
+// has moved (complemented), and leaves idx as it was.
+func permute[T any](s []T, idx []int32) {
 	for i := range idx {
 		if idx[i] < 0 {
 			continue
 		}
-		tmp, tmpID := recs[i], ids[i]
+		tmp := s[i]
 		j := i
 		for {
 			k := int(idx[j])
-			idx[j] = -1
+			idx[j] = ^idx[j]
 			if k == i {
-				recs[j], ids[j] = tmp, tmpID
+				s[j] = tmp
 				break
 			}
-			recs[j], ids[j] = recs[k], ids[k]
+			s[j] = s[k]
 			j = k
 		}
+	}
+	for i := range idx {
+		idx[i] = ^idx[i]
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/fusionsim/fusionsim"
@@ -162,23 +163,13 @@ func compareKeys(a *Record, aID string, b *Record, bID string) int {
 	case a.StartTimestamp > b.StartTimestamp:
 		return 1
 	}
-	if c := compareStrings(a.TraceID, b.TraceID); c != 0 {
+	if c := strings.Compare(a.TraceID, b.TraceID); c != 0 {
 		return c
 	}
-	if c := compareStrings(a.CurrentFunction, b.CurrentFunction); c != 0 {
+	if c := strings.Compare(a.CurrentFunction, b.CurrentFunction); c != 0 {
 		return c
 	}
-	return compareStrings(aID, bID)
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(aID, bID)
 }
 
 // runReader reads a sorted run back, record by record.
