@@ -20,6 +20,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 )
@@ -512,7 +513,7 @@ func (w *LogFiles) file(function string) *logFile {
 	}
 	// The emulator's records of a function share its name's bytes.
 	p := unsafe.StringData(function)
-	c := &w.recent[ptrHash(p)&31]
+	c := &w.recent[strtab.PtrHash(p)&31]
 	if c.p == p && c.n == len(function) && p != nil {
 		return c.lf
 	}

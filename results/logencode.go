@@ -79,7 +79,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 	// The emulator's records of one invocation share their request id's
 	// bytes: look for those first, then for the text.
 	p := unsafe.StringData(id)
-	slot := &e.recent[ptrHash(p)&uintptr(len(e.recent)-1)]
+	slot := &e.recent[strtab.PtrHash(p)&uintptr(len(e.recent)-1)]
 	if iv := *slot; iv != nil && unsafe.StringData(iv.key) == p && len(iv.key) == len(id) {
 		return iv
 	}
@@ -103,7 +103,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 func (e *logEncoder) done(id string, iv *invRefs) {
 	e.invs.Delete(iv.key)
 	if p := unsafe.StringData(iv.key); p != nil {
-		if slot := &e.recent[ptrHash(p)&uintptr(len(e.recent)-1)]; *slot == iv {
+		if slot := &e.recent[strtab.PtrHash(p)&uintptr(len(e.recent)-1)]; *slot == iv {
 			*slot = nil
 		}
 	}
@@ -261,12 +261,6 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 
 	iv.msg, iv.trace, iv.hasMsg = m, r.TraceID, true
 	e.msg = m
-}
-
-// ptrHash spreads the bits of an address for a small direct-mapped table.
-func ptrHash(p *byte) uintptr {
-	a := uintptr(unsafe.Pointer(p))
-	return (a >> 3) ^ (a >> 11)
 }
 
 // timestamp appends the line timestamp of ns (fusionsim.AppendTimestamp),

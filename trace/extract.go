@@ -296,7 +296,7 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 // lineNo counts a line of source and returns its number.
 func (x *Extractor) lineNo(source string) int {
 	p := unsafe.StringData(source)
-	c := &x.recent[ptrHash(p)&63]
+	c := &x.recent[strtab.PtrHash(p)&63]
 	if c.p == p && c.n == len(source) && p != nil {
 		*c.cnt++
 		return *c.cnt
@@ -364,7 +364,7 @@ func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 100
 // first line.
 func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
 	p := unsafe.StringData(requestID)
-	slot := &x.recentI[ptrHash(p)&uintptr(len(x.recentI)-1)]
+	slot := &x.recentI[strtab.PtrHash(p)&uintptr(len(x.recentI)-1)]
 	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
 		return inv
 	}
@@ -388,16 +388,10 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 	return inv
 }
 
-// ptrHash spreads the bits of an address for a small direct-mapped table.
-func ptrHash(p *byte) uintptr {
-	a := uintptr(unsafe.Pointer(p))
-	return (a >> 3) ^ (a >> 11)
-}
-
 // forget removes inv from the invocations by request id.
 func (x *Extractor) forget(inv *invocation) {
 	if p := unsafe.StringData(inv.requestID); p != nil {
-		if slot := &x.recentI[ptrHash(p)&uintptr(len(x.recentI)-1)]; *slot == inv {
+		if slot := &x.recentI[strtab.PtrHash(p)&uintptr(len(x.recentI)-1)]; *slot == inv {
 			*slot = nil
 		}
 	}
