@@ -140,7 +140,7 @@ func (e *logEncoder) write(r *fusionsim.LogRecord) {
 		// The rest of fusionsim.AppendReport, in parts that start where
 		// the numbers start, so that each is compared aligned.
 		e.seg = append(e.seg[:0], "\tDuration: "...)
-		e.seg = appendMs2(e.seg, rep.Duration)
+		e.seg = fusionsim.AppendMs2(e.seg, rep.Duration)
 		e.report[1] = e.ref(e.report[1])
 		e.seg = append(e.seg[:0], " ms\tBilled Duration: "...)
 		e.seg = strconv.AppendInt(e.seg, rep.BilledMs, 10)
@@ -153,7 +153,7 @@ func (e *logEncoder) write(r *fusionsim.LogRecord) {
 		e.seg = append(e.seg[:0], " MB"...)
 		if rep.InitDuration > 0 {
 			e.seg = append(e.seg, "\tInit Duration: "...)
-			e.seg = appendMs2(e.seg, rep.InitDuration)
+			e.seg = fusionsim.AppendMs2(e.seg, rep.InitDuration)
 			e.seg = append(e.seg, " ms"...)
 		}
 		if rep.Status != "" {
@@ -278,13 +278,4 @@ func (e *logEncoder) timestamp(dst []byte, ns int64) []byte {
 	msec := (ns - sec*1e9) / 1e6
 	dst = append(dst, e.ts...)
 	return append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10), 'Z')
-}
-
-// appendMs2 appends d in milliseconds with two decimals, rounded half up
-// (as a REPORT line prints durations).
-func appendMs2(dst []byte, d time.Duration) []byte {
-	hundredths := (int64(d) + 5000) / 10000
-	dst = strconv.AppendInt(dst, hundredths/100, 10)
-	dst = append(dst, '.')
-	return append(dst, byte('0'+hundredths%100/10), byte('0'+hundredths%10))
 }
