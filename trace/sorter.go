@@ -273,7 +273,9 @@ func (r *runReader) read(k *KeyedRecord) error {
 			return nil, errBadRun
 		}
 		r.buf = slices.Grow(r.buf[:0], int(n))[:n]
-		_, err = io.ReadFull(br, r.buf)
+		if _, err = io.ReadFull(br, r.buf); err == io.EOF {
+			err = io.ErrUnexpectedEOF // the bytes cut off after their length
+		}
 		return r.buf, err
 	}
 	unique := func() (string, error) {
@@ -336,7 +338,7 @@ func (r *runReader) read(k *KeyedRecord) error {
 	n, e := binary.ReadUvarint(br)
 	fail(e)
 	if err != nil {
-		return fail(errBadRun)
+		return fmt.Errorf("%w: %v", errBadRun, err)
 	}
 	if n > 1<<20 {
 		return errBadRun
