@@ -124,7 +124,7 @@ func AppendReport(dst []byte, r Report) []byte {
 	dst = append(dst, "REPORT RequestId: "...)
 	dst = append(dst, r.RequestID...)
 	dst = append(dst, "\tDuration: "...)
-	dst = appendMs2(dst, r.Duration)
+	dst = AppendMs2(dst, r.Duration)
 	dst = append(dst, " ms\tBilled Duration: "...)
 	dst = strconv.AppendInt(dst, r.BilledMs, 10)
 	dst = append(dst, " ms\tMemory Size: "...)
@@ -134,7 +134,7 @@ func AppendReport(dst []byte, r Report) []byte {
 	dst = append(dst, " MB"...)
 	if r.InitDuration > 0 {
 		dst = append(dst, "\tInit Duration: "...)
-		dst = appendMs2(dst, r.InitDuration)
+		dst = AppendMs2(dst, r.InitDuration)
 		dst = append(dst, " ms"...)
 	}
 	if r.Status != "" {
@@ -148,8 +148,9 @@ func AppendReport(dst []byte, r Report) []byte {
 	return dst
 }
 
-// appendMs2 appends d in milliseconds with two decimals, rounded half up.
-func appendMs2(dst []byte, d time.Duration) []byte {
+// AppendMs2 appends d (>= 0) in milliseconds with two decimals, rounded
+// half up, as AppendReport prints durations.
+func AppendMs2(dst []byte, d time.Duration) []byte {
 	hundredths := (int64(d) + 5000) / 10000
 	dst = strconv.AppendInt(dst, hundredths/100, 10)
 	dst = append(dst, '.')

@@ -20,6 +20,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 )
@@ -270,9 +271,11 @@ func (s *Stage) Commit(run *Run) (err error) {
 			st = StatsOf(sr.Records, sr.Responses)
 			defer st.E2E().Close()
 		}
-		row := st.Row(sr.Name, pricing)
+		var row Row
 		if sr.Row != nil {
 			row = *sr.Row
+		} else {
+			row = st.Row(sr.Name, pricing)
 		}
 		data.Names = append(data.Names, sr.Name)
 		data.Rows = append(data.Rows, row)
@@ -510,7 +513,7 @@ func (w *LogFiles) file(function string) *logFile {
 	}
 	// The emulator's records of a function share its name's bytes.
 	p := unsafe.StringData(function)
-	c := &w.recent[ptrHash(p)&31]
+	c := &w.recent[strtab.PtrHash(p)&31]
 	if c.p == p && c.n == len(function) && p != nil {
 		return c.lf
 	}
@@ -837,12 +840,14 @@ func readPrototype(dir string, opt ReadOptions) (*Data, error) {
 	return d, nil
 }
 
+// summarize computes the rows from each setup's statistics, which
+// d.StatsOf keeps for the figures.
 func (d *Data) summarize(p model.Pricing) {
 	if p.MBPerGB == 0 {
 		p = model.Default().Pricing
 	}
 	d.Rows = make([]Row, len(d.Names))
 	for i, n := range d.Names {
-		d.Rows[i] = Summarize(n, d.Traces[n], d.Responses[n], p)
+		d.Rows[i] = d.StatsOf(n).Row(n, p)
 	}
 }

@@ -79,7 +79,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 	// The emulator's records of one invocation share their request id's
 	// bytes: look for those first, then for the text.
 	p := unsafe.StringData(id)
-	slot := &e.recent[ptrHash(p)&uintptr(len(e.recent)-1)]
+	slot := &e.recent[strtab.PtrHash(p)&uintptr(len(e.recent)-1)]
 	if iv := *slot; iv != nil && unsafe.StringData(iv.key) == p && len(iv.key) == len(id) {
 		return iv
 	}
@@ -103,7 +103,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 func (e *logEncoder) done(id string, iv *invRefs) {
 	e.invs.Delete(iv.key)
 	if p := unsafe.StringData(iv.key); p != nil {
-		if slot := &e.recent[ptrHash(p)&uintptr(len(e.recent)-1)]; *slot == iv {
+		if slot := &e.recent[strtab.PtrHash(p)&uintptr(len(e.recent)-1)]; *slot == iv {
 			*slot = nil
 		}
 	}
@@ -140,7 +140,7 @@ func (e *logEncoder) write(r *fusionsim.LogRecord) {
 		// The rest of fusionsim.AppendReport, in parts that start where
 		// the numbers start, so that each is compared aligned.
 		e.seg = append(e.seg[:0], "\tDuration: "...)
-		e.seg = appendMs2(e.seg, rep.Duration)
+		e.seg = fusionsim.AppendMs2(e.seg, rep.Duration)
 		e.report[1] = e.ref(e.report[1])
 		e.seg = append(e.seg[:0], " ms\tBilled Duration: "...)
 		e.seg = strconv.AppendInt(e.seg, rep.BilledMs, 10)
@@ -153,7 +153,7 @@ func (e *logEncoder) write(r *fusionsim.LogRecord) {
 		e.seg = append(e.seg[:0], " MB"...)
 		if rep.InitDuration > 0 {
 			e.seg = append(e.seg, "\tInit Duration: "...)
-			e.seg = appendMs2(e.seg, rep.InitDuration)
+			e.seg = fusionsim.AppendMs2(e.seg, rep.InitDuration)
 			e.seg = append(e.seg, " ms"...)
 		}
 		if rep.Status != "" {
@@ -263,12 +263,6 @@ func (e *logEncoder) message(r *fusionsim.LogRecord) {
 	e.msg = m
 }
 
-// ptrHash spreads the bits of an address for a small direct-mapped table.
-func ptrHash(p *byte) uintptr {
-	a := uintptr(unsafe.Pointer(p))
-	return (a >> 3) ^ (a >> 11)
-}
-
 // timestamp appends the line timestamp of ns (fusionsim.AppendTimestamp),
 // formatting the date and time of day only when the second changes.
 func (e *logEncoder) timestamp(dst []byte, ns int64) []byte {
@@ -284,13 +278,4 @@ func (e *logEncoder) timestamp(dst []byte, ns int64) []byte {
 	msec := (ns - sec*1e9) / 1e6
 	dst = append(dst, e.ts...)
 	return append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10), 'Z')
-}
-
-// appendMs2 appends d in milliseconds with two decimals, rounded half up
-// (as a REPORT line prints durations).
-func appendMs2(dst []byte, d time.Duration) []byte {
-	hundredths := (int64(d) + 5000) / 10000
-	dst = strconv.AppendInt(dst, hundredths/100, 10)
-	dst = append(dst, '.')
-	return append(dst, byte('0'+hundredths%100/10), byte('0'+hundredths%10))
 }

@@ -102,26 +102,9 @@ func (w *SetupWriter) Close() error {
 	if w.gz {
 		file += ".gz"
 	}
-	path := filepath.Join(dir, file)
-	f, err := trace.CreateAtomic(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	rw := trace.NewRecordWriter(bw, w.gz)
-	err = w.sorter.Each(func(k *trace.KeyedRecord) error { return rw.Write(&k.Record) })
-	if err == nil {
-		err = rw.Close()
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		f.Abort()
-		w.err = fmt.Errorf("%s: %w", path, err)
-		return w.err
-	}
-	w.err = f.Commit()
+	w.err = trace.WriteTraceFileFunc(filepath.Join(dir, file), w.gz, func(write func(*trace.Record) error) error {
+		return w.sorter.Each(func(k *trace.KeyedRecord) error { return write(&k.Record) })
+	})
 	return w.err
 }
 

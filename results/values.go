@@ -120,16 +120,9 @@ func (s *Values) Nth(k int) (int64, error) {
 	// Narrow [lo, hi] down to a range that holds the value and fits in
 	// memory: each pass counts the values in 4096 equal parts of it.
 	lo, hi := s.min, s.max
-	below := 0 // values < lo
+	below := 0     // values < lo
+	inRange := s.n // values in [lo, hi]
 	for {
-		var inRange int
-		if err := s.scan(func(v int64) {
-			if v >= lo && v <= hi {
-				inRange++
-			}
-		}); err != nil {
-			return 0, err
-		}
 		if inRange <= ValuesInMemory || lo == hi {
 			var in []int64
 			if err := s.scan(func(v int64) {
@@ -159,6 +152,7 @@ func (s *Values) Nth(k int) (int64, error) {
 			if k-below < c {
 				lo = lo + int64(uint64(i)*width)
 				hi = min(hi, lo+int64(width)-1)
+				inRange = c
 				break
 			}
 			below += c

@@ -296,7 +296,7 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 // lineNo counts a line of source and returns its number.
 func (x *Extractor) lineNo(source string) int {
 	p := unsafe.StringData(source)
-	c := &x.recent[ptrHash(p)&63]
+	c := &x.recent[strtab.PtrHash(p)&63]
 	if c.p == p && c.n == len(source) && p != nil {
 		*c.cnt++
 		return *c.cnt
@@ -338,9 +338,8 @@ func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
 		return
 	}
 	x.ext.Lines++
-	inv := x.invocation(r.Function, r.Function, n, r.RequestID)
-	if inv.report != nil && kind != End {
-		x.inconsistent(inv, n, "%s line after the REPORT line", kind)
+	inv := x.lineInvocation(r.Function, r.Function, n, r.RequestID, kind)
+	if inv == nil {
 		return
 	}
 	switch kind {
@@ -352,10 +351,7 @@ func (x *Extractor) AddRecord(r *fusionsim.LogRecord) {
 		inv.rep = r.Report
 		// As printed and parsed: to the hundredth of a ms.
 		inv.rep.Duration, inv.rep.InitDuration = hundredths(r.Report.Duration), hundredths(r.Report.InitDuration)
-		inv.report = &inv.rep
-		if x.stream != nil && inv.haveInit {
-			x.complete(inv)
-		}
+		x.reported(inv)
 	case Message:
 		x.addMessage(inv, n, r.TraceID, r.MessageMs(), r.Source, r.Type, &r.Init, &r.Call, r.Ms)
 	}
@@ -368,7 +364,7 @@ func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 100
 // first line.
 func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
 	p := unsafe.StringData(requestID)
-	slot := &x.recentI[ptrHash(p)&uintptr(len(x.recentI)-1)]
+	slot := &x.recentI[strtab.PtrHash(p)&uintptr(len(x.recentI)-1)]
 	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
 		return inv
 	}
@@ -392,16 +388,10 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 	return inv
 }
 
-// ptrHash spreads the bits of an address for a small direct-mapped table.
-func ptrHash(p *byte) uintptr {
-	a := uintptr(unsafe.Pointer(p))
-	return (a >> 3) ^ (a >> 11)
-}
-
 // forget removes inv from the invocations by request id.
 func (x *Extractor) forget(inv *invocation) {
 	if p := unsafe.StringData(inv.requestID); p != nil {
-		if slot := &x.recentI[ptrHash(p)&uintptr(len(x.recentI)-1)]; *slot == inv {
+		if slot := &x.recentI[strtab.PtrHash(p)&uintptr(len(x.recentI)-1)]; *slot == inv {
 			*slot = nil
 		}
 	}
@@ -424,9 +414,8 @@ func (x *Extractor) forget(inv *invocation) {
 
 // add adds a parsed control or FSMSG line.
 func (x *Extractor) add(source, function string, line int, l *Line) {
-	inv := x.invocation(source, function, line, l.RequestID)
-	if inv.report != nil && l.Kind != End {
-		x.inconsistent(inv, line, "%s line after the REPORT line", l.Kind)
+	inv := x.lineInvocation(source, function, line, l.RequestID, l.Kind)
+	if inv == nil {
 		return
 	}
 	switch l.Kind {
@@ -436,13 +425,31 @@ func (x *Extractor) add(source, function string, line int, l *Line) {
 		inv.endTime = l.Time
 	case Report:
 		inv.rep = l.Report
-		inv.report = &inv.rep
-		if x.stream != nil && inv.haveInit {
-			x.complete(inv)
-		}
+		x.reported(inv)
 	case Message:
 		m := &l.Msg
 		x.addMessage(inv, line, m.TraceID, m.Time, m.SourceFunction, m.Type, &l.Init, &l.Call, l.Ms)
+	}
+}
+
+// lineInvocation returns the invocation of a control or FSMSG line of
+// kind (add, AddRecord), or nil, the line being inconsistent, when it
+// comes after the invocation's REPORT line (only an END line may).
+func (x *Extractor) lineInvocation(source, function string, line int, requestID string, kind Kind) *invocation {
+	inv := x.invocation(source, function, line, requestID)
+	if inv.report != nil && kind != End {
+		x.inconsistent(inv, line, "%s line after the REPORT line", kind)
+		return nil
+	}
+	return inv
+}
+
+// reported marks inv as reported (its REPORT figures are in inv.rep) and
+// streams its record if its init message came (Stream).
+func (x *Extractor) reported(inv *invocation) {
+	inv.report = &inv.rep
+	if x.stream != nil && inv.haveInit {
+		x.complete(inv)
 	}
 }
 
@@ -497,11 +504,8 @@ func (x *Extractor) Stream(fn func(*KeyedRecord)) error {
 // complete streams the record of a complete invocation and forgets it.
 func (x *Extractor) complete(inv *invocation) {
 	k := &x.k
-	*k = KeyedRecord{inv.record(), inv.requestID}
-	if err := ValidateRecord(&k.Record); err != nil {
-		x.ext.Inconsistent++
-		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
-	} else {
+	k.RequestID = inv.requestID
+	if x.validRecord(inv, &k.Record) {
 		x.ext.Invocations++
 		// The calls move to a slab shared by many records, which fn may
 		// keep: one allocation for many records, not one each.
@@ -623,23 +627,33 @@ func (x *Extractor) noteRoot(k *KeyedRecord) {
 }
 
 // valid builds the records of complete invocations and keeps those that
-// make valid records (ValidateRecord: what a trace file may hold); the
-// others (e.g. a REPORT line of 0 MB, a negative time-base) are counted
-// as inconsistent.
+// make valid records (validRecord).
 func (x *Extractor) valid(invs []*invocation) ([]*invocation, []KeyedRecord) {
 	ok := invs[:0]
 	keyed := make([]KeyedRecord, 0, len(invs))
 	for _, inv := range invs {
-		r := inv.record()
-		if err := ValidateRecord(&r); err != nil {
-			x.ext.Inconsistent++
-			x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+		var r Record
+		if !x.validRecord(inv, &r) {
 			continue
 		}
 		ok = append(ok, inv)
 		keyed = append(keyed, KeyedRecord{r, inv.requestID})
 	}
 	return ok, keyed
+}
+
+// validRecord builds the record of a complete invocation into r and
+// reports whether it is valid (ValidateRecord: what a trace file may
+// hold); an invalid one (e.g. of a REPORT line of 0 MB, a negative
+// time-base) is counted as inconsistent.
+func (x *Extractor) validRecord(inv *invocation, r *Record) bool {
+	*r = inv.record()
+	if err := ValidateRecord(r); err != nil {
+		x.ext.Inconsistent++
+		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
+		return false
+	}
+	return true
 }
 
 // KeyedRecord is a record with the request id of its invocation, the last
@@ -657,30 +671,7 @@ func SortKeyed(ks []KeyedRecord) {
 	if len(ks) < 2 {
 		return
 	}
-	idx := make([]int32, len(ks))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortStableFunc(idx, func(a, b int32) int { return compareKeyed(&ks[a], &ks[b]) })
-	// ks[i] becomes the record at idx[i]: follow each cycle of the
-	// permutation once.
-	for i := range idx {
-		if idx[i] < 0 {
-			continue
-		}
-		tmp := ks[i]
-		j := i
-		for {
-			k := int(idx[j])
-			idx[j] = -1
-			if k == i {
-				ks[j] = tmp
-				break
-			}
-			ks[j] = ks[k]
-			j = k
-		}
-	}
+	permute(ks, sortedIndices(len(ks), func(a, b int32) int { return compareKeyed(&ks[a], &ks[b]) }))
 }
 
 // SortByKey sorts records and their request ids (ids[i] is recs[i]'s) as
@@ -690,29 +681,46 @@ func SortByKey(recs []Record, ids []string) {
 	if len(recs) < 2 {
 		return
 	}
-	idx := make([]int32, len(recs))
+	idx := sortedIndices(len(recs), func(a, b int32) int {
+		return compareKeys(&recs[a], ids[a], &recs[b], ids[b])
+	})
+	permute(recs, idx)
+	permute(ids, idx)
+}
+
+// sortedIndices returns the indices 0, ..., n-1 stably sorted by cmp.
+func sortedIndices(n int, cmp func(a, b int32) int) []int32 {
+	idx := make([]int32, n)
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	slices.SortStableFunc(idx, func(a, b int32) int {
-		return compareKeys(&recs[a], ids[a], &recs[b], ids[b])
-	})
+	slices.SortStableFunc(idx, cmp)
+	return idx
+}
+
+// permute makes s[i] the element at s[idx[i]], moving each element once:
+// it follows each cycle of the permutation once, marking the indices it
+// has moved (complemented), and leaves idx as it was.
+func permute[T any](s []T, idx []int32) {
 	for i := range idx {
 		if idx[i] < 0 {
 			continue
 		}
-		tmp, tmpID := recs[i], ids[i]
+		tmp := s[i]
 		j := i
 		for {
 			k := int(idx[j])
-			idx[j] = -1
+			idx[j] = ^idx[j]
 			if k == i {
-				recs[j], ids[j] = tmp, tmpID
+				s[j] = tmp
 				break
 			}
-			recs[j], ids[j] = recs[k], ids[k]
+			s[j] = s[k]
 			j = k
 		}
+	}
+	for i := range idx {
+		idx[i] = ^idx[i]
 	}
 }
 

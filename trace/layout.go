@@ -311,23 +311,34 @@ func WriteDir(dir string, d *Dir, opt WriteOptions) error {
 // WriteTraceFile writes one setup's records atomically, gzip-compressed if
 // gz (RecordWriter).
 func WriteTraceFile(path string, recs []Record, gz bool) error {
+	return WriteTraceFileFunc(path, gz, func(write func(*Record) error) error {
+		for i := range recs {
+			if err := write(&recs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteTraceFileFunc writes a trace file atomically, gzip-compressed if gz
+// (RecordWriter), with the records each passes to write in turn. An error
+// of each or of the writing leaves no file.
+func WriteTraceFileFunc(path string, gz bool, each func(write func(*Record) error) error) error {
 	f, err := CreateAtomic(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	rw := NewRecordWriter(bw, gz)
-	for i := range recs {
-		if err := rw.Write(&recs[i]); err != nil {
-			f.Abort()
-			return fmt.Errorf("%s: %w", path, err)
-		}
+	err = each(rw.Write)
+	if err == nil {
+		err = rw.Close()
 	}
-	if err := rw.Close(); err != nil {
-		f.Abort()
-		return fmt.Errorf("%s: %w", path, err)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
+	if err != nil {
 		f.Abort()
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/fusionsim/fusionsim"
@@ -162,23 +163,13 @@ func compareKeys(a *Record, aID string, b *Record, bID string) int {
 	case a.StartTimestamp > b.StartTimestamp:
 		return 1
 	}
-	if c := compareStrings(a.TraceID, b.TraceID); c != 0 {
+	if c := strings.Compare(a.TraceID, b.TraceID); c != 0 {
 		return c
 	}
-	if c := compareStrings(a.CurrentFunction, b.CurrentFunction); c != 0 {
+	if c := strings.Compare(a.CurrentFunction, b.CurrentFunction); c != 0 {
 		return c
 	}
-	return compareStrings(aID, bID)
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(aID, bID)
 }
 
 // runReader reads a sorted run back, record by record.
@@ -272,80 +263,26 @@ var errBadRun = errors.New("trace: corrupt spilled records")
 
 // read reads the next record of the run into k (io.EOF at the end).
 func (r *runReader) read(k *KeyedRecord) error {
-	br := r.r
-	bytesOf := func() ([]byte, error) {
-		n, err := binary.ReadUvarint(br)
-		if err != nil {
-			return nil, err
-		}
-		if n > 1<<30 {
-			return nil, errBadRun
-		}
-		r.buf = slices.Grow(r.buf[:0], int(n))[:n]
-		_, err = io.ReadFull(br, r.buf)
-		return r.buf, err
+	d := fieldReader{run: r}
+	if k.TraceID = d.unique(); d.err != nil {
+		return d.err // io.EOF at a record's start: the end of the run
 	}
-	unique := func() (string, error) {
-		b, err := bytesOf()
-		return string(b), err
-	}
-	shared := func() (string, error) {
-		b, err := bytesOf()
-		if err != nil {
-			return "", err
-		}
-		if s, ok := r.strs[string(b)]; ok {
-			return s, nil
-		}
-		s := string(b)
-		if len(r.strs) < 1<<12 {
-			r.strs[s] = s
-		}
-		return s, nil
-	}
-	varint := func() (int64, error) { return binary.ReadVarint(br) }
-	var err error
-	fail := func(e error) error {
-		if err == nil && e != nil {
-			err = e
-		}
-		return err
-	}
-	if k.TraceID, err = unique(); err != nil {
-		return err // io.EOF at a record's start: the end of the run
-	}
-	flags, e := br.ReadByte()
-	fail(e)
+	flags := d.byte()
 	*k = KeyedRecord{Record: Record{TraceID: k.TraceID}}
-	var s string
-	s, e = shared()
-	fail(e)
-	k.FusionGroup = fusionsim.TraceName{Name: s, Numeric: flags&1 != 0}
+	k.FusionGroup = fusionsim.TraceName{Name: d.shared(), Numeric: flags&1 != 0}
 	k.IsRootInvocation, k.IsColdStart = flags&2 != 0, flags&4 != 0
-	k.Source, e = shared()
-	fail(e)
-	k.CurrentFunction, e = shared()
-	fail(e)
-	k.CurrentTask, e = shared()
-	fail(e)
-	k.BilledDuration, e = varint()
-	fail(e)
-	k.MemoryAvail, e = shared()
-	fail(e)
-	var v int64
-	v, e = varint()
-	fail(e)
-	k.MaxMemoryUsed = int(v)
-	k.StartTimestamp, e = varint()
-	fail(e)
-	k.EndTimestamp, e = varint()
-	fail(e)
-	k.InternalDuration, e = varint()
-	fail(e)
-	n, e := binary.ReadUvarint(br)
-	fail(e)
-	if err != nil {
-		return fail(errBadRun)
+	k.Source = d.shared()
+	k.CurrentFunction = d.shared()
+	k.CurrentTask = d.shared()
+	k.BilledDuration = d.varint()
+	k.MemoryAvail = d.shared()
+	k.MaxMemoryUsed = int(d.varint())
+	k.StartTimestamp = d.varint()
+	k.EndTimestamp = d.varint()
+	k.InternalDuration = d.varint()
+	n := d.uvarint()
+	if d.err != nil {
+		return fmt.Errorf("%w: %v", errBadRun, d.err)
 	}
 	if n > 1<<20 {
 		return errBadRun
@@ -354,21 +291,92 @@ func (r *runReader) read(k *KeyedRecord) error {
 		k.Calls = make([]fusionsim.Call, n)
 		for i := range k.Calls {
 			c := &k.Calls[i]
-			cf, e := br.ReadByte()
-			fail(e)
+			cf := d.byte()
 			c.Local, c.Sync = cf&1 != 0, cf&2 != 0
-			c.Caller, e = shared()
-			fail(e)
-			c.Called, e = shared()
-			fail(e)
-			c.Time, e = varint()
-			fail(e)
+			c.Caller = d.shared()
+			c.Called = d.shared()
+			c.Time = d.varint()
 		}
 	}
-	k.RequestID, e = unique()
-	fail(e)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errBadRun, err)
+	k.RequestID = d.unique()
+	if d.err != nil {
+		return fmt.Errorf("%w: %v", errBadRun, d.err)
 	}
 	return nil
+}
+
+// fieldReader reads the fields of a record of a run (appendKeyed's form)
+// and keeps the first error: after it, it reads nothing and gives zero
+// values.
+type fieldReader struct {
+	run *runReader
+	err error
+}
+
+func (d *fieldReader) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	b, err := d.run.r.ReadByte()
+	d.err = err
+	return b
+}
+
+func (d *fieldReader) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := binary.ReadVarint(d.run.r)
+	d.err = err
+	return v
+}
+
+func (d *fieldReader) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(d.run.r)
+	d.err = err
+	return v
+}
+
+// bytes reads a string's bytes into the run's buffer.
+func (d *fieldReader) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > 1<<30 {
+		d.err = errBadRun
+		return nil
+	}
+	r := d.run
+	r.buf = slices.Grow(r.buf[:0], int(n))[:n]
+	if _, err := io.ReadFull(r.r, r.buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the bytes cut off after their length
+		}
+		d.err = err
+		return nil
+	}
+	return r.buf
+}
+
+// unique reads a string of many values.
+func (d *fieldReader) unique() string { return string(d.bytes()) }
+
+// shared reads a string of few values, shared with the run's others.
+func (d *fieldReader) shared() string {
+	b := d.bytes()
+	if d.err != nil {
+		return ""
+	}
+	if s, ok := d.run.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.run.strs) < 1<<12 {
+		d.run.strs[s] = s
+	}
+	return s
 }

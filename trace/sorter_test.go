@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+
+	"github.com/fusionsim/fusionsim"
 )
 
 // TestSorter: records come out in SortKeyed's order, equal to what went
@@ -68,6 +70,40 @@ func TestSortByKey(t *testing.T) {
 			if !reflect.DeepEqual(recs[i], all[i].Record) || ids[i] != all[i].RequestID {
 				t.Fatalf("n %d: record %d differs from SortKeyed's", n, i)
 			}
+		}
+	}
+}
+
+// TestSorterTruncatedRun: a spilled run cut anywhere inside a record is an
+// error, not a shorter run.
+func TestSorterTruncatedRun(t *testing.T) {
+	defer func(n int) { RecordsInMemory = n }(RecordsInMemory)
+	RecordsInMemory = 2
+	recs := randomRecords(rand.New(rand.NewPCG(7, 11)), 2)
+	recs[0].StartTimestamp, recs[1].StartTimestamp = 1, 2
+	recs[1].Calls = []fusionsim.Call{{Caller: "A", Called: "B", Time: 5, Sync: true}, {Caller: "B", Called: "C", Time: 9}}
+	last := len(appendKeyed(nil, &KeyedRecord{recs[1], "req-1"}))
+	for cut := 1; cut < last; cut++ {
+		var s Sorter
+		for i := range recs {
+			if err := s.Add(&KeyedRecord{recs[i], "req-" + strconv.Itoa(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(s.runs) != 1 {
+			t.Fatalf("%d runs spilled, want 1", len(s.runs))
+		}
+		fi, err := s.runs[0].Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.runs[0].Truncate(fi.Size() - int64(cut)); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err = s.Each(func(*KeyedRecord) error { n++; return nil })
+		if err == nil {
+			t.Fatalf("cut %d bytes before the end: no error, %d records", cut, n)
 		}
 	}
 }

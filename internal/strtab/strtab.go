@@ -5,7 +5,10 @@
 // seed is random) shows nowhere.
 package strtab
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
 // Table maps strings to values of type V. The zero value is empty and
 // ready to use. It is not safe for concurrent use.
@@ -111,4 +114,12 @@ func (t *Table[V]) grow() {
 		}
 		t.slots[i] = s
 	}
+}
+
+// PtrHash spreads the bits of an address (a string's, unsafe.StringData)
+// for a small direct-mapped table, such as a cache of recent keys in front
+// of a Table.
+func PtrHash(p *byte) uintptr {
+	a := uintptr(unsafe.Pointer(p))
+	return (a >> 3) ^ (a >> 11)
 }
