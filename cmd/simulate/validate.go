@@ -49,7 +49,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	skipUnknown := fs.Bool("skip-unknown", false, "skip, with a line on stderr, a DIR whose workload simulate does not know (instead of failing): for every directory of ../shared/calibration")
-	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
+	fitFrom := fitFromFlag(fs)
 	fitOn := fs.String("fit-on", "", "fit the application's work figures on this one `SETUP` of each DIR first (\"first\": its first setup with traces), keeping the platform profile, then predict every other setup with them; prints the transfer summary (predicted setups within 10 %, median and worst errors)")
 	fs.Usage = func() {
 		o := fs.Output()
@@ -100,13 +100,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("--traces: at least one directory of traces is needed")
 	}
 	opt := calibrate.ValidateOptions{Seed: *seed, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
-	switch *fitFrom {
-	case "profile":
-	case "code":
-		opt.FitFromCode = true
-	default:
-		return usageError("--fit-from: %q is not profile or code", *fitFrom)
+	fromCode, err := fitFrom()
+	if err != nil {
+		return err
 	}
+	opt.FitFromCode = fromCode
 	if flagSet(fs, "fit-from") && *fitOn == "" {
 		return usageError("--fit-from needs --fit-on")
 	}
