@@ -105,7 +105,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	opt.FitFromCode = fromCode
-	if flagSet(fs, "fit-from") && *fitOn == "" {
+	if isSet(fs, "fit-from") && *fitOn == "" {
 		return usageError("--fit-from needs --fit-on")
 	}
 	if wl.given() {
@@ -142,7 +142,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			over.Stages = st
 		}
 	}
-	if flagSet(fs, "rps") {
+	if isSet(fs, "rps") {
 		if !(*rps > 0) || math.IsInf(*rps, 0) {
 			return usageError("--rps: %v must be a number > 0", *rps)
 		}
@@ -151,7 +151,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		over.RatePerS = *rps
 	}
-	if flagSet(fs, "pause") {
+	if isSet(fs, "pause") {
 		if *pause < 0 {
 			return usageError("--pause: %v must be >= 0", *pause)
 		}
@@ -293,13 +293,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	return nil
-}
-
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // validateLoads are the kinds of load validate infers and takes.
