@@ -197,12 +197,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 	var rows []*compareRow
 	finals := map[string]*fusionsim.Setup{}
 	order := names
-	// The emulators allocate much short-lived garbage around a small live
-	// heap: collecting less often is faster, and main's soft memory limit
-	// bounds the heap all the same (GOGC overrides).
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(800))
-	}
+	defer collectLess()()
 	loopBudget := *budget
 	runLoop := func(n string, b int, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
 		if b == 0 {
@@ -379,6 +374,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		fmt.Fprintf(stdout, "\nwritten to %s\n", *out)
 	}
 	return nil
+}
+
+// collectLess has the collector run at eight times the live heap for the
+// emulations of compare and sweep, unless GOGC is set, and returns what
+// restores the setting. The emulators allocate much short-lived garbage
+// around a small live heap: collecting less often is faster, and main's soft
+// memory limit bounds the heap all the same.
+func collectLess() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(800)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // isSet reports whether the flag name was given on the command line.
