@@ -103,7 +103,7 @@ func FuzzScenario(f *testing.F) {
 			n += (prev + st.TargetPerS) * st.Duration.Seconds() / 2
 			prev = st.TargetPerS
 		}
-		if total := (n+1)*float64(requests(s.Iteration)) + float64(requests(s.Setup)); total > 5000 || total*float64(len(js)) > 2e6 {
+		if total := (n+1)*float64(CountRequests(s.Iteration)) + float64(CountRequests(s.Setup)); total > 5000 || total*float64(len(js)) > 2e6 {
 			return // large: slow, not more interesting
 		}
 		arr, err := s.Arrivals(7, routeAt(128))

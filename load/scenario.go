@@ -81,8 +81,9 @@ type Request struct {
 	Line int
 }
 
-// requests counts the arrivals of a list of requests.
-func requests(rs []Request) int {
+// CountRequests counts the arrivals of a list of requests, repeats
+// included.
+func CountRequests(rs []Request) int {
 	n := 0
 	for _, r := range rs {
 		n += r.Repeat
@@ -265,6 +266,16 @@ func (s *Scenario) Starts() ([]time.Duration, error) {
 	return out, nil
 }
 
+// Requests counts the scenario's arrivals: the setup phase's requests and
+// every iteration's; the error is Starts'.
+func (s *Scenario) Requests() (int, error) {
+	starts, err := s.Starts()
+	if err != nil {
+		return 0, err
+	}
+	return CountRequests(s.Setup) + len(starts)*CountRequests(s.Iteration), nil
+}
+
 // RouteFunc gives the route of a request to an entry task, sync or async:
 // the setup decides its function's memory size.
 type RouteFunc func(task string, sync bool) (fusionsim.Route, error)
@@ -285,8 +296,8 @@ func (s *Scenario) Arrivals(seed uint64, route RouteFunc) ([]fusionsim.Arrival, 
 	if err != nil {
 		return nil, err
 	}
-	perIter := requests(s.Iteration)
-	total := float64(requests(s.Setup)) + float64(len(starts))*float64(perIter)
+	perIter := CountRequests(s.Iteration)
+	total := float64(CountRequests(s.Setup)) + float64(len(starts))*float64(perIter)
 	if err := checkCount(total); err != nil {
 		return nil, fmt.Errorf("%w (%d iterations of %d requests)", err, len(starts), perIter)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // MaxEdges bounds the call edges RuleSetups enumerates (2^MaxEdges
@@ -195,7 +196,7 @@ func (p Partition) String() string {
 // from Bell(10) = 115,975 partitions to 704. They are ordered by the number
 // of groups, most first (the all-remote setup first), then by String.
 func Partitions(app *fusionsim.App) ([]Partition, error) {
-	tasks := reachable(app)
+	tasks := workloads.Reachable(app)
 	callers := map[string][]string{}
 	for _, e := range app.Edges {
 		if e.Caller == e.Called {
@@ -318,30 +319,6 @@ func PartitionSetup(app *fusionsim.App, p Partition, name fusionsim.TraceName) *
 		}
 	}
 	return s
-}
-
-// reachable lists the tasks reached from app's entry tasks through its
-// edges, in the order of a breadth-first walk along the edges from the entry
-// tasks (the default one first).
-func reachable(app *fusionsim.App) []string {
-	out := edgesFrom(app)
-	seen := map[string]bool{}
-	var order []string
-	for _, e := range app.EntryTasks() {
-		if !seen[e] {
-			seen[e] = true
-			order = append(order, e)
-		}
-	}
-	for i := 0; i < len(order); i++ {
-		for _, e := range out[order[i]] {
-			if !seen[e.Called] {
-				seen[e.Called] = true
-				order = append(order, e.Called)
-			}
-		}
-	}
-	return order
 }
 
 func contains(xs []string, x string) bool {

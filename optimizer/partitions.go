@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/workloads"
 )
 
 // All set partitions of an application's tasks, and what each deploys.
@@ -59,7 +60,7 @@ func Bell(n int) *big.Int {
 
 // PartitionTasks lists the tasks AllPartitions partitions: those reached
 // from app's entry through its call edges, in breadth-first order.
-func PartitionTasks(app *fusionsim.App) []string { return reachable(app) }
+func PartitionTasks(app *fusionsim.App) []string { return workloads.Reachable(app) }
 
 // AllPartitions enumerates every set partition of the tasks reached from
 // app's entry (Bell(n) of them), in the lexicographic order of their
@@ -68,7 +69,7 @@ func PartitionTasks(app *fusionsim.App) []string { return reachable(app) }
 // the order of their first task, tasks in the order of PartitionTasks. The
 // yielded partition's slice of groups is reused: copy it to keep it.
 func AllPartitions(app *fusionsim.App) (iter.Seq[Partition], error) {
-	tasks := reachable(app)
+	tasks := workloads.Reachable(app)
 	if len(tasks) > MaxPartitionTasks {
 		return nil, fmt.Errorf("%w: %s has %d tasks: Bell(%d) = %s partitions is too many to enumerate (at most %d tasks)",
 			ErrConfig, app.Name, len(tasks), len(tasks), Bell(len(tasks)), MaxPartitionTasks)

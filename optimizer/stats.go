@@ -23,23 +23,6 @@ func median(xs []float64) float64 {
 	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
-// quantile of xs by the nearest-rank method (the smallest value with at least
-// q of the values at or below it); NaN for none. xs is sorted in place.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(xs)
-	k := int(math.Ceil(q*float64(len(xs)))) - 1
-	if k < 0 {
-		k = 0
-	}
-	if k >= len(xs) {
-		k = len(xs) - 1
-	}
-	return xs[k]
-}
-
 // medianRootBilledMs is the prototype's measure of a setup: the median billed
 // duration of the root invocations, in ms; ok is false without roots.
 func medianRootBilledMs(recs []trace.Record) (ms float64, ok bool) {

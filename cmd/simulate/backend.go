@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -162,9 +162,8 @@ func (b *backendFlags) open(ctx context.Context, p *plan, em *emulator.Emulator,
 	if p.appFile != "" {
 		// The function finds its application by name (FUSION_APP): only a
 		// built-in one, byte for byte, runs there as it runs here.
-		mine, err := os.ReadFile(p.appFile)
 		builtin, ok := workloads.File(p.workload.Name())
-		if err != nil || !ok || !bytes.Equal(mine, builtin) {
+		if sum := sha256.Sum256(builtin); !ok || hex.EncodeToString(sum[:]) != p.appSpec.Digest {
 			return nil, nil, usageError("--app %s --backend aws: the Lambda bootstrap (cmd/lambda) finds its application by name among the built-in ones (%s); an application file is not packaged into the function yet (--dry-run plans it)", p.appFile, strings.Join(appfile.Names(), ", "))
 		}
 	}

@@ -35,7 +35,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var wl appFlags
 	wl.define(fs, " (--fit-on only; default: inferred from the task names of the traces; or --app FILE)")
 	seed := fs.Uint64("seed", 1, "--fit-on: seed of the fit's emulations")
-	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
+	fitFrom := fitFromFlag(fs)
 	var emulated stringList
 	fs.Var(&emulated, "emulate", "a `DIR` of an application's real traces whose setups are emulated to fit the figures the closed-form fits cannot show (the handler's demand per local call), and which takes no part in the closed-form fits; repeatable")
 	fs.Usage = func() {
@@ -85,13 +85,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		prof = p
 	}
-	fromCode := false
-	switch *fitFrom {
-	case "profile":
-	case "code":
-		fromCode = true
-	default:
-		return usageError("--fit-from: %q is not profile or code", *fitFrom)
+	fromCode, err := fitFrom()
+	if err != nil {
+		return err
 	}
 	if *fitOn != "" {
 		return calibrateApp(ctx, dirs, *fitOn, wl, *base, *out, *seed, fromCode, prof, *quiet, stdout, stderr)
@@ -120,6 +116,22 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stderr, "wrote %s (%d figures fitted, %d kept from the base profile)\n", *out, len(ft.Params), len(ft.Skipped))
 	return nil
+}
+
+// fitFromFlag defines --fit-from of calibrate and validate; the function it
+// returns, called after parsing, reports whether the fit starts from the
+// code's figures, or the usage error of a value other than profile or code.
+func fitFromFlag(fs *flag.FlagSet) func() (bool, error) {
+	v := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
+	return func() (bool, error) {
+		switch *v {
+		case "profile":
+			return false, nil
+		case "code":
+			return true, nil
+		}
+		return false, usageError("--fit-from: %q is not profile or code", *v)
+	}
 }
 
 // calibrateApp is "simulate calibrate --fit-on": the application's work

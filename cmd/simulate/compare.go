@@ -197,12 +197,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 	var rows []*compareRow
 	finals := map[string]*fusionsim.Setup{}
 	order := names
-	// The emulators allocate much short-lived garbage around a small live
-	// heap: collecting less often is faster, and main's soft memory limit
-	// bounds the heap all the same (GOGC overrides).
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(800))
-	}
+	defer collectLess()()
 	loopBudget := *budget
 	runLoop := func(n string, b int, bar *progress.Bar) (*compareRow, *fusionsim.Setup, error) {
 		if b == 0 {
@@ -379,6 +374,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		fmt.Fprintf(stdout, "\nwritten to %s\n", *out)
 	}
 	return nil
+}
+
+// collectLess has the collector run at eight times the live heap for the
+// emulations of compare and sweep, unless GOGC is set, and returns what
+// restores the setting. The emulators allocate much short-lived garbage
+// around a small live heap: collecting less often is faster, and main's soft
+// memory limit bounds the heap all the same.
+func collectLess() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(800)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // isSet reports whether the flag name was given on the command line.
@@ -585,7 +593,7 @@ func contains(xs []string, x string) bool {
 // iteration, and of every setup the exhaustive sweep and the final
 // evaluations measure.
 type compareLoads struct {
-	loop, sweep         []fusionsim.Arrival // the same for every setup (nil with a scenario)
+	sweep               []fusionsim.Arrival // the same for every setup (nil with a scenario)
 	loopFor             experiment.LoadFunc
 	sweepFor            func(*fusionsim.Setup) ([]fusionsim.Arrival, error) // nil: sweep
 	sweepRequests       int
@@ -607,7 +615,7 @@ func constantLoads(w workloads.Workload, rps float64, duration time.Duration, sw
 	sweep = sweep[:min(len(sweep), sweepRequests)]
 	load.WithEvent(sweep, w.Event)
 	return compareLoads{
-		loop: loop, sweep: sweep, sweepRequests: len(sweep),
+		sweep: sweep, sweepRequests: len(sweep),
 		loopFor:   func(*fusionsim.Setup) ([]fusionsim.Arrival, error) { return loop, nil },
 		loopWhat:  fmt.Sprintf("%d requests at %v/s", len(loop), rps),
 		sweepWhat: fmt.Sprintf("%d requests at %v/s", len(sweep), rps),
@@ -636,39 +644,28 @@ func scenarioLoads(w workloads.Workload, seed uint64, rps float64, duration time
 	}
 	sweep := loop
 	if sweep.Executor == load.ExecutorConstant {
-		perIter := 0
-		for _, r := range sweep.Iteration {
-			perIter += r.Repeat
-		}
+		perIter := load.CountRequests(sweep.Iteration)
 		iters := max(1, (sweepRequests+perIter-1)/perIter)
 		sweep.Duration = time.Duration(math.Ceil((float64(iters) - 0.5) / sweep.RatePerS * float64(time.Second)))
 	}
-	for _, sc := range []*load.Scenario{&loop, &sweep} {
-		if _, err := sc.Starts(); err != nil {
+	var count [2]int
+	for i, sc := range []*load.Scenario{&loop, &sweep} {
+		n, err := sc.Requests()
+		if err != nil {
 			return compareLoads{}, usageError("%s's scenario: %v", w.Name(), err)
 		}
+		count[i] = n
 	}
 	of := func(sc *load.Scenario) func(*fusionsim.Setup) ([]fusionsim.Arrival, error) {
 		return func(setup *fusionsim.Setup) ([]fusionsim.Arrival, error) {
 			return sc.Arrivals(seed, func(task string, sync bool) (fusionsim.Route, error) { return workloads.TaskRoute(setup, task, sync) })
 		}
 	}
-	count := func(sc *load.Scenario) int {
-		st, _ := sc.Starts()
-		n := 0
-		for _, r := range sc.Setup {
-			n += r.Repeat
-		}
-		for _, r := range sc.Iteration {
-			n += r.Repeat * len(st)
-		}
-		return n
-	}
-	describe := func(sc *load.Scenario) string {
-		return fmt.Sprintf("%d requests of %s", count(sc), strings.TrimPrefix(sc.String(), "scenario "))
+	describe := func(sc *load.Scenario, n int) string {
+		return fmt.Sprintf("%d requests of %s", n, strings.TrimPrefix(sc.String(), "scenario "))
 	}
 	return compareLoads{
-		loopFor: of(&loop), sweepFor: of(&sweep), sweepRequests: count(&sweep),
-		loopWhat: describe(&loop), sweepWhat: describe(&sweep),
+		loopFor: of(&loop), sweepFor: of(&sweep), sweepRequests: count[1],
+		loopWhat: describe(&loop, count[0]), sweepWhat: describe(&sweep, count[1]),
 	}, nil
 }

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/fusionsim/fusionsim/calibrate"
@@ -47,11 +45,7 @@ func runDescribe(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	tdir := dir
-	if st, err := os.Stat(filepath.Join(dir, "traces")); err == nil && st.IsDir() {
-		tdir = filepath.Join(dir, "traces")
-	}
-	traces, err := trace.ReadTraces(tdir)
+	traces, err := trace.ReadTraces(tracesDirOf(dir))
 	if err != nil {
 		return err
 	}

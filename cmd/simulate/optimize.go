@@ -14,6 +14,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/optimizer"
+	"github.com/fusionsim/fusionsim/results"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
 )
@@ -168,6 +169,15 @@ func runOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return err
 }
 
+// tracesDirOf returns DIR/traces if it is a directory (a results
+// directory), else DIR (the prototype's layout).
+func tracesDirOf(dir string) string {
+	if st, err := os.Stat(filepath.Join(dir, results.TracesDir)); err == nil && st.IsDir() {
+		return filepath.Join(dir, results.TracesDir)
+	}
+	return dir
+}
+
 // readOptimizerDir reads configuration metadata and traces from a directory
 // in the prototype's layout or a results directory (traces/ beside
 // configuration/).
@@ -176,11 +186,7 @@ func readOptimizerDir(dir string) (fusionsim.Configs, map[string][]trace.Record,
 	if err != nil {
 		return nil, nil, err
 	}
-	tdir := dir
-	if st, err := os.Stat(filepath.Join(dir, "traces")); err == nil && st.IsDir() {
-		tdir = filepath.Join(dir, "traces")
-	}
-	recs, err := trace.ReadTraces(tdir)
+	recs, err := trace.ReadTraces(tracesDirOf(dir))
 	if err != nil {
 		return nil, nil, err
 	}

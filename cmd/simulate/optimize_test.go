@@ -253,25 +253,10 @@ func simulateErr(t *testing.T, args ...string) (string, string) {
 	return out.String(), errOut.String()
 }
 
-// prototypeLayout runs setups of split with simulate and copies their
-// traces and configuration into a directory in the prototype's layout (as
-// real traces come).
+// prototypeLayout is layoutOf for 200 requests of split.
 func prototypeLayout(t *testing.T, setups ...string) string {
 	t.Helper()
-	run := filepath.Join(t.TempDir(), "run")
-	args := []string{"--workload", "split", "--requests", "200", "--quiet", "--out", run}
-	for _, s := range setups {
-		args = append(args, "--setup", s)
-	}
-	mustSimulate(t, args...)
-	dir := filepath.Join(t.TempDir(), "exp")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(run, "traces"))); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(filepath.Join(dir, "configuration"), os.DirFS(filepath.Join(run, "configuration"))); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return layoutOf(t, "split", []string{"--requests", "200"}, setups...)
 }
 
 // TestCalibrateFitOnAndValidateTransfer: "calibrate --fit-on" writes an

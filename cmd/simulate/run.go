@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/load"
@@ -157,7 +158,8 @@ var loadFlags = map[string][]string{
 // plan is a resolved "simulate run".
 type plan struct {
 	workload workloads.Workload
-	appFile  string // --app, when the application is a file
+	appFile  string        // --app, when the application is a file
+	appSpec  *appfile.Spec // the file of --app, or the built-in file of --workload (nil for a Go workload)
 	planner  experiment.Planner
 	clock    *settableClock // the optimizer's clock, set to the platform's
 	load     load.Spec
@@ -211,11 +213,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // and the value.
 func resolve(f *runFlags, set map[string]bool) (*plan, error) {
 	p := &plan{flags: map[string]string{}}
-	w, _, err := f.app.resolve()
+	w, app, err := f.app.resolve()
 	if err != nil {
 		return nil, err
 	}
-	p.workload, p.appFile = w, f.app.file
+	p.workload, p.appFile, p.appSpec = w, f.app.file, app
 
 	// The load. An application with a scenario (an application file's
 	// load: section) sends it unless a flag names another load.

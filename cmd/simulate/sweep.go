@@ -12,7 +12,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -250,12 +249,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	runner := &sweep.Runner{Plan: plan, Shard: shard, Evaluator: evals, Workers: f.workers, Dedup: !f.noDedup,
 		Journal: journal, CheckpointEvery: f.checkpoint, Progress: bar.Update}
-	// The emulators allocate much short-lived garbage around a small live
-	// heap: collecting less often is faster, and main's soft memory limit
-	// bounds the heap all the same (GOGC overrides).
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(800))
-	}
+	defer collectLess()()
 	start := time.Now()
 	bar.Begin(label, 0)
 	out, err := runner.Run(ctx)

@@ -49,7 +49,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	check := fs.Bool("check", false, fmt.Sprintf("exit with status 1 when a setup's median root latency or GB-ms per request is more than %.0f %% off", 100*calibrate.Tolerance))
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	skipUnknown := fs.Bool("skip-unknown", false, "skip, with a line on stderr, a DIR whose workload simulate does not know (instead of failing): for every directory of ../shared/calibration")
-	fitFrom := fs.String("fit-from", "profile", "--fit-on: where the fit starts: profile (the profile's work figures, else the code's) or code (the figures the code declares, with the profile's runtime overhead share: code that changed beyond the old figures)")
+	fitFrom := fitFromFlag(fs)
 	fitOn := fs.String("fit-on", "", "fit the application's work figures on this one `SETUP` of each DIR first (\"first\": its first setup with traces), keeping the platform profile, then predict every other setup with them; prints the transfer summary (predicted setups within 10 %, median and worst errors)")
 	fs.Usage = func() {
 		o := fs.Output()
@@ -100,14 +100,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("--traces: at least one directory of traces is needed")
 	}
 	opt := calibrate.ValidateOptions{Seed: *seed, Parallel: *parallel, Timeout: *timeout, FitOn: *fitOn}
-	switch *fitFrom {
-	case "profile":
-	case "code":
-		opt.FitFromCode = true
-	default:
-		return usageError("--fit-from: %q is not profile or code", *fitFrom)
+	fromCode, err := fitFrom()
+	if err != nil {
+		return err
 	}
-	if flagSet(fs, "fit-from") && *fitOn == "" {
+	opt.FitFromCode = fromCode
+	if isSet(fs, "fit-from") && *fitOn == "" {
 		return usageError("--fit-from needs --fit-on")
 	}
 	if wl.given() {
@@ -144,7 +142,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			over.Stages = st
 		}
 	}
-	if flagSet(fs, "rps") {
+	if isSet(fs, "rps") {
 		if !(*rps > 0) || math.IsInf(*rps, 0) {
 			return usageError("--rps: %v must be a number > 0", *rps)
 		}
@@ -153,7 +151,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		over.RatePerS = *rps
 	}
-	if flagSet(fs, "pause") {
+	if isSet(fs, "pause") {
 		if *pause < 0 {
 			return usageError("--pause: %v must be >= 0", *pause)
 		}
@@ -295,13 +293,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	return nil
-}
-
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // validateLoads are the kinds of load validate infers and takes.
