@@ -91,31 +91,18 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 			entry = fusionsim.RouteTo(root, true)
 		}
 	}
-	// The sizes the configuration gives each function.
-	configured := map[string][]int{entry.Task: {entry.Function().MemoryMB}}
-	for _, row := range setup.Rules {
-		for _, p := range row {
-			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
-				if r.IsLocal() {
-					continue
-				}
-				if rt, err := r.Route(); err == nil && !slices.Contains(configured[rt.Task], rt.Function().MemoryMB) {
-					configured[rt.Task] = append(configured[rt.Task], rt.Function().MemoryMB)
-				}
-			}
-		}
-	}
+	// The sizes the configuration's urls give each function (the entry's
+	// is settled above).
+	configured := urlMemory(setup)
 	out := setup.Clone(setup.TraceName)
 	for _, fn := range sortedKeys(traced) {
-		have := traced[fn]
-		want := slices.Clone(configured[fn])
-		sort.Ints(want)
+		have, want := traced[fn], configured[fn]
 		if fn == entry.Task || slices.Equal(have, want) || len(want) == 0 {
 			continue
 		}
 		if len(have) > 1 {
 			notes = append(notes, fmt.Sprintf("function %s: the configuration means %s MB, its REPORT lines show %s MB: kept as configured (the records do not say which call reached which size)",
-				fn, joinSizes(want), joinSizes(have)))
+				fn, intsString(want), intsString(have)))
 			continue
 		}
 		mb := have[0]
@@ -128,7 +115,7 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 			}
 		}
 		notes = append(notes, fmt.Sprintf("function %s: the configuration means %s MB, its REPORT lines show %d MB: emulated at %d MB",
-			fn, joinSizes(want), mb, mb))
+			fn, intsString(want), mb, mb))
 	}
 	return out, entry, notes, nil
 }
@@ -146,17 +133,6 @@ func resized(r fusionsim.Rule, fn string, mb int) fusionsim.Rule {
 	rt.MemoryMB = mb
 	r.URL = rt.String()
 	return r
-}
-
-func joinSizes(v []int) string {
-	s := ""
-	for i, mb := range v {
-		if i > 0 {
-			s += "/"
-		}
-		s += strconv.Itoa(mb)
-	}
-	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {
