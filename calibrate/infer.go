@@ -125,11 +125,10 @@ const (
 type root struct {
 	start, end, treeEnd int64
 	cold                bool
-	// fn and mb are the root's function and memory size; calls its calls.
-	fn     string
-	source string
-	mb     int
-	calls  []fusionsim.Call
+	// fn and mb are the root's function and memory size; kind its
+	// RequestKind.
+	fn, kind string
+	mb       int
 }
 
 // requestsOf returns the requests of recs (the traces with a root
@@ -152,7 +151,7 @@ func requestsOf(recs []trace.Record) ([]root, float64) {
 		q.treeEnd = max(q.treeEnd, r.EndTimestamp)
 		if r.IsRootInvocation && r.StartTimestamp < q.start {
 			q.start, q.end, q.cold = r.StartTimestamp, r.EndTimestamp, r.IsColdStart
-			q.fn, q.source, q.calls = r.CurrentFunction, r.Source, r.Calls
+			q.fn, q.kind = r.CurrentFunction, RequestKind(&r)
 			q.mb, _ = strconv.Atoi(r.MemoryAvail)
 		}
 	}
@@ -283,7 +282,7 @@ func (e evidence) spec(kind string) load.Spec {
 		arr := make([]fusionsim.Arrival, len(e.reqs))
 		for i, q := range e.reqs {
 			arr[i] = fusionsim.Arrival{At: time.Duration(q.start-e.reqs[0].start) * time.Millisecond,
-				Route: fusionsim.Route{Task: q.fn, MemoryMB: q.mb, Sync: true}, Kind: q.fn}
+				Route: fusionsim.Route{Task: q.fn, MemoryMB: q.mb, Sync: true}, Kind: q.kind}
 		}
 		return load.Spec{Kind: kind, Replayed: arr}
 	case load.KindColdstart:
@@ -480,10 +479,7 @@ func loadFor(recs []trace.Record, o LoadOverride, events map[string]fusionsim.Ev
 	if s.Kind == load.KindReplay && s.Replayed != nil {
 		known := 0
 		for i := range s.Replayed {
-			q := &e.reqs[i]
-			k := requestKind(q.source, q.fn, q.calls)
-			s.Replayed[i].Kind = k
-			if ev, ok := events[k]; ok {
+			if ev, ok := events[s.Replayed[i].Kind]; ok {
 				s.Replayed[i].Event = ev
 				known++
 			}
