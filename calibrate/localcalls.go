@@ -193,15 +193,13 @@ func FitLocalCalls(ctx context.Context, dirs map[string]*trace.Dir, prof model.P
 	var worst []string
 	sort.Slice(cases, func(i, j int) bool { return math.Abs(cases[i].residual()) > math.Abs(cases[j].residual()) })
 	for _, k := range cases[:min(3, len(cases))] {
-		worst = append(worst, fmt.Sprintf("%s %s %s %.0f ms emulated against %.0f", shortDir(k.dir), k.setup, k.kind, k.emulated(), k.real))
+		worst = append(worst, fmt.Sprintf("%s %s %s %.0f ms emulated against %.0f", shortDir(k.dir), k.setup, k.kind, k.emu, k.real))
 	}
 	return Param{Field: "handler.localCallCPUMs", Value: best, N: len(cases),
 		Method: fmt.Sprintf("the demand per local call whose emulation makes the median of the log ratios (emulated over real) of the median warm root internalDuration of the %d kinds of request whose roots make %d local calls or more and whose emulated median moves by 5 %% or more between 0 and %g vCPU-ms (%d such kinds in %d setups) zero (bisection), each setup under its inferred load; largest errors: %s",
 			len(cases), minLocalCalls, localCallMax, all, len(setups), strings.Join(worst, "; ")),
 	}, nil
 }
-
-func (k *localCallCase) emulated() float64 { return k.emu }
 
 // residual is log(emulated / real) (0 without both).
 func (k *localCallCase) residual() float64 {
@@ -218,21 +216,15 @@ func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model
 	var setups []*localCallSetup
 	var cases, mine []*localCallCase
 	err := realSetups(ctx, dirs, prof, func(dn, sn string, real []trace.Record) bool {
-		calls := map[string][]float64{}
-		durs := map[string][]float64{}
-		for i := range real {
-			r := &real[i]
-			if !r.IsRootInvocation || r.IsColdStart || r.InternalDuration < 0 {
-				continue
-			}
-			k := RequestKind(r)
-			calls[k] = append(calls[k], float64(len(LocalCalls(r))))
-			durs[k] = append(durs[k], float64(r.InternalDuration))
-		}
+		roots := warmRootsByKind(real)
 		mine = nil
-		for _, k := range sortedKeys(calls) {
-			if n := Median(calls[k]); n >= minLocalCalls && len(durs[k]) >= 20 {
-				mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: Median(durs[k])})
+		for _, k := range sortedKeys(roots) {
+			var calls []float64
+			for _, r := range roots[k] {
+				calls = append(calls, float64(len(LocalCalls(r))))
+			}
+			if n := Median(calls); n >= minLocalCalls && len(roots[k]) >= 20 {
+				mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: medianInternal(roots[k])})
 			}
 		}
 		return len(mine) > 0
@@ -286,17 +278,32 @@ func emulateLocalCalls(ctx context.Context, setups []*localCallSetup, prof model
 		if err != nil {
 			return err
 		}
-		durs := map[string][]float64{}
-		for j := range recs {
-			r := &recs[j]
-			if r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
-				k := RequestKind(r)
-				durs[k] = append(durs[k], float64(r.InternalDuration))
-			}
-		}
+		roots := warmRootsByKind(recs)
 		for _, k := range s.cases {
-			k.emu = Median(durs[k.kind])
+			k.emu = medianInternal(roots[k.kind])
 		}
 		return nil
 	})
+}
+
+// warmRootsByKind groups the warm root records of recs that have an
+// internalDuration by their RequestKind.
+func warmRootsByKind(recs []trace.Record) map[string][]*trace.Record {
+	out := map[string][]*trace.Record{}
+	for i := range recs {
+		if r := &recs[i]; r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
+			k := RequestKind(r)
+			out[k] = append(out[k], r)
+		}
+	}
+	return out
+}
+
+// medianInternal is the median internalDuration of recs, ms.
+func medianInternal(recs []*trace.Record) float64 {
+	durs := make([]float64, len(recs))
+	for i, r := range recs {
+		durs[i] = float64(r.InternalDuration)
+	}
+	return Median(durs)
 }
