@@ -306,14 +306,20 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 // setup's entry route), and returns the traces extracted from its logs
 // (grouped like the prototype's when group is set).
 func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, entry fusionsim.Route, spec load.Spec, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
-	if spec.Event == nil && w.Event != nil {
-		spec.Event = w.Event
-	}
-	arrivals, err := spec.Arrivals()
+	arrivals, err := specArrivals(w, &spec)
 	if err != nil {
 		return nil, err
 	}
 	return EmulateArrivals(ctx, w, setup, entry, arrivals, prof, seed, group)
+}
+
+// specArrivals gives spec w's request body where it has none and returns
+// its arrivals.
+func specArrivals(w workloads.Workload, spec *load.Spec) ([]fusionsim.Arrival, error) {
+	if spec.Event == nil && w.Event != nil {
+		spec.Event = w.Event
+	}
+	return spec.Arrivals()
 }
 
 // EmulateArrivals is Emulate with the arrivals given (each to its own
