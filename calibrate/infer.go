@@ -21,6 +21,10 @@ import (
 // workload or load.
 var ErrInfer = errors.New("cannot infer")
 
+// ErrInferWorkload, which wraps ErrInfer, is wrapped by the errors of the
+// inference of a directory's workload (InferWorkload).
+var ErrInferWorkload = fmt.Errorf("%w the workload", ErrInfer)
+
 // TaskNames returns every task a directory's traces and configuration
 // metadata name: the functions of the records, the callers and called tasks
 // of their calls, and the entry and called tasks of every rule table.
@@ -58,7 +62,7 @@ func TaskNames(traces trace.Traces, configs fusionsim.Configs) []string {
 // task, wins).
 func InferWorkload(tasks []string) (workloads.Workload, error) {
 	if len(tasks) == 0 {
-		return workloads.Workload{}, fmt.Errorf("%w the workload: no task names in the traces", ErrInfer)
+		return workloads.Workload{}, fmt.Errorf("%w: no task names in the traces", ErrInferWorkload)
 	}
 	var best workloads.Workload
 	found := false
@@ -79,7 +83,7 @@ func InferWorkload(tasks []string) (workloads.Workload, error) {
 		}
 	}
 	if !found {
-		return workloads.Workload{}, fmt.Errorf("%w the workload: no workload has the tasks %s (workloads: %s)", ErrInfer, strings.Join(tasks, " "), strings.Join(appfile.Names(), ", "))
+		return workloads.Workload{}, fmt.Errorf("%w: no workload has the tasks %s (workloads: %s)", ErrInferWorkload, strings.Join(tasks, " "), strings.Join(appfile.Names(), ", "))
 	}
 	return best, nil
 }

@@ -246,7 +246,7 @@ func realSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Prof
 		if d.Configs == nil {
 			continue
 		}
-		w, err := PickWorkload("", d)
+		w, err := PickWorkload(d)
 		if err != nil {
 			continue
 		}

@@ -14,7 +14,6 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/fusionsim/fusionsim"
-	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/load"
@@ -45,11 +44,9 @@ type ValidateOptions struct {
 	// a hash of Seed and the setup name, so results do not depend on which
 	// setups run or in which order).
 	Seed uint64
-	// Workload names the workload; "" infers it from the task names
-	// (InferWorkload).
-	Workload string
 	// App, when set, is the application itself (one read from a file, or
-	// a workload whose code changed); it takes precedence over Workload.
+	// a workload whose code changed); else the task names show it
+	// (PickWorkload).
 	App *workloads.Workload
 	// Load replaces what InferLoad infers for every setup: the kind and,
 	// where set, its parameters (LoadFor).
@@ -149,7 +146,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	var err error
 	if opt.App != nil {
 		w = *opt.App
-	} else if w, err = PickWorkload(opt.Workload, d); err != nil {
+	} else if w, err = PickWorkload(d); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	v := &Validation{Dir: name, Workload: w.Name()}
@@ -237,13 +234,9 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	return v, nil
 }
 
-// PickWorkload returns the workload called name (Go code or a built-in
-// application file, appfile.Get), or, when name is "", the one the task
-// names of d show (InferWorkload).
-func PickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
-	if name != "" {
-		return appfile.Get(name)
-	}
+// PickWorkload returns the workload the task names of d show
+// (InferWorkload).
+func PickWorkload(d *trace.Dir) (workloads.Workload, error) {
 	return InferWorkload(TaskNames(d.Traces, d.Configs))
 }
 
