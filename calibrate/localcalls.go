@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
@@ -35,35 +36,47 @@ type localCallCase struct {
 }
 
 // emuSetup is a setup of real traces ready to emulate as Validate does:
-// at the sizes its traces show, under the load they show, with the
-// seed Validate gives it, grouped like them.
+// at the sizes its traces show (notes: where they depart from the
+// configuration), under the load they show or the options give (spec, and
+// why), with the seed Validate gives it, grouped as asked (realGrouped:
+// whether the traces show the quirk).
 type emuSetup struct {
-	w        workloads.Workload
-	setup    *fusionsim.Setup
-	entry    fusionsim.Route
-	arrivals []fusionsim.Arrival
-	seed     uint64
-	grouped  bool
+	w                    workloads.Workload
+	setup                *fusionsim.Setup
+	entry                fusionsim.Route
+	notes                []string
+	spec                 load.Spec
+	why                  string
+	arrivals             []fusionsim.Arrival
+	seed                 uint64
+	grouped, realGrouped bool
 }
 
-// newEmuSetup makes setup sn of d, of workload w, ready to emulate
-// (events: the bodies of the kinds of request, RequestEvents).
-func newEmuSetup(w workloads.Workload, d *trace.Dir, sn string, events map[string]fusionsim.Event) (*emuSetup, error) {
-	real := d.Traces[sn]
+// prepareSetup makes setup of w, whose real traces are real, ready to
+// emulate: at the sizes the traces show (WithTracedMemory), under the load
+// they show or o gives (SetupLoad; events: the bodies of the kinds of
+// request, RequestEvents), its emulator seeded with SetupSeed(seed, its
+// name), grouped as g says.
+func prepareSetup(w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, o LoadOverride, events map[string]fusionsim.Event, seed uint64, g Grouping) (*emuSetup, error) {
+	es := &emuSetup{w: w, seed: SetupSeed(seed, setup.Name()), realGrouped: Grouped(real)}
+	var err error
+	if es.setup, es.entry, es.notes, err = WithTracedMemory(w.App, setup, real); err != nil {
+		return nil, err
+	}
+	if es.spec, es.arrivals, es.why, err = SetupLoad(w, es.setup, real, o, events, es.seed); err != nil {
+		return nil, err
+	}
+	es.grouped = g == GroupingOn || g == GroupingAuto && es.realGrouped
+	return es, nil
+}
+
+// namedSetup is setup sn of d's configuration, named as its traces are.
+func namedSetup(d *trace.Dir, sn string) *fusionsim.Setup {
 	setup := d.Configs[sn]
 	if setup.Name() != sn {
 		setup = setup.Clone(fusionsim.NewTraceName(sn))
 	}
-	emulated, entry, _, err := WithTracedMemory(w.App, setup, real)
-	if err != nil {
-		return nil, fmt.Errorf("setup %s: %w", sn, err)
-	}
-	seed := SetupSeed(1, sn)
-	_, arrivals, _, err := SetupLoad(w, emulated, real, LoadOverride{}, events, seed)
-	if err != nil {
-		return nil, fmt.Errorf("setup %s: %w", sn, err)
-	}
-	return &emuSetup{w: w, setup: emulated, entry: entry, arrivals: arrivals, seed: seed, grouped: Grouped(real)}, nil
+	return setup
 }
 
 // run emulates the setup under prof.
@@ -259,9 +272,9 @@ func realSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Prof
 			if real == nil || !cases(dn, sn, real) {
 				continue
 			}
-			es, err := newEmuSetup(w, d, sn, events)
+			es, err := prepareSetup(w, namedSetup(d, sn), real, LoadOverride{}, events, 1, GroupingAuto)
 			if err != nil {
-				return fmt.Errorf("%s: %w", dn, err)
+				return fmt.Errorf("%s: setup %s: %w", dn, sn, err)
 			}
 			add(es)
 		}

@@ -179,11 +179,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		if err != nil {
 			return nil, fmt.Errorf("%s: --fit-on: %w", name, err)
 		}
-		setup := d.Configs[fitOn]
-		if setup.Name() != fitOn {
-			setup = setup.Clone(fusionsim.NewTraceName(fitOn))
-		}
-		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping, FromCode: opt.FitFromCode})
+		ft, err := FitApp(ctx, w, namedSetup(d, fitOn), d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping, FromCode: opt.FitFromCode})
 		if err != nil {
 			return nil, fmt.Errorf("%s: fitting on %s: %w", name, fitOn, err)
 		}
@@ -211,11 +207,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			setup := d.Configs[n]
-			if setup.Name() != n {
-				setup = setup.Clone(fusionsim.NewTraceName(n))
-			}
-			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt, events)
+			v.Setups[i], errs[i] = validateSetup(ctx, w, namedSetup(d, n), d.Traces[n], prof, opt, events)
 			v.Setups[i].Fit = v.Fit != nil && v.Fit.Setup == n
 			if opt.Progress != nil {
 				mu.Lock()
@@ -254,30 +246,18 @@ func SetupSeed(seed uint64, setup string) uint64 {
 }
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions, events map[string]fusionsim.Event) (SetupResult, error) {
-	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	seed := SetupSeed(opt.Seed, setup.Name())
-	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
+	res := SetupResult{Setup: setup.Name()}
+	es, err := prepareSetup(w, setup, real, opt.Load, events, opt.Seed, opt.Grouping)
 	if err != nil {
 		return res, err
 	}
-	res.Notes = notes
-	spec, arrivals, why, err := SetupLoad(w, emulated, real, opt.Load, events, seed)
-	if err != nil {
-		return res, err
-	}
-	res.Load, res.LoadWhy = spec, why
+	res.Notes, res.Load, res.LoadWhy, res.Grouped, res.RealGrouped = es.notes, es.spec, es.why, es.grouped, es.realGrouped
 	timeout := opt.Timeout
 	if timeout <= 0 {
 		timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
 	}
 	res.Incomplete = results.CheckTraces(real, nil, timeout)
-	switch opt.Grouping {
-	case GroupingOn:
-		res.Grouped = true
-	case GroupingAuto:
-		res.Grouped = res.RealGrouped
-	}
-	recs, err := EmulateArrivals(ctx, w, emulated, entry, arrivals, prof, seed, res.Grouped)
+	recs, err := EmulateArrivals(ctx, w, es.setup, es.entry, es.arrivals, prof, es.seed, es.grouped)
 	if err != nil {
 		return res, err
 	}
