@@ -1005,7 +1005,7 @@ func (f *appFitter) sizesOf(fns []string) []int {
 func (f *appFitter) sizeList(fns []string) string {
 	var parts []string
 	for _, fn := range fns {
-		parts = append(parts, fn+":"+joinSizes(f.sizes[fnOf(fn)]))
+		parts = append(parts, fn+":"+intsString(f.sizes[fnOf(fn)]))
 	}
 	return strings.Join(parts, " ")
 }

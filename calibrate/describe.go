@@ -124,18 +124,12 @@ type CallDescription struct {
 // things (the webshop's frontend: "get" calls supportedcurrencies first,
 // "checkout" calls checkout) get different kinds.
 func RequestKind(root *trace.Record) string {
-	return requestKind(root.Source, root.CurrentFunction, root.Calls)
-}
-
-// requestKind is RequestKind of a root invocation of entry task source in
-// function fn that made calls.
-func requestKind(source, fn string, calls []fusionsim.Call) string {
-	for _, c := range calls {
-		if c.Called != fn {
-			return source + ">" + c.Called
+	for _, c := range root.Calls {
+		if c.Called != root.CurrentFunction {
+			return root.Source + ">" + c.Called
 		}
 	}
-	return source
+	return root.Source
 }
 
 // Describe describes every setup of d, in creation order.

@@ -21,6 +21,10 @@ import (
 // workload or load.
 var ErrInfer = errors.New("cannot infer")
 
+// ErrInferWorkload, which wraps ErrInfer, is wrapped by the errors of the
+// inference of a directory's workload (InferWorkload).
+var ErrInferWorkload = fmt.Errorf("%w the workload", ErrInfer)
+
 // TaskNames returns every task a directory's traces and configuration
 // metadata name: the functions of the records, the callers and called tasks
 // of their calls, and the entry and called tasks of every rule table.
@@ -58,7 +62,7 @@ func TaskNames(traces trace.Traces, configs fusionsim.Configs) []string {
 // task, wins).
 func InferWorkload(tasks []string) (workloads.Workload, error) {
 	if len(tasks) == 0 {
-		return workloads.Workload{}, fmt.Errorf("%w the workload: no task names in the traces", ErrInfer)
+		return workloads.Workload{}, fmt.Errorf("%w: no task names in the traces", ErrInferWorkload)
 	}
 	var best workloads.Workload
 	found := false
@@ -79,7 +83,7 @@ func InferWorkload(tasks []string) (workloads.Workload, error) {
 		}
 	}
 	if !found {
-		return workloads.Workload{}, fmt.Errorf("%w the workload: no workload has the tasks %s (workloads: %s)", ErrInfer, strings.Join(tasks, " "), strings.Join(appfile.Names(), ", "))
+		return workloads.Workload{}, fmt.Errorf("%w: no workload has the tasks %s (workloads: %s)", ErrInferWorkload, strings.Join(tasks, " "), strings.Join(appfile.Names(), ", "))
 	}
 	return best, nil
 }
@@ -125,11 +129,10 @@ const (
 type root struct {
 	start, end, treeEnd int64
 	cold                bool
-	// fn and mb are the root's function and memory size; calls its calls.
-	fn     string
-	source string
-	mb     int
-	calls  []fusionsim.Call
+	// fn and mb are the root's function and memory size; kind its
+	// RequestKind.
+	fn, kind string
+	mb       int
 }
 
 // requestsOf returns the requests of recs (the traces with a root
@@ -152,7 +155,7 @@ func requestsOf(recs []trace.Record) ([]root, float64) {
 		q.treeEnd = max(q.treeEnd, r.EndTimestamp)
 		if r.IsRootInvocation && r.StartTimestamp < q.start {
 			q.start, q.end, q.cold = r.StartTimestamp, r.EndTimestamp, r.IsColdStart
-			q.fn, q.source, q.calls = r.CurrentFunction, r.Source, r.Calls
+			q.fn, q.kind = r.CurrentFunction, RequestKind(&r)
 			q.mb, _ = strconv.Atoi(r.MemoryAvail)
 		}
 	}
@@ -283,7 +286,7 @@ func (e evidence) spec(kind string) load.Spec {
 		arr := make([]fusionsim.Arrival, len(e.reqs))
 		for i, q := range e.reqs {
 			arr[i] = fusionsim.Arrival{At: time.Duration(q.start-e.reqs[0].start) * time.Millisecond,
-				Route: fusionsim.Route{Task: q.fn, MemoryMB: q.mb, Sync: true}, Kind: q.fn}
+				Route: fusionsim.Route{Task: q.fn, MemoryMB: q.mb, Sync: true}, Kind: q.kind}
 		}
 		return load.Spec{Kind: kind, Replayed: arr}
 	case load.KindColdstart:
@@ -480,10 +483,7 @@ func loadFor(recs []trace.Record, o LoadOverride, events map[string]fusionsim.Ev
 	if s.Kind == load.KindReplay && s.Replayed != nil {
 		known := 0
 		for i := range s.Replayed {
-			q := &e.reqs[i]
-			k := requestKind(q.source, q.fn, q.calls)
-			s.Replayed[i].Kind = k
-			if ev, ok := events[k]; ok {
+			if ev, ok := events[s.Replayed[i].Kind]; ok {
 				s.Replayed[i].Event = ev
 				known++
 			}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/load"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 	"github.com/fusionsim/fusionsim/workloads"
@@ -35,35 +36,47 @@ type localCallCase struct {
 }
 
 // emuSetup is a setup of real traces ready to emulate as Validate does:
-// at the sizes its traces show, under the load they show, with the
-// seed Validate gives it, grouped like them.
+// at the sizes its traces show (notes: where they depart from the
+// configuration), under the load they show or the options give (spec, and
+// why), with the seed Validate gives it, grouped as asked (realGrouped:
+// whether the traces show the quirk).
 type emuSetup struct {
-	w        workloads.Workload
-	setup    *fusionsim.Setup
-	entry    fusionsim.Route
-	arrivals []fusionsim.Arrival
-	seed     uint64
-	grouped  bool
+	w                    workloads.Workload
+	setup                *fusionsim.Setup
+	entry                fusionsim.Route
+	notes                []string
+	spec                 load.Spec
+	why                  string
+	arrivals             []fusionsim.Arrival
+	seed                 uint64
+	grouped, realGrouped bool
 }
 
-// newEmuSetup makes setup sn of d, of workload w, ready to emulate
-// (events: the bodies of the kinds of request, RequestEvents).
-func newEmuSetup(w workloads.Workload, d *trace.Dir, sn string, events map[string]fusionsim.Event) (*emuSetup, error) {
-	real := d.Traces[sn]
+// prepareSetup makes setup of w, whose real traces are real, ready to
+// emulate: at the sizes the traces show (WithTracedMemory), under the load
+// they show or o gives (SetupLoad; events: the bodies of the kinds of
+// request, RequestEvents), its emulator seeded with SetupSeed(seed, its
+// name), grouped as g says.
+func prepareSetup(w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, o LoadOverride, events map[string]fusionsim.Event, seed uint64, g Grouping) (*emuSetup, error) {
+	es := &emuSetup{w: w, seed: SetupSeed(seed, setup.Name()), realGrouped: Grouped(real)}
+	var err error
+	if es.setup, es.entry, es.notes, err = WithTracedMemory(w.App, setup, real); err != nil {
+		return nil, err
+	}
+	if es.spec, es.arrivals, es.why, err = SetupLoad(w, es.setup, real, o, events, es.seed); err != nil {
+		return nil, err
+	}
+	es.grouped = g == GroupingOn || g == GroupingAuto && es.realGrouped
+	return es, nil
+}
+
+// namedSetup is setup sn of d's configuration, named as its traces are.
+func namedSetup(d *trace.Dir, sn string) *fusionsim.Setup {
 	setup := d.Configs[sn]
 	if setup.Name() != sn {
 		setup = setup.Clone(fusionsim.NewTraceName(sn))
 	}
-	emulated, entry, _, err := WithTracedMemory(w.App, setup, real)
-	if err != nil {
-		return nil, fmt.Errorf("setup %s: %w", sn, err)
-	}
-	seed := SetupSeed(1, sn)
-	_, arrivals, _, err := SetupLoad(w, emulated, real, LoadOverride{}, events, seed)
-	if err != nil {
-		return nil, fmt.Errorf("setup %s: %w", sn, err)
-	}
-	return &emuSetup{w: w, setup: emulated, entry: entry, arrivals: arrivals, seed: seed, grouped: Grouped(real)}, nil
+	return setup
 }
 
 // run emulates the setup under prof.
@@ -193,15 +206,13 @@ func FitLocalCalls(ctx context.Context, dirs map[string]*trace.Dir, prof model.P
 	var worst []string
 	sort.Slice(cases, func(i, j int) bool { return math.Abs(cases[i].residual()) > math.Abs(cases[j].residual()) })
 	for _, k := range cases[:min(3, len(cases))] {
-		worst = append(worst, fmt.Sprintf("%s %s %s %.0f ms emulated against %.0f", shortDir(k.dir), k.setup, k.kind, k.emulated(), k.real))
+		worst = append(worst, fmt.Sprintf("%s %s %s %.0f ms emulated against %.0f", shortDir(k.dir), k.setup, k.kind, k.emu, k.real))
 	}
 	return Param{Field: "handler.localCallCPUMs", Value: best, N: len(cases),
 		Method: fmt.Sprintf("the demand per local call whose emulation makes the median of the log ratios (emulated over real) of the median warm root internalDuration of the %d kinds of request whose roots make %d local calls or more and whose emulated median moves by 5 %% or more between 0 and %g vCPU-ms (%d such kinds in %d setups) zero (bisection), each setup under its inferred load; largest errors: %s",
 			len(cases), minLocalCalls, localCallMax, all, len(setups), strings.Join(worst, "; ")),
 	}, nil
 }
-
-func (k *localCallCase) emulated() float64 { return k.emu }
 
 // residual is log(emulated / real) (0 without both).
 func (k *localCallCase) residual() float64 {
@@ -218,21 +229,15 @@ func localCallSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model
 	var setups []*localCallSetup
 	var cases, mine []*localCallCase
 	err := realSetups(ctx, dirs, prof, func(dn, sn string, real []trace.Record) bool {
-		calls := map[string][]float64{}
-		durs := map[string][]float64{}
-		for i := range real {
-			r := &real[i]
-			if !r.IsRootInvocation || r.IsColdStart || r.InternalDuration < 0 {
-				continue
-			}
-			k := RequestKind(r)
-			calls[k] = append(calls[k], float64(len(LocalCalls(r))))
-			durs[k] = append(durs[k], float64(r.InternalDuration))
-		}
+		roots := warmRootsByKind(real)
 		mine = nil
-		for _, k := range sortedKeys(calls) {
-			if n := Median(calls[k]); n >= minLocalCalls && len(durs[k]) >= 20 {
-				mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: Median(durs[k])})
+		for _, k := range sortedKeys(roots) {
+			var calls []float64
+			for _, r := range roots[k] {
+				calls = append(calls, float64(len(LocalCalls(r))))
+			}
+			if n := Median(calls); n >= minLocalCalls && len(roots[k]) >= 20 {
+				mine = append(mine, &localCallCase{dir: dn, setup: sn, kind: k, calls: int(n), real: medianInternal(roots[k])})
 			}
 		}
 		return len(mine) > 0
@@ -254,7 +259,7 @@ func realSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Prof
 		if d.Configs == nil {
 			continue
 		}
-		w, err := PickWorkload("", d)
+		w, err := PickWorkload(d)
 		if err != nil {
 			continue
 		}
@@ -267,9 +272,9 @@ func realSetups(ctx context.Context, dirs map[string]*trace.Dir, prof model.Prof
 			if real == nil || !cases(dn, sn, real) {
 				continue
 			}
-			es, err := newEmuSetup(w, d, sn, events)
+			es, err := prepareSetup(w, namedSetup(d, sn), real, LoadOverride{}, events, 1, GroupingAuto)
 			if err != nil {
-				return fmt.Errorf("%s: %w", dn, err)
+				return fmt.Errorf("%s: setup %s: %w", dn, sn, err)
 			}
 			add(es)
 		}
@@ -286,17 +291,32 @@ func emulateLocalCalls(ctx context.Context, setups []*localCallSetup, prof model
 		if err != nil {
 			return err
 		}
-		durs := map[string][]float64{}
-		for j := range recs {
-			r := &recs[j]
-			if r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
-				k := RequestKind(r)
-				durs[k] = append(durs[k], float64(r.InternalDuration))
-			}
-		}
+		roots := warmRootsByKind(recs)
 		for _, k := range s.cases {
-			k.emu = Median(durs[k.kind])
+			k.emu = medianInternal(roots[k.kind])
 		}
 		return nil
 	})
+}
+
+// warmRootsByKind groups the warm root records of recs that have an
+// internalDuration by their RequestKind.
+func warmRootsByKind(recs []trace.Record) map[string][]*trace.Record {
+	out := map[string][]*trace.Record{}
+	for i := range recs {
+		if r := &recs[i]; r.IsRootInvocation && !r.IsColdStart && r.InternalDuration >= 0 {
+			k := RequestKind(r)
+			out[k] = append(out[k], r)
+		}
+	}
+	return out
+}
+
+// medianInternal is the median internalDuration of recs, ms.
+func medianInternal(recs []*trace.Record) float64 {
+	durs := make([]float64, len(recs))
+	for i, r := range recs {
+		durs[i] = float64(r.InternalDuration)
+	}
+	return Median(durs)
 }

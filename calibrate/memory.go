@@ -14,17 +14,17 @@ import (
 
 // TracedMemory returns the memory sizes each function (a record's
 // currentFunction) ran at, as the REPORT lines of its records show them
-// (memoryAvail), ascending; and the function of the root invocations with
-// its size (the route the client called), the most common one when roots
-// ran at several.
-func TracedMemory(recs []trace.Record) (sizes map[string][]int, root fusionsim.FunctionID, err error) {
+// (memoryAvail), ascending; and, for each function root invocations ran
+// in, the function with its size (the route the client called), the most
+// common one when its roots ran at several.
+func TracedMemory(recs []trace.Record) (sizes map[string][]int, roots map[string]fusionsim.FunctionID, err error) {
 	sizes = map[string][]int{}
 	rootCount := map[fusionsim.FunctionID]int{}
 	for i := range recs {
 		r := &recs[i]
 		mb, err := strconv.Atoi(r.MemoryAvail)
 		if err != nil || mb < fusionsim.MinMemoryMB || mb > fusionsim.MaxMemoryMB {
-			return nil, root, fmt.Errorf("record %d (%s): memoryAvail %q is not a memory size of %d to %d MB", i, r.TraceID, r.MemoryAvail, fusionsim.MinMemoryMB, fusionsim.MaxMemoryMB)
+			return nil, nil, fmt.Errorf("record %d (%s): memoryAvail %q is not a memory size of %d to %d MB", i, r.TraceID, r.MemoryAvail, fusionsim.MinMemoryMB, fusionsim.MaxMemoryMB)
 		}
 		if !slices.Contains(sizes[r.CurrentFunction], mb) {
 			sizes[r.CurrentFunction] = append(sizes[r.CurrentFunction], mb)
@@ -36,13 +36,14 @@ func TracedMemory(recs []trace.Record) (sizes map[string][]int, root fusionsim.F
 	for _, s := range sizes {
 		sort.Ints(s)
 	}
-	best := -1
+	roots = map[string]fusionsim.FunctionID{}
 	for id, n := range rootCount {
-		if n > best || (n == best && (id.Task < root.Task || (id.Task == root.Task && id.MemoryMB < root.MemoryMB))) {
-			root, best = id, n
+		b, ok := roots[id.Task]
+		if !ok || n > rootCount[b] || (n == rootCount[b] && id.MemoryMB < b.MemoryMB) {
+			roots[id.Task] = id
 		}
 	}
-	return sizes, root, nil
+	return sizes, roots, nil
 }
 
 // WithTracedMemory returns the setup to emulate for real traces of setup:
@@ -60,20 +61,20 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 	if err != nil {
 		return nil, fusionsim.Route{}, nil, err
 	}
-	traced, root, err := TracedMemory(recs)
+	traced, byTask, err := TracedMemory(recs)
 	if err != nil {
 		return nil, fusionsim.Route{}, nil, err
 	}
 	var notes []string
-	if byTask := rootsByTask(recs); len(byTask) > 1 {
+	var root fusionsim.FunctionID
+	for _, r := range byTask {
+		root = r // the only one when the roots ran in one function
+	}
+	if len(byTask) > 1 {
 		// Requests to several entry functions (a scenario): each replayed
 		// request goes to its own root's function and size; the setup's
 		// entry takes the size of its own roots.
-		if r, ok := byTask[entry.Task]; ok {
-			root = r
-		} else {
-			root = fusionsim.FunctionID{}
-		}
+		root = byTask[entry.Task]
 		var fns []string
 		for _, t := range sortedKeys(byTask) {
 			fns = append(fns, byTask[t].Short())
@@ -90,31 +91,18 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 			entry = fusionsim.RouteTo(root, true)
 		}
 	}
-	// The sizes the configuration gives each function.
-	configured := map[string][]int{entry.Task: {entry.Function().MemoryMB}}
-	for _, row := range setup.Rules {
-		for _, p := range row {
-			for _, r := range []fusionsim.Rule{p.Sync, p.Async} {
-				if r.IsLocal() {
-					continue
-				}
-				if rt, err := r.Route(); err == nil && !slices.Contains(configured[rt.Task], rt.Function().MemoryMB) {
-					configured[rt.Task] = append(configured[rt.Task], rt.Function().MemoryMB)
-				}
-			}
-		}
-	}
+	// The sizes the configuration's urls give each function (the entry's
+	// is settled above).
+	configured := urlMemory(setup)
 	out := setup.Clone(setup.TraceName)
 	for _, fn := range sortedKeys(traced) {
-		have := traced[fn]
-		want := slices.Clone(configured[fn])
-		sort.Ints(want)
+		have, want := traced[fn], configured[fn]
 		if fn == entry.Task || slices.Equal(have, want) || len(want) == 0 {
 			continue
 		}
 		if len(have) > 1 {
 			notes = append(notes, fmt.Sprintf("function %s: the configuration means %s MB, its REPORT lines show %s MB: kept as configured (the records do not say which call reached which size)",
-				fn, joinSizes(want), joinSizes(have)))
+				fn, intsString(want), intsString(have)))
 			continue
 		}
 		mb := have[0]
@@ -127,29 +115,9 @@ func WithTracedMemory(app *fusionsim.App, setup *fusionsim.Setup, recs []trace.R
 			}
 		}
 		notes = append(notes, fmt.Sprintf("function %s: the configuration means %s MB, its REPORT lines show %d MB: emulated at %d MB",
-			fn, joinSizes(want), mb, mb))
+			fn, intsString(want), mb, mb))
 	}
 	return out, entry, notes, nil
-}
-
-// rootsByTask returns, for each function that root invocations ran in,
-// the size most of them ran at.
-func rootsByTask(recs []trace.Record) map[string]fusionsim.FunctionID {
-	count := map[fusionsim.FunctionID]int{}
-	for i := range recs {
-		if r := &recs[i]; r.IsRootInvocation {
-			mb, _ := strconv.Atoi(r.MemoryAvail)
-			count[fusionsim.FunctionID{Task: r.CurrentFunction, MemoryMB: mb}]++
-		}
-	}
-	best := map[string]fusionsim.FunctionID{}
-	for id, n := range count {
-		b, ok := best[id.Task]
-		if !ok || n > count[b] || (n == count[b] && id.MemoryMB < b.MemoryMB) {
-			best[id.Task] = id
-		}
-	}
-	return best
 }
 
 // resized returns r with its url reaching task fn at mb, when it is a
@@ -165,17 +133,6 @@ func resized(r fusionsim.Rule, fn string, mb int) fusionsim.Rule {
 	rt.MemoryMB = mb
 	r.URL = rt.String()
 	return r
-}
-
-func joinSizes(v []int) string {
-	s := ""
-	for i, mb := range v {
-		if i > 0 {
-			s += "/"
-		}
-		s += strconv.Itoa(mb)
-	}
-	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -120,26 +120,21 @@ func countRequests(rs []load.Request) int {
 }
 
 // ScenarioArrivals makes the arrivals of w's scenario for a setup whose
-// real traces are recs: the scenario as w gives it, with as many
-// iterations as the real run started when the executor is a constant rate
-// (the real root requests less the setup phase's, per iteration; the
-// duration becomes that many iterations at the rate), each request to its
-// entry task's route at the size setup gives it. The reason says what ran.
-func ScenarioArrivals(w workloads.Workload, setup *fusionsim.Setup, recs []trace.Record, seed uint64) ([]fusionsim.Arrival, load.Spec, string, error) {
+// real traces hold roots root records (countRoots): the scenario as w
+// gives it, with as many iterations as the real run started when the
+// executor is a constant rate (the real root requests less the setup
+// phase's, per iteration; the duration becomes that many iterations at the
+// rate), each request to its entry task's route at the size setup gives
+// it. The reason says what ran.
+func ScenarioArrivals(w workloads.Workload, setup *fusionsim.Setup, roots int, seed uint64) ([]fusionsim.Arrival, load.Spec, string, error) {
 	sc := *w.Scenario
-	roots := 0
-	for i := range recs {
-		if recs[i].IsRootInvocation {
-			roots++
-		}
-	}
 	perIter, inSetup := countRequests(sc.Iteration), countRequests(sc.Setup)
 	what := ""
 	if sc.Executor == load.ExecutorConstant && roots > inSetup && (roots-inSetup)%perIter == 0 {
 		n := (roots - inSetup) / perIter
 		// Iteration k starts at k/rate: n iterations take just under n/rate.
 		d := time.Duration(math.Ceil((float64(n) - 0.5) / sc.RatePerS * float64(time.Second)))
-		if got := len(mustStarts(sc, d)); got == n {
+		if mustStarts(sc, d) == n {
 			sc.Duration = d
 			what = fmt.Sprintf("%d iterations at %g/s (the real run's: %d root requests, %d in the setup phase, %d per iteration)", n, sc.RatePerS, roots, inSetup, perIter)
 		}
@@ -159,27 +154,33 @@ func ScenarioArrivals(w workloads.Workload, setup *fusionsim.Setup, recs []trace
 	return arr, spec, why, nil
 }
 
-// scenarioSized reports whether sc sends about as many requests as recs has
-// root records (within 10 %): the traces are of a run of it, not of a part.
-func scenarioSized(sc load.Scenario, recs []trace.Record) bool {
-	roots := 0
+// countRoots counts the root records of recs.
+func countRoots(recs []trace.Record) int {
+	n := 0
 	for i := range recs {
 		if recs[i].IsRootInvocation {
-			roots++
+			n++
 		}
 	}
-	n := countRequests(sc.Setup) + len(mustStarts(sc, sc.Duration))*countRequests(sc.Iteration)
+	return n
+}
+
+// scenarioSized reports whether sc sends about as many requests as the
+// traces have root records, roots (within 10 %): the traces are of a run of
+// it, not of a part.
+func scenarioSized(sc load.Scenario, roots int) bool {
+	n := countRequests(sc.Setup) + mustStarts(sc, sc.Duration)*countRequests(sc.Iteration)
 	return math.Abs(float64(roots-n)) <= 0.1*float64(n)
 }
 
-// mustStarts is the number of iterations sc starts in d (none on an error).
-func mustStarts(sc load.Scenario, d time.Duration) []time.Duration {
+// mustStarts is the number of iterations sc starts in d (0 on an error).
+func mustStarts(sc load.Scenario, d time.Duration) int {
 	sc.Duration = d
 	st, err := sc.Starts()
 	if err != nil {
-		return nil
+		return 0
 	}
-	return st
+	return len(st)
 }
 
 // scenarioLoad is the load of a setup of w whose real traces are recs
@@ -190,13 +191,17 @@ func mustStarts(sc load.Scenario, d time.Duration) []time.Duration {
 // arrivals: the caller infers the load (loadFor), a replay of the real
 // requests among others.
 func scenarioLoad(w workloads.Workload, setup *fusionsim.Setup, recs []trace.Record, o LoadOverride, events map[string]fusionsim.Event, seed uint64) (load.Spec, []fusionsim.Arrival, string, error) {
-	if !(o.Kind == LoadScenario || o.IsZero() && w.Scenario != nil && hasEvents(events, requestKinds(recs)) && scenarioSized(*w.Scenario, recs)) {
+	if w.Scenario == nil {
+		if o.Kind == LoadScenario {
+			return load.Spec{}, nil, "", fmt.Errorf("--load %s: %s has no scenario (an application file's load: section)", LoadScenario, w.Name())
+		}
 		return load.Spec{}, nil, "", nil
 	}
-	if w.Scenario == nil {
-		return load.Spec{}, nil, "", fmt.Errorf("--load %s: %s has no scenario (an application file's load: section)", LoadScenario, w.Name())
+	roots := countRoots(recs)
+	if !(o.Kind == LoadScenario || o.IsZero() && hasEvents(events, requestKinds(recs)) && scenarioSized(*w.Scenario, roots)) {
+		return load.Spec{}, nil, "", nil
 	}
-	arr, spec, why, err := ScenarioArrivals(w, setup, recs, seed)
+	arr, spec, why, err := ScenarioArrivals(w, setup, roots, seed)
 	return spec, arr, why, err
 }
 
@@ -215,10 +220,7 @@ func SetupLoad(w workloads.Workload, setup *fusionsim.Setup, recs []trace.Record
 		return spec, nil, "", err
 	}
 	spec.Seed = seed
-	if spec.Event == nil && w.Event != nil {
-		spec.Event = w.Event
-	}
-	if arrivals, err = spec.Arrivals(); err != nil {
+	if arrivals, err = specArrivals(w, &spec); err != nil {
 		return spec, nil, "", err
 	}
 	return spec, arrivals, why, nil

@@ -265,7 +265,7 @@ func TestTransferScenarios(t *testing.T) {
 				if err != nil || d.Configs == nil {
 					continue
 				}
-				w, err := PickWorkload("", d)
+				w, err := PickWorkload(d)
 				if err != nil {
 					if !fromCode && c.name == codeChanges[0].name {
 						fmt.Printf("%s: skipped: %v\n", e.Name(), err)

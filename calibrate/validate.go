@@ -14,7 +14,6 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/fusionsim/fusionsim"
-	"github.com/fusionsim/fusionsim/appfile"
 	"github.com/fusionsim/fusionsim/emulator"
 	"github.com/fusionsim/fusionsim/experiment"
 	"github.com/fusionsim/fusionsim/load"
@@ -45,11 +44,9 @@ type ValidateOptions struct {
 	// a hash of Seed and the setup name, so results do not depend on which
 	// setups run or in which order).
 	Seed uint64
-	// Workload names the workload; "" infers it from the task names
-	// (InferWorkload).
-	Workload string
 	// App, when set, is the application itself (one read from a file, or
-	// a workload whose code changed); it takes precedence over Workload.
+	// a workload whose code changed); else the task names show it
+	// (PickWorkload).
 	App *workloads.Workload
 	// Load replaces what InferLoad infers for every setup: the kind and,
 	// where set, its parameters (LoadFor).
@@ -149,7 +146,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	var err error
 	if opt.App != nil {
 		w = *opt.App
-	} else if w, err = PickWorkload(opt.Workload, d); err != nil {
+	} else if w, err = PickWorkload(d); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	v := &Validation{Dir: name, Workload: w.Name()}
@@ -182,11 +179,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		if err != nil {
 			return nil, fmt.Errorf("%s: --fit-on: %w", name, err)
 		}
-		setup := d.Configs[fitOn]
-		if setup.Name() != fitOn {
-			setup = setup.Clone(fusionsim.NewTraceName(fitOn))
-		}
-		ft, err := FitApp(ctx, w, setup, d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping, FromCode: opt.FitFromCode})
+		ft, err := FitApp(ctx, w, namedSetup(d, fitOn), d.Traces[fitOn], AppFitOptions{Profile: prof, Seed: opt.Seed, Load: opt.Load, Grouping: opt.Grouping, FromCode: opt.FitFromCode})
 		if err != nil {
 			return nil, fmt.Errorf("%s: fitting on %s: %w", name, fitOn, err)
 		}
@@ -214,11 +207,7 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			setup := d.Configs[n]
-			if setup.Name() != n {
-				setup = setup.Clone(fusionsim.NewTraceName(n))
-			}
-			v.Setups[i], errs[i] = validateSetup(ctx, w, setup, d.Traces[n], prof, opt, events)
+			v.Setups[i], errs[i] = validateSetup(ctx, w, namedSetup(d, n), d.Traces[n], prof, opt, events)
 			v.Setups[i].Fit = v.Fit != nil && v.Fit.Setup == n
 			if opt.Progress != nil {
 				mu.Lock()
@@ -237,13 +226,9 @@ func ValidateDir(ctx context.Context, name string, d *trace.Dir, opt ValidateOpt
 	return v, nil
 }
 
-// PickWorkload returns the workload called name (Go code or a built-in
-// application file, appfile.Get), or, when name is "", the one the task
-// names of d show (InferWorkload).
-func PickWorkload(name string, d *trace.Dir) (workloads.Workload, error) {
-	if name != "" {
-		return appfile.Get(name)
-	}
+// PickWorkload returns the workload the task names of d show
+// (InferWorkload).
+func PickWorkload(d *trace.Dir) (workloads.Workload, error) {
 	return InferWorkload(TaskNames(d.Traces, d.Configs))
 }
 
@@ -261,30 +246,18 @@ func SetupSeed(seed uint64, setup string) uint64 {
 }
 
 func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, real []trace.Record, prof model.Profile, opt ValidateOptions, events map[string]fusionsim.Event) (SetupResult, error) {
-	res := SetupResult{Setup: setup.Name(), RealGrouped: Grouped(real)}
-	seed := SetupSeed(opt.Seed, setup.Name())
-	emulated, entry, notes, err := WithTracedMemory(w.App, setup, real)
+	res := SetupResult{Setup: setup.Name()}
+	es, err := prepareSetup(w, setup, real, opt.Load, events, opt.Seed, opt.Grouping)
 	if err != nil {
 		return res, err
 	}
-	res.Notes = notes
-	spec, arrivals, why, err := SetupLoad(w, emulated, real, opt.Load, events, seed)
-	if err != nil {
-		return res, err
-	}
-	res.Load, res.LoadWhy = spec, why
+	res.Notes, res.Load, res.LoadWhy, res.Grouped, res.RealGrouped = es.notes, es.spec, es.why, es.grouped, es.realGrouped
 	timeout := opt.Timeout
 	if timeout <= 0 {
 		timeout = time.Duration(prof.Limits.TimeoutS * float64(time.Second))
 	}
 	res.Incomplete = results.CheckTraces(real, nil, timeout)
-	switch opt.Grouping {
-	case GroupingOn:
-		res.Grouped = true
-	case GroupingAuto:
-		res.Grouped = res.RealGrouped
-	}
-	recs, err := EmulateArrivals(ctx, w, emulated, entry, arrivals, prof, seed, res.Grouped)
+	recs, err := EmulateArrivals(ctx, w, es.setup, es.entry, es.arrivals, prof, es.seed, es.grouped)
 	if err != nil {
 		return res, err
 	}
@@ -306,14 +279,20 @@ func validateSetup(ctx context.Context, w workloads.Workload, setup *fusionsim.S
 // setup's entry route), and returns the traces extracted from its logs
 // (grouped like the prototype's when group is set).
 func Emulate(ctx context.Context, w workloads.Workload, setup *fusionsim.Setup, entry fusionsim.Route, spec load.Spec, prof model.Profile, seed uint64, group bool) ([]trace.Record, error) {
-	if spec.Event == nil && w.Event != nil {
-		spec.Event = w.Event
-	}
-	arrivals, err := spec.Arrivals()
+	arrivals, err := specArrivals(w, &spec)
 	if err != nil {
 		return nil, err
 	}
 	return EmulateArrivals(ctx, w, setup, entry, arrivals, prof, seed, group)
+}
+
+// specArrivals gives spec w's request body where it has none and returns
+// its arrivals.
+func specArrivals(w workloads.Workload, spec *load.Spec) ([]fusionsim.Arrival, error) {
+	if spec.Event == nil && w.Event != nil {
+		spec.Event = w.Event
+	}
+	return spec.Arrivals()
 }
 
 // EmulateArrivals is Emulate with the arrivals given (each to its own

@@ -153,7 +153,7 @@ func calibrateApp(ctx context.Context, dirs []string, fitOn string, wl appFlags,
 		if w, _, err = wl.resolve(); err != nil {
 			return err
 		}
-	} else if w, err = calibrate.PickWorkload("", d); err != nil {
+	} else if w, err = calibrate.PickWorkload(d); err != nil {
 		return usageError("the workload: %v (give --workload or --app)", err)
 	}
 	setup := d.Configs[name]

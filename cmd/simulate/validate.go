@@ -220,7 +220,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		v, err := calibrate.Validate(ctx, dir, opt)
 		if err != nil {
-			if *skipUnknown && !wl.given() && errors.Is(err, calibrate.ErrInfer) && strings.Contains(err.Error(), "the workload") {
+			if *skipUnknown && !wl.given() && errors.Is(err, calibrate.ErrInferWorkload) {
 				fmt.Fprintf(stderr, "%s: skipped: %v\n", shortPath(dir), err)
 				continue
 			}
