@@ -78,7 +78,7 @@ func RequestEvents(ctx context.Context, w workloads.Workload, prof model.Profile
 		return nil, fmt.Errorf("%w: %s: the scenario's requests: %v", ErrInfer, w.Name(), err)
 	}
 	// The iteration's requests first: they are the load's own.
-	n := len(arr) - countRequests(sc.Setup)
+	n := len(arr) - load.CountRequests(sc.Setup)
 	arr = append(arr[len(arr)-n:], arr[:len(arr)-n]...)
 	for i := range arr {
 		a := &arr[i]
@@ -110,15 +110,6 @@ func RequestEvents(ctx context.Context, w workloads.Workload, prof model.Profile
 	return out, nil
 }
 
-// countRequests counts the requests of a list, repeats included.
-func countRequests(rs []load.Request) int {
-	n := 0
-	for _, r := range rs {
-		n += r.Repeat
-	}
-	return n
-}
-
 // ScenarioArrivals makes the arrivals of w's scenario for a setup whose
 // real traces hold roots root records (countRoots): the scenario as w
 // gives it, with as many iterations as the real run started when the
@@ -128,7 +119,7 @@ func countRequests(rs []load.Request) int {
 // it. The reason says what ran.
 func ScenarioArrivals(w workloads.Workload, setup *fusionsim.Setup, roots int, seed uint64) ([]fusionsim.Arrival, load.Spec, string, error) {
 	sc := *w.Scenario
-	perIter, inSetup := countRequests(sc.Iteration), countRequests(sc.Setup)
+	perIter, inSetup := load.CountRequests(sc.Iteration), load.CountRequests(sc.Setup)
 	what := ""
 	if sc.Executor == load.ExecutorConstant && roots > inSetup && (roots-inSetup)%perIter == 0 {
 		n := (roots - inSetup) / perIter
@@ -169,7 +160,7 @@ func countRoots(recs []trace.Record) int {
 // traces have root records, roots (within 10 %): the traces are of a run of
 // it, not of a part.
 func scenarioSized(sc load.Scenario, roots int) bool {
-	n := countRequests(sc.Setup) + mustStarts(sc, sc.Duration)*countRequests(sc.Iteration)
+	n := load.CountRequests(sc.Setup) + mustStarts(sc, sc.Duration)*load.CountRequests(sc.Iteration)
 	return math.Abs(float64(roots-n)) <= 0.1*float64(n)
 }
 
