@@ -151,10 +151,6 @@ func (c *taskChecker) walk(steps []*step, fan, started bool) {
 			if conc {
 				c.p.errorAt(st.pos, join(f, st.kind), "return in a started, fanned-out or parallel branch: only the task's own steps can return")
 			}
-		case kDo:
-			if st.as != "" {
-				c.p.errorAt(st.pos, join(f, "as"), "a do block has no result")
-			}
 		}
 		c.walk(st.then, inFan, conc)
 		c.walk(st.els, inFan, conc)
