@@ -60,7 +60,7 @@ func (p *processor) init(em *Emulator, share float64, cores int, burstMs float64
 	p.slow = 1
 	p.cores = float64(cores)
 	p.share = share
-	p.capacity = math.Min(share, p.cores)
+	p.capacity = min(share, p.cores)
 	p.burstCap = burstMs * 1e6
 	p.tokens = p.burstCap
 	p.last = em.k.now
@@ -125,7 +125,7 @@ func (em *Emulator) newJob(cpuMs float64, threads int, cores float64) *cpuJob {
 	} else {
 		j = new(cpuJob)
 	}
-	*j = cpuJob{remaining: cpuMs * 1e6, cap: math.Min(float64(threads), cores)}
+	*j = cpuJob{remaining: cpuMs * 1e6, cap: min(float64(threads), cores)}
 	return j
 }
 
@@ -148,9 +148,9 @@ func (p *processor) advance() {
 		if p.burstCap > 0 {
 			switch {
 			case len(p.jobs) == 0:
-				p.tokens = math.Min(p.burstCap, p.tokens+p.share*dt)
+				p.tokens = min(p.burstCap, p.tokens+p.share*dt)
 			case p.tokens > 0:
-				p.tokens = math.Max(0, p.tokens-used*dt)
+				p.tokens = max(0, p.tokens-used*dt)
 			}
 		}
 	}
@@ -164,7 +164,7 @@ func (p *processor) allocate() {
 		return
 	case 1:
 		j := p.jobs[0]
-		j.rate = math.Min(j.cap, p.available())
+		j.rate = min(j.cap, p.available())
 		return
 	}
 	order := append(p.em.jobOrder[:0], p.jobs...)
@@ -248,7 +248,9 @@ func (p *processor) complete() {
 			keep = append(keep, j)
 		}
 	}
-	clear(p.jobs[len(keep):])
+	for i := len(keep); i < len(p.jobs); i++ {
+		p.jobs[i] = nil // a loop: clear costs more for the few jobs there are
+	}
 	p.jobs = keep
 	p.allocate()
 	p.schedule()
@@ -266,7 +268,9 @@ func (p *processor) complete() {
 			act.fire(em, arg)
 		}
 	}
-	clear(done)
+	for i := range done {
+		done[i] = nil
+	}
 	p.done = done[:0]
 }
 

@@ -72,6 +72,8 @@ type Emulator struct {
 	jobs     []*cpuJob // free CPU jobs
 	jobOrder []*cpuJob // scratch of processor.allocate
 	routes   map[routeKey]*routeInfo
+	// workCache holds the profile's work entries used (workParams).
+	workCache [8]workEntry
 
 	// Pools of the objects of requests and invocations (see
 	// invocation.free).
@@ -308,7 +310,7 @@ func (em *Emulator) admit(fn *function, newEnv bool) bool {
 	}
 	if newEnv {
 		rate := float64(l.ScalingBurst) / l.ScalingWindowS // environments per second
-		fn.tokens = math.Min(float64(l.ScalingBurst), fn.tokens+rate*(em.k.now-fn.tokensAt).Seconds())
+		fn.tokens = min(float64(l.ScalingBurst), fn.tokens+rate*(em.k.now-fn.tokensAt).Seconds())
 		fn.tokensAt = em.k.now
 		if fn.tokens < 1 {
 			return false
@@ -378,7 +380,7 @@ func (em *Emulator) throttle(req *request) {
 	}
 	l := em.profile.Limits
 	delay := l.ThrottleRetryMinS * math.Pow(2, float64(req.throttled))
-	delay = math.Min(delay, l.ThrottleRetryMaxS)
+	delay = min(delay, l.ThrottleRetryMaxS)
 	d := time.Duration(delay * float64(time.Second))
 	if (em.k.now + d - req.queued).Seconds() > l.MaxEventAgeS {
 		em.stats.DroppedEvents++

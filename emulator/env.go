@@ -3,8 +3,10 @@ package emulator
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
 // EnvState is the lifecycle state of an execution environment.
@@ -124,11 +126,11 @@ type function struct {
 	tokens   float64
 	tokensAt time.Duration
 
-	// routes are the last calls its task code made and how they run
-	// (Emulator.routes holds them all): a call is found here without
-	// hashing its strings.
-	routes    [4]cachedRoute
-	nextRoute uint8
+	// routes are the calls its task code made and how they run
+	// (Emulator.routes holds them all), direct-mapped by the address of
+	// the called task's name (task code passes the same string each
+	// time): a call is found here without hashing its strings.
+	routes [16]cachedRoute
 }
 
 type cachedRoute struct {
@@ -138,21 +140,26 @@ type cachedRoute struct {
 	ri     *routeInfo
 }
 
+// routeSlot is the cache entry of a call of called.
+func (f *function) routeSlot(called string, sync bool) *cachedRoute {
+	h := strtab.PtrHash(unsafe.StringData(called))
+	if sync {
+		h++
+	}
+	return &f.routes[h%uintptr(len(f.routes))]
+}
+
 // cachedRoute returns how a call of called runs under setup, if it is in
 // the function's cache (nil if not).
 func (f *function) cachedRoute(setup *fusionsim.Setup, called string, sync bool) *routeInfo {
-	for i := range f.routes {
-		c := &f.routes[i]
-		if c.ri != nil && c.setup == setup && c.sync == sync && c.called == called {
-			return c.ri
-		}
+	if c := f.routeSlot(called, sync); c.ri != nil && c.setup == setup && c.sync == sync && c.called == called {
+		return c.ri
 	}
 	return nil
 }
 
 func (f *function) cacheRoute(setup *fusionsim.Setup, called string, sync bool, ri *routeInfo) {
-	f.routes[f.nextRoute%uint8(len(f.routes))] = cachedRoute{setup, called, sync, ri}
-	f.nextRoute++
+	*f.routeSlot(called, sync) = cachedRoute{setup, called, sync, ri}
 }
 
 // takeIdle pops the most recently used idle environment.

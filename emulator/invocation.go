@@ -358,7 +358,7 @@ func (inv *invocation) handle() {
 	inv.hctx = taskCtx{inv: inv, task: entry, depth: inv.req.depth - 1}
 	inv.ectx = taskCtx{inv: inv, task: entry, depth: inv.req.depth}
 	t1 := em.k.now
-	res, err := inv.hctx.runTask(&inv.ectx, inv.req.event)
+	res, err := inv.hctx.runTask(&inv.ectx, nil, inv.req.event)
 	em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: entry, Called: entry, Time: em.msBetween(t1, em.k.now)})
 	inv.drain(false) // the prototype awaited every promise before returning
 	if err == nil {
@@ -441,7 +441,7 @@ func (inv *invocation) endKilled() {
 		em.logRaw(inv, "RequestId: "+inv.requestID()+" Error: Runtime exited with error: signal: killed")
 		fe = fusionsim.NewFunctionError(inv.fn.name, "Runtime.OutOfMemory", "RequestId: "+inv.requestID()+" Error: Runtime exited with error: signal: killed", fusionsim.ErrOutOfMemory)
 		status, errType = "error", "Runtime.OutOfMemory"
-		inv.env.peakMB = math.Max(inv.env.peakMB, float64(inv.fn.memoryMB))
+		inv.env.peakMB = max(inv.env.peakMB, float64(inv.fn.memoryMB))
 	}
 	recErr := errType
 	if status == "timeout" {

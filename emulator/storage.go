@@ -11,6 +11,10 @@ import (
 // key. Latencies are modeled by the caller (model.Storage).
 type Tables struct {
 	t map[string]map[int64]string
+	// The table used last: task code mostly uses one table many times
+	// in a row.
+	lastName  string
+	lastTable map[int64]string
 }
 
 // NewTables returns an empty store.
@@ -18,30 +22,43 @@ func NewTables() *Tables { return &Tables{t: make(map[string]map[int64]string)} 
 
 // Put stores item, replacing the item with the same key.
 func (s *Tables) Put(table string, item fusionsim.Item) {
-	m, ok := s.t[table]
-	if !ok {
+	m := s.table(table)
+	if m == nil {
 		m = make(map[int64]string)
 		s.t[table] = m
+		s.lastName, s.lastTable = table, m
 	}
 	m[item.Key] = item.Message
 }
 
+// table returns table's items, nil if it has none.
+func (s *Tables) table(name string) map[int64]string {
+	if s.lastTable != nil && name == s.lastName {
+		return s.lastTable
+	}
+	m := s.t[name]
+	if m != nil {
+		s.lastName, s.lastTable = name, m
+	}
+	return m
+}
+
 // Get returns the item with key.
 func (s *Tables) Get(table string, key int64) (fusionsim.Item, bool) {
-	msg, ok := s.t[table][key]
+	msg, ok := s.table(table)[key]
 	return fusionsim.Item{Key: key, Message: msg}, ok
 }
 
 // Query returns the items with key (none or one).
 func (s *Tables) Query(table string, key int64) []fusionsim.Item {
-	if msg, ok := s.t[table][key]; ok {
+	if msg, ok := s.table(table)[key]; ok {
 		return []fusionsim.Item{{Key: key, Message: msg}}
 	}
 	return nil
 }
 
 // Delete removes the item with key.
-func (s *Tables) Delete(table string, key int64) { delete(s.t[table], key) }
+func (s *Tables) Delete(table string, key int64) { delete(s.table(table), key) }
 
 // Len is the number of items in table.
 func (s *Tables) Len(table string) int { return len(s.t[table]) }

@@ -5,8 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 	"github.com/fusionsim/fusionsim/model"
 )
 
@@ -45,7 +47,7 @@ func (t *taskCtx) Call(task string, in fusionsim.Event, sync bool) (fusionsim.Ev
 			em := t.inv.em
 			t0 := em.k.now
 			t.localCallCPU()
-			res, err := t.runLocal(task, in)
+			res, err := t.runLocal(task, ri.code, in)
 			em.logCall(t.inv, fusionsim.Call{Local: true, Sync: true, Caller: t.inv.fn.id.Task, Called: task, Time: em.msBetween(t0, em.k.now)})
 			return res, err
 		}
@@ -75,10 +77,14 @@ func (t *taskCtx) rule(task string, sync bool) (*routeInfo, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: setup %s has no %s rule for %s in function %s", fusionsim.ErrNoRule, setup.Name(), callType(sync), task, entry)
 	}
-	if _, ok := em.app.Tasks[task]; !ok {
+	code, ok := em.app.Tasks[task]
+	if !ok {
 		return nil, fmt.Errorf("%w: task %q", fusionsim.ErrUnknownFunction, task)
 	}
 	ri := &routeInfo{local: rule.IsLocal()}
+	if ri.local {
+		ri.code = code
+	}
 	if !ri.local {
 		route, err := rule.Route()
 		if err != nil {
@@ -103,9 +109,10 @@ type routeKey struct {
 	sync          bool
 }
 
-// routeInfo is how a call runs: locally, or as a request to fn.
+// routeInfo is how a call runs: locally (code), or as a request to fn.
 type routeInfo struct {
 	local bool
+	code  fusionsim.Task
 	fn    *function
 }
 
@@ -125,15 +132,16 @@ func (t *taskCtx) Start(task string, in fusionsim.Event, sync bool) fusionsim.Fu
 		return &future{inv: t.inv, done: true, err: err}
 	}
 	if ri.local {
-		return t.startLocal(task, in, sync)
+		return t.startLocal(task, ri.code, in, sync)
 	}
 	return t.startRemote(ri.fn, task, in, sync)
 }
 
-// runLocal runs task in-process on the current coroutine. A panic of the
-// task becomes its error, as a thrown exception rejects a promise.
-func (t *taskCtx) runLocal(task string, in fusionsim.Event) (res fusionsim.Event, err error) {
-	return t.runTask(t.inv.newCtx(task, t.depth+1), in)
+// runLocal runs task (its code) in-process on the current coroutine. A
+// panic of the task becomes its error, as a thrown exception rejects a
+// promise.
+func (t *taskCtx) runLocal(task string, code fusionsim.Task, in fusionsim.Event) (res fusionsim.Event, err error) {
+	return t.runTask(t.inv.newCtx(task, t.depth+1), code, in)
 }
 
 // newCtx makes the context of a task the invocation runs (pooled with it).
@@ -151,16 +159,19 @@ func (inv *invocation) newCtx(task string, depth int) *taskCtx {
 	return c
 }
 
-// runTask runs child.task with the context child.
-func (t *taskCtx) runTask(child *taskCtx, in fusionsim.Event) (res fusionsim.Event, err error) {
+// runTask runs child.task, whose code is code (nil: found by name), with
+// the context child.
+func (t *taskCtx) runTask(child *taskCtx, code fusionsim.Task, in fusionsim.Event) (res fusionsim.Event, err error) {
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	task := t.inv.fn.task // the function's entry task, found when it was made
-	if child.task != t.inv.fn.id.Task {
-		task = t.inv.em.app.Tasks[child.task]
+	if code == nil {
+		code = t.inv.fn.task // the function's entry task, found when it was made
+		if child.task != t.inv.fn.id.Task {
+			code = t.inv.em.app.Tasks[child.task]
+		}
 	}
-	return child.protect(task, nil, in)
+	return child.protect(code, nil, in)
 }
 
 // protect runs the task (or, when task is nil, the closure fn) as code of
@@ -190,6 +201,7 @@ type localCall struct {
 	future
 	child   *taskCtx        // the callee's context
 	in      fusionsim.Event // the callee's event (local calls)
+	code    fusionsim.Task  // the callee's code (local calls)
 	fn      func(fusionsim.Context) (fusionsim.Event, error)
 	call    bool // a local call of child.task (else the closure fn)
 	sync    bool
@@ -222,12 +234,12 @@ func (t *taskCtx) localCallCPU() {
 	}
 }
 
-func (t *taskCtx) startLocal(task string, in fusionsim.Event, sync bool) fusionsim.Future {
+func (t *taskCtx) startLocal(task string, code fusionsim.Task, in fusionsim.Event, sync bool) fusionsim.Future {
 	em, inv := t.inv.em, t.inv
 	t0 := em.k.now
 	t.localCallCPU()
 	lc := inv.newLocalCall()
-	lc.child, lc.in, lc.call, lc.sync = inv.newCtx(task, t.depth+1), in, true, sync
+	lc.child, lc.in, lc.code, lc.call, lc.sync = inv.newCtx(task, t.depth+1), in, code, true, sync
 	lc.t0, lc.entry = t0, inv.fn.id.Task
 	t.concurrently(lc)
 	return &lc.future
@@ -274,7 +286,7 @@ func (lc *localCall) run(c *coro) {
 	c.starter = lc
 	if lc.call {
 		em, inv := lc.inv.em, lc.inv
-		res, err := lc.child.runTask(lc.child, lc.in)
+		res, err := lc.child.runTask(lc.child, lc.code, lc.in)
 		if lc.sync {
 			em.logCall(inv, fusionsim.Call{Local: true, Sync: true, Caller: lc.entry, Called: lc.child.task, Time: em.msBetween(lc.t0, em.k.now)})
 			lc.complete(res, err)
@@ -491,7 +503,7 @@ func (rc *remoteCall) complete(em *Emulator) {
 // tail, which the invocation waits for before it ends.
 func (t *taskCtx) Spend(w fusionsim.Work) {
 	em, inv := t.inv.em, t.inv
-	p, ok := em.profile.Work[w.Name]
+	p, ok := em.workParams(w.Name)
 	w = em.applyProfile(w, p, ok)
 	extra := em.extraWork(inv, w)
 	if j := &em.profile.CPU.WorkJitter; !j.IsZero() {
@@ -500,7 +512,7 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 		}
 		f := inv.jitter
 		if w.JitterScale != nil {
-			f = math.Max(1+*w.JitterScale*(f-1), 0.05)
+			f = max(1+*w.JitterScale*(f-1), 0.05)
 		}
 		w.SerialCPUMs *= f
 		w.CPUMs *= f
@@ -526,6 +538,25 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 	}
 }
 
+// workParams is the profile's entry for the work descriptor name
+// (model.Profile.Work), through a cache direct-mapped by the name's
+// address (task code passes the same string each time).
+func (em *Emulator) workParams(name string) (*model.WorkParams, bool) {
+	e := &em.workCache[strtab.PtrHash(unsafe.StringData(name))%uintptr(len(em.workCache))]
+	if !e.set || e.name != name {
+		p, ok := em.profile.Work[name]
+		*e = workEntry{name: name, p: p, ok: ok, set: true}
+	}
+	return &e.p, e.ok
+}
+
+// workEntry is an entry of Emulator.workCache.
+type workEntry struct {
+	name    string
+	p       model.WorkParams
+	ok, set bool
+}
+
 // extraWork returns the demand added to the parallel phase of the work
 // descriptor w (its figures after applyProfile): its ColdCPUMs in the first
 // invocation of an environment (a cold start), and its OverheadCPUMs unless
@@ -543,7 +574,7 @@ func (em *Emulator) extraWork(inv *invocation, w fusionsim.Work) float64 {
 
 // applyProfile replaces a work descriptor's figures with the profile's
 // entry p for it, when the profile has one (ok; model.Profile.Work).
-func (em *Emulator) applyProfile(w fusionsim.Work, p model.WorkParams, ok bool) fusionsim.Work {
+func (em *Emulator) applyProfile(w fusionsim.Work, p *model.WorkParams, ok bool) fusionsim.Work {
 	if ok {
 		w.CPUMs, w.Threads, w.SerialCPUMs, w.TailCPUMs, w.MemoryMB = p.CPUMs, p.Threads, p.SerialCPUMs, p.TailCPUMs, p.MemoryMB
 		w.ColdCPUMs, w.OverheadCPUMs, w.JitterScale = p.ColdCPUMs, p.OverheadCPUMs, p.JitterScale

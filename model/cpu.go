@@ -83,7 +83,7 @@ func (c CPU) MemoryPressure(memoryMB int, residentMB float64) float64 {
 	if short <= 0 {
 		return 1
 	}
-	return 1 + c.MemoryPressureCPUPerMB*math.Min(short, c.MemoryPressureHeadroomMB)
+	return 1 + c.MemoryPressureCPUPerMB*min(short, c.MemoryPressureHeadroomMB)
 }
 
 // Burst is the CPU quota of a memory size in vCPU-ms (share x
@@ -99,7 +99,7 @@ func (c CPU) Burst(memoryMB int) float64 {
 
 // Share is the vCPU share of a memory size.
 func (c CPU) Share(memoryMB int) float64 {
-	return math.Min(float64(memoryMB)/c.MBPerVCPU, c.MaxVCPU)
+	return min(float64(memoryMB)/c.MBPerVCPU, c.MaxVCPU)
 }
 
 // Cores is the number of cores the process sees at a memory size.
@@ -120,7 +120,7 @@ func (c CPU) Rate(memoryMB, threads int) float64 {
 	if threads < 1 {
 		threads = 1
 	}
-	return math.Min(math.Min(float64(threads), float64(c.Cores(memoryMB))), c.Share(memoryMB))
+	return min(min(float64(threads), float64(c.Cores(memoryMB))), c.Share(memoryMB))
 }
 
 // Duration is the time a demand of cpuMs vCPU-ms takes alone on a memory size

@@ -73,7 +73,11 @@ func (d Dist) Sample(r *rand.Rand) float64 {
 // draws can be correlated through their z (a Gaussian copula). Offset and
 // the clamp at zero apply as in Sample.
 func (d Dist) Quantile(z float64) float64 {
-	u := 0.5 * (1 + math.Erf(z/math.Sqrt2)) // Φ(z)
+	var u float64
+	switch d.Kind {
+	case KindUniform, KindExponential, KindEmpirical:
+		u = 0.5 * (1 + math.Erf(z/math.Sqrt2)) // Φ(z)
+	}
 	var v float64
 	switch d.Kind {
 	case KindNone:
@@ -86,7 +90,7 @@ func (d Dist) Quantile(z float64) float64 {
 	case KindLogNormal:
 		v = d.Median * math.Exp(d.Sigma*z)
 	case KindExponential:
-		v = -d.Mean * math.Log1p(-math.Min(u, 1-1e-16))
+		v = -d.Mean * math.Log1p(-min(u, 1-1e-16))
 	case KindEmpirical:
 		i := int(u * float64(len(d.Values)))
 		v = d.Values[min(max(i, 0), len(d.Values)-1)]

@@ -60,7 +60,7 @@ type ColdStart struct {
 func (c ColdStart) InitDuration(r *rand.Rand, cpu CPU, memoryMB int) time.Duration {
 	ms := c.RuntimeInitMs[c.Runtime].Sample(r) + c.PackageMB*c.InitMsPerPackageMB
 	if c.InitCPUMs > 0 {
-		ms += c.InitCPUMs / math.Max(cpu.Rate(memoryMB, 1), c.InitMinVCPU)
+		ms += c.InitCPUMs / max(cpu.Rate(memoryMB, 1), c.InitMinVCPU)
 	}
 	return Ms(ms)
 }

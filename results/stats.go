@@ -28,6 +28,9 @@ type SetupStats struct {
 	rootInternal Counts
 	rootBilled   Counts
 	functions    map[string]*FunctionStats
+	// The function of the last record, and its statistics.
+	lastName     string
+	lastFunction *FunctionStats
 
 	responses int // client responses
 	failed    int
@@ -71,10 +74,13 @@ func (s *SetupStats) AddRecord(r *trace.Record) {
 	if r.IsColdStart {
 		s.coldStarts++
 	}
-	f := s.functions[r.CurrentFunction]
-	if f == nil {
-		f = &FunctionStats{}
-		s.functions[r.CurrentFunction] = f
+	f := s.lastFunction
+	if f == nil || s.lastName != r.CurrentFunction {
+		if f = s.functions[r.CurrentFunction]; f == nil {
+			f = &FunctionStats{}
+			s.functions[r.CurrentFunction] = f
+		}
+		s.lastName, s.lastFunction = r.CurrentFunction, f
 	}
 	if !slices.Contains(f.MemoryMB, mb) {
 		f.MemoryMB = append(f.MemoryMB, mb)

@@ -97,14 +97,17 @@ func analyzeSensor(ctx fusionsim.Context, in fusionsim.Event) (fusionsim.Event, 
 	air := reading(ctx)
 	emergency := reading(ctx)
 
-	t := any(temperature)
-	if _, err := ctx.Call("CW", sensorEvent(id, "temperature", t, in), true); err != nil {
+	// CW, SE and CT get the same temperature event: one map, which none
+	// of them changes (each got its own copy of the same JSON in the
+	// prototype).
+	temp := sensorEvent(id, "temperature", temperature, in)
+	if _, err := ctx.Call("CW", temp, true); err != nil {
 		return nil, err
 	}
-	if _, err := ctx.Call("SE", sensorEvent(id, "temperature", t, in), true); err != nil {
+	if _, err := ctx.Call("SE", temp, true); err != nil {
 		return nil, err
 	}
-	ct := ctx.Start("CT", sensorEvent(id, "temperature", t, in), false)
+	ct := ctx.Start("CT", temp, false)
 	cs := ctx.Start("CS", sensorEvent(id, "sound", sound, in), false)
 	ca := ctx.Start("CA", sensorEvent(id, "air", air, in), false)
 	if err := fusionsim.WaitAll(ct, cs, ca); err != nil {
