@@ -98,11 +98,12 @@ type Emulator struct {
 	// earlier epoch is reclaimed when its request ends.
 	coldEpoch uint64
 
-	stats Stats
-	rec   fusionsim.LogRecord     // the record being written (reused)
-	lines fusionsim.LineFormatter // formats records for Log
-	line  []byte                  // scratch buffer for log lines
-	fatal error                   // an internal error; the run stops
+	stats       Stats
+	leanRecords bool                    // SetLeanRecords
+	rec         fusionsim.LogRecord     // the record being written (reused)
+	lines       fusionsim.LineFormatter // formats records for Log
+	line        []byte                  // scratch buffer for log lines
+	fatal       error                   // an internal error; the run stops
 }
 
 // Stats counts what happened on the platform.

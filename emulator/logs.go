@@ -26,6 +26,21 @@ func (em *Emulator) msBetween(from, to time.Duration) int64 { return em.msOf(to)
 // logging reports whether anything receives the log (records or lines).
 func (em *Emulator) logging() bool { return em.cfg.Log != nil || em.cfg.Records != nil }
 
+// SetLeanRecords makes the emulator write, from now on, only the records
+// a run's summary reads (on) or every record (off, the default). Lean
+// records lack the FSMSG call and overhead messages: the traces extracted
+// from them have no calls and end at their last message written, while
+// the figures of a summary row (results.SetupStats: billed durations,
+// memory sizes, cold starts, roots and their internal durations) are the
+// same. A sweep that reads nothing but the rows saves their cost. It
+// applies only while no line sink (Config.Log) is set: text logs are
+// always written whole.
+func (em *Emulator) SetLeanRecords(on bool) { em.leanRecords = on }
+
+// summaryOnly reports whether only the records a summary reads are
+// written (SetLeanRecords).
+func (em *Emulator) summaryOnly() bool { return em.leanRecords && em.cfg.Log == nil }
+
 // record starts the log record of inv: em.rec with its kind and the
 // invocation's fields; the caller sets the rest and calls emit.
 func (em *Emulator) record(inv *invocation, kind fusionsim.LogKind) *fusionsim.LogRecord {
@@ -87,14 +102,14 @@ func (em *Emulator) logInit(inv *invocation) {
 }
 
 func (em *Emulator) logMs(inv *invocation, typ string, ms int64) {
-	if em.logging() {
+	if em.logging() && (typ == fusionsim.MsgTimeBase || !em.summaryOnly()) {
 		em.message(inv, typ).Ms = ms
 		em.emit()
 	}
 }
 
 func (em *Emulator) logCall(inv *invocation, c fusionsim.Call) {
-	if em.logging() {
+	if em.logging() && !em.summaryOnly() {
 		em.message(inv, fusionsim.MsgCall).Call = c
 		em.emit()
 	}

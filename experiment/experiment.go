@@ -159,6 +159,13 @@ type RecordPlatform interface {
 	SetRecordSink(s fusionsim.RecordSink)
 }
 
+// LeanRecorder is a RecordPlatform that can write only the records a
+// summary row reads (emulator.Emulator.SetLeanRecords): a lean run whose
+// records go nowhere but into its rows asks for those alone.
+type LeanRecorder interface {
+	SetLeanRecords(on bool)
+}
+
 // ErrNoClock is returned when neither Config.Clock nor the platform tells
 // the time.
 var ErrNoClock = errors.New("experiment: no clock: set Config.Clock or use a platform with a Now method")
@@ -386,6 +393,11 @@ func collect(ctx context.Context, cfg Config, clock func() time.Time, pricing mo
 			}
 		}))
 		defer rp.SetRecordSink(nil)
+		if lr, ok := cfg.Platform.(LeanRecorder); ok && lean && streamed && stream == nil && cfg.Records == nil {
+			// Nothing but the rows reads the records.
+			lr.SetLeanRecords(true)
+			defer lr.SetLeanRecords(false)
+		}
 	}
 	var err error
 	if rs, ok := cfg.Platform.(ResponseStreamer); ok {

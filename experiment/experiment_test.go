@@ -397,3 +397,71 @@ func (c *countStream) Record(*trace.KeyedRecord) error         { c.records++; re
 func (c *countStream) Response(int, *fusionsim.Response) error { c.responses++; return nil }
 func (c *countStream) Close() error                            { c.closed = true; return nil }
 func (c *countStream) Abort()                                  {}
+
+// leanCounter is an emulator that counts the records it writes and the
+// runs that asked for lean records.
+type leanCounter struct {
+	*emulator.Emulator
+	records, leanRuns int
+}
+
+func (l *leanCounter) SetRecordSink(s fusionsim.RecordSink) {
+	if s == nil {
+		l.Emulator.SetRecordSink(nil)
+		return
+	}
+	l.Emulator.SetRecordSink(fusionsim.RecordSinkFunc(func(r *fusionsim.LogRecord) {
+		l.records++
+		s.LogRecord(r)
+	}))
+}
+
+func (l *leanCounter) SetLeanRecords(on bool) {
+	if on {
+		l.leanRuns++
+	}
+	l.Emulator.SetLeanRecords(on)
+}
+
+// TestLeanRecordsSameRows: a lean run whose records go nowhere but into
+// its rows (as the exhaustive sweep runs) has the emulator write only the
+// records a summary reads, fewer of them, and gets the rows of a run with
+// every record, setup by setup, for each workload without request kinds.
+func TestLeanRecordsSameRows(t *testing.T) {
+	for _, name := range []string{"iot", "split", "splittest", "sieve"} {
+		w := workload(t, name)
+		var rows [2][]string
+		var records [2]int
+		for i, lean := range []bool{false, true} {
+			em, err := emulator.New(emulator.Config{App: w.App, Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &leanCounter{Emulator: em}
+			res, err := Run(context.Background(), Config{
+				Platform: p, App: w.App, Planner: Fixed(setups(t, w, "remote", "local")),
+				Load: constant(10, 20*time.Second), Lean: lean,
+			})
+			em.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range res.Iterations {
+				if it.LogProblems > 0 {
+					t.Errorf("%s, lean %v, %s: %d problems in the records", name, lean, it.Name, it.LogProblems)
+				}
+				rows[i] = append(rows[i], roundedRow(it.Row))
+			}
+			records[i] = p.records
+			if want := map[bool]int{false: 0, true: len(res.Iterations)}[lean]; p.leanRuns != want {
+				t.Errorf("%s, lean %v: %d iterations asked for lean records, want %d", name, lean, p.leanRuns, want)
+			}
+		}
+		if !reflect.DeepEqual(rows[1], rows[0]) {
+			t.Errorf("%s: lean records give rows\n%v\nevery record\n%v", name, rows[1], rows[0])
+		}
+		if records[1] >= records[0] {
+			t.Errorf("%s: %d lean records, %d in all: lean writes fewer", name, records[1], records[0])
+		}
+	}
+}
