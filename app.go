@@ -156,26 +156,31 @@ func (a *App) CheckSetup(setup *Setup) error {
 		return fmt.Errorf("setup is nil")
 	}
 	var first string
-	unknown := map[string]bool{}
-	note := func(task, where string) {
+	var unknown map[string]bool
+	// note notes task if the app has no such task; where (made only then)
+	// says where the setup names it.
+	note := func(task string, where func() string) {
 		if _, ok := a.Tasks[task]; ok || task == "" {
 			return
 		}
 		if first == "" {
-			first = fmt.Sprintf("%s: %q is not a task of %s", where, task, a.Name)
+			first = fmt.Sprintf("%s: %q is not a task of %s", where(), task, a.Name)
+		}
+		if unknown == nil {
+			unknown = map[string]bool{}
 		}
 		unknown[task] = true
 	}
 	for _, entry := range sortedKeys(setup.Rules) {
-		note(entry, fmt.Sprintf("rules[%q]", entry))
+		note(entry, func() string { return fmt.Sprintf("rules[%q]", entry) })
 		for _, called := range sortedKeys(setup.Rules[entry]) {
-			where := fmt.Sprintf("rules[%q][%q]", entry, called)
+			where := func() string { return fmt.Sprintf("rules[%q][%q]", entry, called) }
 			note(called, where)
 			p := setup.Rules[entry][called]
 			for _, r := range []Rule{p.Sync, p.Async} {
 				if r.Strategy == Remote {
 					if rt, err := r.Route(); err == nil {
-						note(rt.Task, where+" url "+r.URL)
+						note(rt.Task, func() string { return where() + " url " + r.URL })
 					}
 				}
 			}

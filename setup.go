@@ -100,9 +100,8 @@ func (s *Setup) Validate() error {
 		for _, t := range sortedKeys(s.Rules[e]) {
 			p := s.Rules[e][t]
 			for _, sync := range []bool{true, false} {
-				field := fmt.Sprintf("rules[%q][%q].%s", e, t, callType(sync))
 				if err := validateRule(p.For(sync), t, sync); err != nil {
-					return fmt.Errorf("%s: %w", field, err)
+					return fmt.Errorf("rules[%q][%q].%s: %w", e, t, callType(sync), err)
 				}
 			}
 		}

@@ -4,8 +4,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/strtab"
 	"github.com/fusionsim/fusionsim/model"
 	"github.com/fusionsim/fusionsim/trace"
 )
@@ -28,9 +30,12 @@ type SetupStats struct {
 	rootInternal Counts
 	rootBilled   Counts
 	functions    map[string]*FunctionStats
-	// The function of the last record, and its statistics.
-	lastName     string
-	lastFunction *FunctionStats
+	// Functions of recent records and their statistics, direct-mapped by
+	// the address of the name (records of one run share their strings).
+	recent [8]struct {
+		name  string
+		stats *FunctionStats
+	}
 
 	responses int // client responses
 	failed    int
@@ -74,13 +79,14 @@ func (s *SetupStats) AddRecord(r *trace.Record) {
 	if r.IsColdStart {
 		s.coldStarts++
 	}
-	f := s.lastFunction
-	if f == nil || s.lastName != r.CurrentFunction {
+	c := &s.recent[strtab.PtrHash(unsafe.StringData(r.CurrentFunction))%uintptr(len(s.recent))]
+	f := c.stats
+	if f == nil || c.name != r.CurrentFunction {
 		if f = s.functions[r.CurrentFunction]; f == nil {
 			f = &FunctionStats{}
 			s.functions[r.CurrentFunction] = f
 		}
-		s.lastName, s.lastFunction = r.CurrentFunction, f
+		c.name, c.stats = r.CurrentFunction, f
 	}
 	if !slices.Contains(f.MemoryMB, mb) {
 		f.MemoryMB = append(f.MemoryMB, mb)

@@ -647,7 +647,7 @@ func (x *Extractor) valid(invs []*invocation) ([]*invocation, []KeyedRecord) {
 // hold); an invalid one (e.g. of a REPORT line of 0 MB, a negative
 // time-base) is counted as inconsistent.
 func (x *Extractor) validRecord(inv *invocation, r *Record) bool {
-	*r = inv.record()
+	inv.fill(r)
 	if err := ValidateRecord(r); err != nil {
 		x.ext.Inconsistent++
 		x.problem(inv.source, inv.firstLine, inv.requestID, fmt.Errorf("%w: its record is invalid: %v", ErrInconsistent, err))
@@ -726,13 +726,20 @@ func permute[T any](s []T, idx []int32) {
 
 // record builds the invocation record.
 func (inv *invocation) record() Record {
+	var r Record
+	inv.fill(&r)
+	return r
+}
+
+// fill sets *r to inv's record, in place (a record is large to copy).
+func (inv *invocation) fill(r *Record) {
 	fn := inv.task
 	if fn == "" {
 		if id, err := fusionsim.ParseFunctionName(inv.function); err == nil {
 			fn = id.Task
 		}
 	}
-	r := Record{
+	*r = Record{
 		TraceID:          inv.traceID,
 		FusionGroup:      fusionsim.NewTraceName(inv.init.FusionGroup),
 		Source:           SourceOf(inv.traceID),
@@ -763,7 +770,6 @@ func (inv *invocation) record() Record {
 		// Killed before the time-base: the END line marks the end.
 		r.EndTimestamp = inv.endTime.UnixMilli()
 	}
-	return r
 }
 
 // groupByFunction merges the invocations of one (trace id, function) into
