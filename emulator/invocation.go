@@ -93,6 +93,8 @@ type invocation struct {
 	refs    int   // local calls whose coroutine is yet to start
 	waiter  *coro // the handler, waiting for the above to drain
 	waitTok uint64
+	// waitTails: the waiter waits for the tails too (drain(true)).
+	waitTails bool
 
 	hctx, ectx taskCtx // the handler's and the entry task's contexts
 
@@ -375,21 +377,36 @@ func (inv *invocation) handle() {
 // has finished too).
 func (inv *invocation) drain(tails bool) {
 	em := inv.em
-	for inv.coros > 1 || inv.pending > 0 || (tails && inv.tails > 0) {
+	for inv.draining(tails) {
 		c := em.current
-		inv.waiter, inv.waitTok = c, c.wakeToken()
+		inv.waiter, inv.waitTok, inv.waitTails = c, c.wakeToken(), tails
 		c.block()
 	}
 }
 
+// draining reports whether the handler, draining (with the tails or
+// not), has anything left to wait for.
+func (inv *invocation) draining(tails bool) bool {
+	return inv.coros > 1 || inv.pending > 0 || (tails && inv.tails > 0)
+}
+
 // poke wakes the draining handler so that it checks again.
 func (inv *invocation) poke() {
+	w := inv.waiter
+	if w == nil {
+		return
+	}
+	if inv.em.current == nil && !inv.dead && inv.draining(inv.waitTails) {
+		// From the kernel the handler would be resumed at once, find
+		// something left to wait for, register again and block, with
+		// nothing else happening in between: it stays blocked instead,
+		// registered with the same token (two coroutine switches saved).
+		return
+	}
 	// Clear the waiter before waking it: a wake from the kernel resumes the
 	// handler at once, and it may register again before wake returns.
-	if w := inv.waiter; w != nil {
-		inv.waiter = nil
-		inv.em.wake(w, inv.waitTok)
-	}
+	inv.waiter = nil
+	inv.em.wake(w, inv.waitTok)
 }
 
 // coroutineDone runs (in the kernel) when one of its coroutines finished.
