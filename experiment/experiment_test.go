@@ -428,12 +428,21 @@ func (l *leanCounter) SetLeanRecords(on bool) {
 // records a summary reads, fewer of them, and gets the rows of a run with
 // every record, setup by setup, for each workload without request kinds.
 func TestLeanRecordsSameRows(t *testing.T) {
-	for _, name := range []string{"iot", "split", "splittest", "sieve"} {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration // 0: the profile's
+	}{
+		{"iot", 0}, {"split", 0}, {"splittest", 0}, {"sieve", 0},
+		// Invocations killed at their timeout: rows with errors and
+		// roots without an internal duration.
+		{"iot", 150 * time.Millisecond},
+	} {
+		name := tc.name
 		w := workload(t, name)
 		var rows [2][]string
 		var records [2]int
 		for i, lean := range []bool{false, true} {
-			em, err := emulator.New(emulator.Config{App: w.App, Seed: 7})
+			em, err := emulator.New(emulator.Config{App: w.App, Seed: 7, Timeout: tc.timeout})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -449,6 +458,9 @@ func TestLeanRecordsSameRows(t *testing.T) {
 			for _, it := range res.Iterations {
 				if it.LogProblems > 0 {
 					t.Errorf("%s, lean %v, %s: %d problems in the records", name, lean, it.Name, it.LogProblems)
+				}
+				if tc.timeout > 0 && it.Row.Errors == 0 {
+					t.Errorf("%s, lean %v, %s: no request failed at a %v timeout", name, lean, it.Name, tc.timeout)
 				}
 				rows[i] = append(rows[i], roundedRow(it.Row))
 			}
