@@ -3,7 +3,6 @@ package emulator
 import (
 	"fmt"
 	"time"
-	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/strtab"
@@ -142,11 +141,11 @@ type cachedRoute struct {
 
 // routeSlot is the cache entry of a call of called.
 func (f *function) routeSlot(called string, sync bool) *cachedRoute {
-	h := strtab.PtrHash(unsafe.StringData(called))
+	i := strtab.Slot(called, len(f.routes))
 	if sync {
-		h++
+		i = (i + 1) % len(f.routes)
 	}
-	return &f.routes[h%uintptr(len(f.routes))]
+	return &f.routes[i]
 }
 
 // cachedRoute returns how a call of called runs under setup, if it is in

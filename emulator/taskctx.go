@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
-	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/strtab"
@@ -542,7 +541,7 @@ func (t *taskCtx) Spend(w fusionsim.Work) {
 // (model.Profile.Work), through a cache direct-mapped by the name's
 // address (task code passes the same string each time).
 func (em *Emulator) workParams(name string) (*model.WorkParams, bool) {
-	e := &em.workCache[strtab.PtrHash(unsafe.StringData(name))%uintptr(len(em.workCache))]
+	e := &em.workCache[strtab.Slot(name, len(em.workCache))]
 	if !e.set || e.name != name {
 		p, ok := em.profile.Work[name]
 		*e = workEntry{name: name, p: p, ok: ok, set: true}

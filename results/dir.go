@@ -513,7 +513,7 @@ func (w *LogFiles) file(function string) *logFile {
 	}
 	// The emulator's records of a function share its name's bytes.
 	p := unsafe.StringData(function)
-	c := &w.recent[strtab.PtrHash(p)&31]
+	c := &w.recent[strtab.Slot(function, len(w.recent))]
 	if c.p == p && c.n == len(function) && p != nil {
 		return c.lf
 	}

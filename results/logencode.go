@@ -79,7 +79,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 	// The emulator's records of one invocation share their request id's
 	// bytes: look for those first, then for the text.
 	p := unsafe.StringData(id)
-	slot := &e.recent[strtab.PtrHash(p)&uintptr(len(e.recent)-1)]
+	slot := &e.recent[strtab.Slot(id, len(e.recent))]
 	if iv := *slot; iv != nil && unsafe.StringData(iv.key) == p && len(iv.key) == len(id) {
 		return iv
 	}
@@ -103,7 +103,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 func (e *logEncoder) done(id string, iv *invRefs) {
 	e.invs.Delete(iv.key)
 	if p := unsafe.StringData(iv.key); p != nil {
-		if slot := &e.recent[strtab.PtrHash(p)&uintptr(len(e.recent)-1)]; *slot == iv {
+		if slot := &e.recent[strtab.Slot(iv.key, len(e.recent))]; *slot == iv {
 			*slot = nil
 		}
 	}

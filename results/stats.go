@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/strtab"
@@ -79,7 +78,7 @@ func (s *SetupStats) AddRecord(r *trace.Record) {
 	if r.IsColdStart {
 		s.coldStarts++
 	}
-	c := &s.recent[strtab.PtrHash(unsafe.StringData(r.CurrentFunction))%uintptr(len(s.recent))]
+	c := &s.recent[strtab.Slot(r.CurrentFunction, len(s.recent))]
 	f := c.stats
 	if f == nil || c.name != r.CurrentFunction {
 		if f = s.functions[r.CurrentFunction]; f == nil {

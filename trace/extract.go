@@ -296,7 +296,7 @@ func (x *Extractor) Add(source, function string, line int, at time.Time, text st
 // lineNo counts a line of source and returns its number.
 func (x *Extractor) lineNo(source string) int {
 	p := unsafe.StringData(source)
-	c := &x.recent[strtab.PtrHash(p)&63]
+	c := &x.recent[strtab.Slot(source, len(x.recent))]
 	if c.p == p && c.n == len(source) && p != nil {
 		*c.cnt++
 		return *c.cnt
@@ -364,7 +364,7 @@ func hundredths(d time.Duration) time.Duration { return (d + 5000) / 10000 * 100
 // first line.
 func (x *Extractor) invocation(source, function string, line int, requestID string) *invocation {
 	p := unsafe.StringData(requestID)
-	slot := &x.recentI[strtab.PtrHash(p)&uintptr(len(x.recentI)-1)]
+	slot := &x.recentI[strtab.Slot(requestID, len(x.recentI))]
 	if inv := *slot; inv != nil && unsafe.StringData(inv.requestID) == p && len(inv.requestID) == len(requestID) && inv.source == source {
 		return inv
 	}
@@ -391,7 +391,7 @@ func (x *Extractor) invocation(source, function string, line int, requestID stri
 // forget removes inv from the invocations by request id.
 func (x *Extractor) forget(inv *invocation) {
 	if p := unsafe.StringData(inv.requestID); p != nil {
-		if slot := &x.recentI[strtab.PtrHash(p)&uintptr(len(x.recentI)-1)]; *slot == inv {
+		if slot := &x.recentI[strtab.Slot(inv.requestID, len(x.recentI))]; *slot == inv {
 			*slot = nil
 		}
 	}

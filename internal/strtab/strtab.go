@@ -116,10 +116,12 @@ func (t *Table[V]) grow() {
 	}
 }
 
-// PtrHash spreads the bits of an address (a string's, unsafe.StringData)
-// for a small direct-mapped table, such as a cache of recent keys in front
-// of a Table.
-func PtrHash(p *byte) uintptr {
-	a := uintptr(unsafe.Pointer(p))
-	return (a >> 3) ^ (a >> 11)
+// Slot is the index of s's entry in a direct-mapped table of n entries
+// keyed by the address of a string's bytes, such as a cache of recent keys
+// in front of a Table: code that passes the same string each time finds
+// its entry without hashing the bytes. The entry must still be checked to
+// hold s.
+func Slot(s string, n int) int {
+	a := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return int(((a >> 3) ^ (a >> 11)) % uintptr(n))
 }
