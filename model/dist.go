@@ -73,26 +73,21 @@ func (d Dist) Sample(r *rand.Rand) float64 {
 // draws can be correlated through their z (a Gaussian copula). Offset and
 // the clamp at zero apply as in Sample.
 func (d Dist) Quantile(z float64) float64 {
-	var u float64
-	switch d.Kind {
-	case KindUniform, KindExponential, KindEmpirical:
-		u = 0.5 * (1 + math.Erf(z/math.Sqrt2)) // Φ(z)
-	}
 	var v float64
 	switch d.Kind {
 	case KindNone:
 	case KindConst:
 		v = d.Value
 	case KindUniform:
-		v = d.Min + u*(d.Max-d.Min)
+		v = d.Min + phi(z)*(d.Max-d.Min)
 	case KindNormal:
 		v = d.Mean + d.Std*z
 	case KindLogNormal:
 		v = d.Median * math.Exp(d.Sigma*z)
 	case KindExponential:
-		v = -d.Mean * math.Log1p(-min(u, 1-1e-16))
+		v = -d.Mean * math.Log1p(-min(phi(z), 1-1e-16))
 	case KindEmpirical:
-		i := int(u * float64(len(d.Values)))
+		i := int(phi(z) * float64(len(d.Values)))
 		v = d.Values[min(max(i, 0), len(d.Values)-1)]
 	}
 	v += d.Offset
@@ -101,6 +96,9 @@ func (d Dist) Quantile(z float64) float64 {
 	}
 	return v
 }
+
+// phi is the standard normal CDF Φ(z).
+func phi(z float64) float64 { return 0.5 * (1 + math.Erf(z/math.Sqrt2)) }
 
 // Expected is the distribution's mean (ignoring the clamp at zero).
 func (d Dist) Expected() float64 {
