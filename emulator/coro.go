@@ -69,11 +69,8 @@ func (c *coro) runJob(job *localCall) {
 // or finishes; a nil job is the invocation's handler. It must be called
 // from the kernel, not from a coroutine.
 func (em *Emulator) spawn(inv *invocation, job *localCall) {
-	var c *coro
-	if n := len(em.pool); n > 0 {
-		c = em.pool[n-1]
-		em.pool = em.pool[:n-1]
-	} else {
+	c, ok := pop(&em.pool)
+	if !ok {
 		if c = idleCoros.get(); c != nil {
 			c.em = em
 		} else {
@@ -197,13 +194,7 @@ type coroCache struct {
 func (cc *coroCache) get() *coro {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	n := len(cc.free)
-	if n == 0 {
-		return nil
-	}
-	c := cc.free[n-1]
-	cc.free[n-1] = nil
-	cc.free = cc.free[:n-1]
+	c, _ := pop(&cc.free)
 	return c
 }
 

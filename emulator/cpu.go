@@ -118,13 +118,7 @@ func (em *Emulator) newJob(cpuMs float64, threads int, cores float64) *cpuJob {
 	if threads < 1 {
 		threads = 1
 	}
-	var j *cpuJob
-	if n := len(em.jobs); n > 0 {
-		j = em.jobs[n-1]
-		em.jobs = em.jobs[:n-1]
-	} else {
-		j = new(cpuJob)
-	}
+	j := pooled(&em.jobs)
 	*j = cpuJob{remaining: cpuMs * 1e6, cap: min(float64(threads), cores)}
 	return j
 }

@@ -44,13 +44,7 @@ type responder interface {
 
 func (em *Emulator) newRequest(fn *function, ev fusionsim.Event, traceID string, depth int, sync bool, t *clientReq) *request {
 	t.open++
-	var req *request
-	if n := len(em.reqPool); n > 0 {
-		req = em.reqPool[n-1]
-		em.reqPool = em.reqPool[:n-1]
-	} else {
-		req = new(request)
-	}
+	req := pooled(&em.reqPool)
 	*req = request{fn: fn, event: ev, traceID: traceID, depth: depth, sync: sync, tree: t, queued: em.k.now}
 	return req
 }
@@ -155,9 +149,7 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 }
 
 func (em *Emulator) newInvocation() *invocation {
-	if n := len(em.invPool); n > 0 {
-		inv := em.invPool[n-1]
-		em.invPool = em.invPool[:n-1]
+	if inv, ok := pop(&em.invPool); ok {
 		return inv
 	}
 	return &invocation{em: em}

@@ -71,11 +71,8 @@ func (k *kernel) push(ev event) {
 		k.fifo = append(k.fifo, slot{act: ev.act, arg: ev.arg, fn: ev.fn})
 		return
 	}
-	var i int32
-	if n := len(k.free); n > 0 {
-		i = k.free[n-1]
-		k.free = k.free[:n-1]
-	} else {
+	i, ok := pop(&k.free)
+	if !ok {
 		i = int32(len(k.slots))
 		k.slots = append(k.slots, slot{})
 	}

@@ -259,13 +259,7 @@ const (
 )
 
 func (em *Emulator) newClientReq(sink clientSink, i int, sent time.Time) *clientReq {
-	var c *clientReq
-	if n := len(em.clientPool); n > 0 {
-		c = em.clientPool[n-1]
-		em.clientPool = em.clientPool[:n-1]
-	} else {
-		c = new(clientReq)
-	}
+	c := pooled(&em.clientPool)
 	*c = clientReq{setup: em.setup, sink: sink, index: i, sent: sent, parts: 2}
 	return c
 }

@@ -146,13 +146,7 @@ func (t *taskCtx) runLocal(task string, code fusionsim.Task, in fusionsim.Event)
 // newCtx makes the context of a task the invocation runs (pooled with it).
 func (inv *invocation) newCtx(task string, depth int) *taskCtx {
 	em := inv.em
-	var c *taskCtx
-	if n := len(em.ctxPool); n > 0 {
-		c = em.ctxPool[n-1]
-		em.ctxPool = em.ctxPool[:n-1]
-	} else {
-		c = new(taskCtx)
-	}
+	c := pooled(&em.ctxPool)
 	*c = taskCtx{inv: inv, task: task, depth: depth}
 	inv.ctxs = append(inv.ctxs, c)
 	return c
@@ -212,13 +206,7 @@ type localCall struct {
 
 func (inv *invocation) newLocalCall() *localCall {
 	em := inv.em
-	var lc *localCall
-	if n := len(em.localPool); n > 0 {
-		lc = em.localPool[n-1]
-		em.localPool = em.localPool[:n-1]
-	} else {
-		lc = new(localCall)
-	}
+	lc := pooled(&em.localPool)
 	lc.inv = inv
 	inv.local = append(inv.local, lc)
 	return lc
@@ -317,13 +305,7 @@ func (t *taskCtx) startRemote(fn *function, task string, in fusionsim.Event, syn
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	var rc *remoteCall
-	if n := len(em.callPool); n > 0 {
-		rc = em.callPool[n-1]
-		em.callPool = em.callPool[:n-1]
-	} else {
-		rc = new(remoteCall)
-	}
+	rc := pooled(&em.callPool)
 	*rc = remoteCall{
 		future: future{inv: inv}, fn: fn, in: in, task: task, sync: sync,
 		t0: em.k.now, depth: t.depth + 1,
