@@ -19,33 +19,14 @@ func AppendRecordJSON(dst []byte, r *Record) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"traceId":`...)
 	dst = appendString(dst, r.TraceID)
-	dst = append(dst, `,"fusionGroup":`...)
-	if dst, err = appendTraceName(dst, r.FusionGroup); err != nil {
+	if dst, err = appendFixedPart(dst, r); err != nil {
 		return dst, err
 	}
-	dst = append(dst, `,"source":`...)
-	dst = appendString(dst, r.Source)
-	dst = append(dst, `,"currentFunction":`...)
-	dst = appendString(dst, r.CurrentFunction)
-	dst = append(dst, `,"currentTask":`...)
-	dst = appendString(dst, r.CurrentTask)
-	dst = append(dst, `,"billedDuration":`...)
-	dst = strconv.AppendInt(dst, r.BilledDuration, 10)
-	dst = append(dst, `,"memoryAvail":`...)
-	dst = appendString(dst, r.MemoryAvail)
-	dst = append(dst, `,"maxMemoryUsed":`...)
-	dst = strconv.AppendInt(dst, int64(r.MaxMemoryUsed), 10)
-	dst = append(dst, `,"isRootInvocation":`...)
-	dst = strconv.AppendBool(dst, r.IsRootInvocation)
-	dst = append(dst, `,"isColdStart":`...)
-	dst = strconv.AppendBool(dst, r.IsColdStart)
-	dst = append(dst, `,"startTimestamp":`...)
-	dst = strconv.AppendInt(dst, r.StartTimestamp, 10)
-	dst = append(dst, `,"endTimestamp":`...)
+	dst = appendBilledPart(dst, r)
+	dst = appendMemPart(dst, r)
+	dst = appendStartPart(dst, r)
 	dst = strconv.AppendInt(dst, r.EndTimestamp, 10)
-	dst = append(dst, `,"internalDuration":`...)
-	dst = strconv.AppendInt(dst, r.InternalDuration, 10)
-	dst = append(dst, `,"calls":`...)
+	dst = appendInternalPart(dst, r)
 	if r.Calls == nil {
 		dst = append(dst, "null"...)
 	} else {
@@ -59,6 +40,58 @@ func AppendRecordJSON(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}'), nil
+}
+
+// The parts of a record's JSON between its trace id and its calls, cut
+// where its numbers start (RecordWriter compares each with the previous
+// record's, aligned).
+
+// appendFixedPart appends `,"fusionGroup":…,"billedDuration":`: the
+// fields that stay the same from one record of a function to the next.
+func appendFixedPart(dst []byte, r *Record) ([]byte, error) {
+	var err error
+	dst = append(dst, `,"fusionGroup":`...)
+	if dst, err = appendTraceName(dst, r.FusionGroup); err != nil {
+		return dst, err
+	}
+	dst = append(dst, `,"source":`...)
+	dst = appendString(dst, r.Source)
+	dst = append(dst, `,"currentFunction":`...)
+	dst = appendString(dst, r.CurrentFunction)
+	dst = append(dst, `,"currentTask":`...)
+	dst = appendString(dst, r.CurrentTask)
+	return append(dst, `,"billedDuration":`...), nil
+}
+
+// appendBilledPart appends `<billedDuration>,"memoryAvail":…,"maxMemoryUsed":`.
+func appendBilledPart(dst []byte, r *Record) []byte {
+	dst = strconv.AppendInt(dst, r.BilledDuration, 10)
+	dst = append(dst, `,"memoryAvail":`...)
+	dst = appendString(dst, r.MemoryAvail)
+	return append(dst, `,"maxMemoryUsed":`...)
+}
+
+// appendMemPart appends `<maxMemoryUsed>,"isRootInvocation":…,"startTimestamp":`.
+func appendMemPart(dst []byte, r *Record) []byte {
+	dst = strconv.AppendInt(dst, int64(r.MaxMemoryUsed), 10)
+	dst = append(dst, `,"isRootInvocation":`...)
+	dst = strconv.AppendBool(dst, r.IsRootInvocation)
+	dst = append(dst, `,"isColdStart":`...)
+	dst = strconv.AppendBool(dst, r.IsColdStart)
+	return append(dst, `,"startTimestamp":`...)
+}
+
+// appendStartPart appends `<startTimestamp>,"endTimestamp":`.
+func appendStartPart(dst []byte, r *Record) []byte {
+	dst = strconv.AppendInt(dst, r.StartTimestamp, 10)
+	return append(dst, `,"endTimestamp":`...)
+}
+
+// appendInternalPart appends `,"internalDuration":<n>,"calls":`.
+func appendInternalPart(dst []byte, r *Record) []byte {
+	dst = append(dst, `,"internalDuration":`...)
+	dst = strconv.AppendInt(dst, r.InternalDuration, 10)
+	return append(dst, `,"calls":`...)
 }
 
 // appendTraceName appends n as its MarshalJSON writes it: a number, or a
@@ -200,49 +233,30 @@ func (rw *RecordWriter) writeRefs(sep byte, r *Record) error {
 		z.Copy(p.fixed, p.fixedLen)
 		cur.fixedLen = p.fixedLen
 	} else {
-		b = append(b[:0], `,"fusionGroup":`...)
 		var err error
-		if b, err = appendTraceName(b, r.FusionGroup); err != nil {
+		if b, err = appendFixedPart(b[:0], r); err != nil {
 			return err
 		}
-		b = append(b, `,"source":`...)
-		b = appendString(b, r.Source)
-		b = append(b, `,"currentFunction":`...)
-		b = appendString(b, r.CurrentFunction)
-		b = append(b, `,"currentTask":`...)
-		b = appendString(b, r.CurrentTask)
-		b = append(b, `,"billedDuration":`...)
 		rw.buf = b
 		cur.fixed = part(p.fixed)
 		cur.fixedLen = len(b)
 	}
 	cur.fixedOf, cur.fixedNum = fixedOf, r.FusionGroup.Numeric
-	b = strconv.AppendInt(b[:0], r.BilledDuration, 10)
-	b = append(b, `,"memoryAvail":`...)
-	b = appendString(b, r.MemoryAvail)
-	b = append(b, `,"maxMemoryUsed":`...)
+	b = appendBilledPart(b[:0], r)
 	rw.buf = b
 	cur.billed = part(p.billed)
-	b = strconv.AppendInt(b[:0], int64(r.MaxMemoryUsed), 10)
-	b = append(b, `,"isRootInvocation":`...)
-	b = strconv.AppendBool(b, r.IsRootInvocation)
-	b = append(b, `,"isColdStart":`...)
-	b = strconv.AppendBool(b, r.IsColdStart)
-	b = append(b, `,"startTimestamp":`...)
+	b = appendMemPart(b[:0], r)
 	rw.buf = b
 	cur.mem = part(p.mem)
 	// Timestamps: the start from the previous record's (records are in
 	// start order), the end from this record's start.
-	b = strconv.AppendInt(b[:0], r.StartTimestamp, 10)
-	b = append(b, `,"endTimestamp":`...)
+	b = appendStartPart(b[:0], r)
 	rw.buf = b
 	cur.start = part(rw.last.start)
 	b = strconv.AppendInt(b[:0], r.EndTimestamp, 10)
 	rw.buf = b
 	cur.end = part(cur.start)
-	b = append(b[:0], `,"internalDuration":`...)
-	b = strconv.AppendInt(b, r.InternalDuration, 10)
-	b = append(b, `,"calls":`...)
+	b = appendInternalPart(b[:0], r)
 	if r.Calls == nil {
 		b = append(b, "null}"...)
 		rw.buf = b
