@@ -5,6 +5,8 @@ import (
 	"iter"
 	"runtime/debug"
 	"sync"
+
+	"github.com/fusionsim/fusionsim/internal/pool"
 )
 
 // A coro is a coroutine that runs task code sequentially on the virtual
@@ -69,7 +71,7 @@ func (c *coro) runJob(job *localCall) {
 // or finishes; a nil job is the invocation's handler. It must be called
 // from the kernel, not from a coroutine.
 func (em *Emulator) spawn(inv *invocation, job *localCall) {
-	c, ok := pop(&em.pool)
+	c, ok := pool.Pop(&em.pool)
 	if !ok {
 		if c = idleCoros.get(); c != nil {
 			c.em = em
@@ -194,7 +196,7 @@ type coroCache struct {
 func (cc *coroCache) get() *coro {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	c, _ := pop(&cc.free)
+	c, _ := pool.Pop(&cc.free)
 	return c
 }
 

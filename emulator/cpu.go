@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/model"
 )
 
@@ -118,7 +119,7 @@ func (em *Emulator) newJob(cpuMs float64, threads int, cores float64) *cpuJob {
 	if threads < 1 {
 		threads = 1
 	}
-	j := pooled(&em.jobs)
+	j := pool.Take(&em.jobs)
 	*j = cpuJob{remaining: cpuMs * 1e6, cap: min(float64(threads), cores)}
 	return j
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
@@ -163,29 +164,6 @@ func (f *function) cacheRoute(setup *fusionsim.Setup, called string, sync bool, 
 
 // takeIdle pops the most recently used idle environment.
 func (f *function) takeIdle() *environment {
-	env, _ := pop(&f.idle)
+	env, _ := pool.Pop(&f.idle)
 	return env
-}
-
-// pop removes and returns the last element of *s, zeroing its slot (the
-// zero value and false when *s is empty): the emulator's pools and stacks
-// hand out their most recently put element.
-func pop[T any](s *[]T) (T, bool) {
-	var zero T
-	n := len(*s)
-	if n == 0 {
-		return zero, false
-	}
-	v := (*s)[n-1]
-	(*s)[n-1] = zero
-	*s = (*s)[:n-1]
-	return v, true
-}
-
-// pooled takes an object from pool, or makes a new one when it is empty.
-func pooled[T any](pool *[]*T) *T {
-	if v, ok := pop(pool); ok {
-		return v
-	}
-	return new(T)
 }

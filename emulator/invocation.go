@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/model"
 )
 
@@ -44,7 +45,7 @@ type responder interface {
 
 func (em *Emulator) newRequest(fn *function, ev fusionsim.Event, traceID string, depth int, sync bool, t *clientReq) *request {
 	t.open++
-	req := pooled(&em.reqPool)
+	req := pool.Take(&em.reqPool)
 	*req = request{fn: fn, event: ev, traceID: traceID, depth: depth, sync: sync, tree: t, queued: em.k.now}
 	return req
 }
@@ -149,7 +150,7 @@ func (em *Emulator) startInvocation(env *environment, req *request) {
 }
 
 func (em *Emulator) newInvocation() *invocation {
-	if inv, ok := pop(&em.invPool); ok {
+	if inv, ok := pool.Pop(&em.invPool); ok {
 		return inv
 	}
 	return &invocation{em: em}

@@ -3,6 +3,8 @@ package emulator
 import (
 	"math/bits"
 	"time"
+
+	"github.com/fusionsim/fusionsim/internal/pool"
 )
 
 // event is something to do at a time: call act.fire(arg) or, when act is
@@ -71,7 +73,7 @@ func (k *kernel) push(ev event) {
 		k.fifo = append(k.fifo, slot{act: ev.act, arg: ev.arg, fn: ev.fn})
 		return
 	}
-	i, ok := pop(&k.free)
+	i, ok := pool.Pop(&k.free)
 	if !ok {
 		i = int32(len(k.slots))
 		k.slots = append(k.slots, slot{})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/model"
 )
 
@@ -259,7 +260,7 @@ const (
 )
 
 func (em *Emulator) newClientReq(sink clientSink, i int, sent time.Time) *clientReq {
-	c := pooled(&em.clientPool)
+	c := pool.Take(&em.clientPool)
 	*c = clientReq{setup: em.setup, sink: sink, index: i, sent: sent, parts: 2}
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/internal/strtab"
 	"github.com/fusionsim/fusionsim/model"
 )
@@ -146,7 +147,7 @@ func (t *taskCtx) runLocal(task string, code fusionsim.Task, in fusionsim.Event)
 // newCtx makes the context of a task the invocation runs (pooled with it).
 func (inv *invocation) newCtx(task string, depth int) *taskCtx {
 	em := inv.em
-	c := pooled(&em.ctxPool)
+	c := pool.Take(&em.ctxPool)
 	*c = taskCtx{inv: inv, task: task, depth: depth}
 	inv.ctxs = append(inv.ctxs, c)
 	return c
@@ -206,7 +207,7 @@ type localCall struct {
 
 func (inv *invocation) newLocalCall() *localCall {
 	em := inv.em
-	lc := pooled(&em.localPool)
+	lc := pool.Take(&em.localPool)
 	lc.inv = inv
 	inv.local = append(inv.local, lc)
 	return lc
@@ -305,7 +306,7 @@ func (t *taskCtx) startRemote(fn *function, task string, in fusionsim.Event, syn
 	if in == nil {
 		in = fusionsim.Event{}
 	}
-	rc := pooled(&em.callPool)
+	rc := pool.Take(&em.callPool)
 	*rc = remoteCall{
 		future: future{inv: inv}, fn: fn, in: in, task: task, sync: sync,
 		t0: em.k.now, depth: t.depth + 1,

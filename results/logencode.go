@@ -7,6 +7,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
@@ -85,12 +86,7 @@ func (e *logEncoder) inv(id string) *invRefs {
 	}
 	iv, _ := e.invs.Get(id)
 	if iv == nil {
-		if n := len(e.free); n > 0 {
-			iv = e.free[n-1]
-			e.free = e.free[:n-1]
-		} else {
-			iv = new(invRefs)
-		}
+		iv = pool.Take(&e.free)
 		*iv = invRefs{id: -1, key: id}
 		e.invs.Set(id, iv)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fusionsim/fusionsim"
 	"github.com/fusionsim/fusionsim/internal/gzref"
+	"github.com/fusionsim/fusionsim/internal/pool"
 )
 
 // AppendRecordJSON appends r as MarshalRecords writes each record (the
@@ -192,12 +193,7 @@ func (rw *RecordWriter) writeRefs(sep byte, r *Record) error {
 	z := rw.z
 	p := rw.prev[r.CurrentFunction]
 	if p == nil {
-		if n := len(rw.free); n > 0 {
-			p = rw.free[n-1]
-			rw.free = rw.free[:n-1]
-		} else {
-			p = new(recordRefs)
-		}
+		p = pool.Take(&rw.free)
 		*p = rw.last
 		p.calls = p.calls[:0]
 		rw.prev[r.CurrentFunction] = p

@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/fusionsim/fusionsim"
+	"github.com/fusionsim/fusionsim/internal/pool"
 	"github.com/fusionsim/fusionsim/internal/strtab"
 )
 
@@ -538,14 +539,7 @@ func (x *Extractor) complete(inv *invocation) {
 	}
 }
 
-func (x *Extractor) newInvocation() *invocation {
-	if n := len(x.free); n > 0 {
-		inv := x.free[n-1]
-		x.free = x.free[:n-1]
-		return inv
-	}
-	return new(invocation)
-}
+func (x *Extractor) newInvocation() *invocation { return pool.Take(&x.free) }
 
 // recycle pools a streamed invocation (its calls' array is reused).
 func (x *Extractor) recycle(inv *invocation) {
